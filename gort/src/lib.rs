@@ -1,0 +1,14 @@
+//! gort: a Go-style parallel runtime for Rust.
+//!
+//! Layers, bottom to top (each uses only those below it):
+//! `platform` (per-OS code) → `task` (goroutines, park/unpark, schedulers) →
+//! `futex` → `sync` → `chan` → `gc` → the API at the crate root.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+mod platform;
+mod shim;
+
+pub mod futex;

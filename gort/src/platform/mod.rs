@@ -1,0 +1,67 @@
+//! Layer 1: everything that differs per OS or chip.
+//!
+//! Each backend is one file named for its OS and exports the same small set
+//! of functions; nothing above this module mentions an OS or a `cfg` of one.
+//!
+//! The futex contract every backend keeps:
+//! - `futex_wait(word, expected, timeout)` sleeps only while `*word ==
+//!   expected` (checked atomically with going to sleep by the OS), may return
+//!   early for any reason (signals, spurious wakeups), and returns `false`
+//!   only when the timeout elapsed. `None` means no timeout. Timeouts too
+//!   large to represent mean "wait forever", never an overflow panic.
+//! - `futex_wake(word)` wakes at least one thread sleeping on `word` if there
+//!   is one; `futex_wake_all(word)` wakes them all. Both may be called on an
+//!   address nobody waits on.
+//! - `now_nanos()` is a monotonic clock in nanoseconds since an arbitrary
+//!   start, used for deadlines and for the Mutex's starvation threshold.
+
+#[cfg(all(target_os = "linux", not(loom)))]
+mod linux;
+#[cfg(all(target_os = "linux", not(loom)))]
+pub(crate) use linux::*;
+
+#[cfg(all(any(target_os = "macos", target_os = "ios"), not(loom)))]
+mod macos;
+#[cfg(all(any(target_os = "macos", target_os = "ios"), not(loom)))]
+pub(crate) use macos::*;
+
+#[cfg(all(windows, not(loom)))]
+mod windows;
+#[cfg(all(windows, not(loom)))]
+pub(crate) use windows::*;
+
+#[cfg(all(target_os = "freebsd", not(loom)))]
+mod freebsd;
+#[cfg(all(target_os = "freebsd", not(loom)))]
+pub(crate) use freebsd::*;
+
+#[cfg(all(target_family = "wasm", not(loom)))]
+mod wasm;
+#[cfg(all(target_family = "wasm", not(loom)))]
+pub(crate) use wasm::*;
+
+#[cfg(all(target_os = "none", not(loom)))]
+mod bare;
+#[cfg(all(target_os = "none", not(loom)))]
+pub(crate) use bare::*;
+
+// Under loom the futex layer models waiting itself; no OS backend is used.
+
+#[cfg(feature = "std")]
+mod clock_std;
+#[cfg(feature = "std")]
+pub(crate) use clock_std::now_nanos;
+
+/// Number of CPUs the process may run on (at least 1).
+#[cfg(feature = "std")]
+pub(crate) fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Converts a relative timeout into an absolute deadline on `now_nanos()`'s
+/// clock; `None` when it does not fit (treated as "no timeout").
+#[allow(dead_code)]
+pub(crate) fn deadline_after(timeout: core::time::Duration) -> Option<u64> {
+    let nanos = u64::try_from(timeout.as_nanos()).ok()?;
+    now_nanos().checked_add(nanos)
+}

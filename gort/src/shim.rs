@@ -1,0 +1,55 @@
+//! Atomics and cells that are loom's under `cfg(loom)` and core's otherwise,
+//! so the algorithms are written once and model-checked as written.
+
+#[cfg(not(loom))]
+pub(crate) mod atomic {
+    pub use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
+}
+#[cfg(loom)]
+pub(crate) mod atomic {
+    pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
+}
+
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use alloc::sync::Arc;
+
+/// `UnsafeCell` with loom's closure API, so loom can check accesses.
+#[cfg(not(loom))]
+#[derive(Debug, Default)]
+pub(crate) struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        UnsafeCell(core::cell::UnsafeCell::new(value))
+    }
+    pub(crate) fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ?Sized> UnsafeCell<T> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
+}
+
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// Spin-loop hint (a yield under loom, so spinning models terminate).
+pub(crate) fn spin_hint() {
+    #[cfg(not(loom))]
+    core::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
