@@ -12,3 +12,15 @@ mod platform;
 mod shim;
 
 pub mod futex;
+pub mod sync;
+
+#[cfg(all(feature = "std", not(loom)))]
+pub mod task;
+
+#[cfg(all(feature = "std", not(loom)))]
+mod runtime;
+#[cfg(all(feature = "std", not(loom)))]
+pub use runtime::{
+    Builder, JoinHandle, Runtime, Scheduler, go, gomaxprocs, gosched, num_cpu, num_goroutine,
+    print_line, spawn,
+};

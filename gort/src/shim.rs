@@ -3,17 +3,17 @@
 
 #[cfg(not(loom))]
 pub(crate) mod atomic {
-    pub use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
+    pub use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 }
 #[cfg(loom)]
 pub(crate) mod atomic {
-    pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
+    pub use loom::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 }
 
-#[cfg(loom)]
-pub(crate) use loom::sync::Arc;
 #[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
 
 /// `UnsafeCell` with loom's closure API, so loom can check accesses.
 #[cfg(not(loom))]
@@ -25,21 +25,12 @@ impl<T> UnsafeCell<T> {
     pub(crate) const fn new(value: T) -> Self {
         UnsafeCell(core::cell::UnsafeCell::new(value))
     }
-    pub(crate) fn into_inner(self) -> T {
-        self.0.into_inner()
-    }
 }
 
 #[cfg(not(loom))]
 impl<T: ?Sized> UnsafeCell<T> {
-    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-        f(self.0.get())
-    }
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
-    }
-    pub(crate) fn get_mut(&mut self) -> &mut T {
-        self.0.get_mut()
     }
 }
 

@@ -1,0 +1,382 @@
+//! Layer 7: the API a Go programmer reaches for: `go`, `spawn`, `Builder`,
+//! `Runtime`, `gosched`, `num_cpu`, `gomaxprocs`, `num_goroutine`.
+//!
+//! A goroutine runs on its runtime's scheduler; `go`/`spawn` called from a
+//! goroutine use that goroutine's runtime, and from a plain thread the
+//! default runtime (configured from the environment on first use).
+//!
+//! Panics follow Go: a goroutine's panic that nobody joins prints
+//! `panic: <message>` and `goroutine <id> [running]` and ends the process
+//! with exit status 2; a `JoinHandle` that is joined receives it instead.
+
+use core::fmt;
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::futex::Futex;
+use crate::task::{self, Task, threads::ThreadPool};
+
+/// Which scheduler runs a runtime's goroutines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheduler {
+    /// Goroutines as stackful coroutines on `workers` threads (M:N).
+    /// Not implemented yet: building a runtime with it panics.
+    MN,
+    /// One pooled OS thread per goroutine (1:1).
+    Threads,
+}
+
+/// Default stack for a goroutine thread: virtual memory, touched lazily.
+const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// Configures a `Runtime`.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    scheduler: Scheduler,
+    workers: Option<usize>,
+    stack_size: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// The defaults: `GORT_SCHEDULER` (`threads` today), `GOMAXPROCS`
+    /// workers, 256 KiB goroutine stacks.
+    pub fn new() -> Self {
+        Builder {
+            scheduler: env_scheduler(),
+            workers: None,
+            stack_size: DEFAULT_STACK_SIZE,
+        }
+    }
+
+    /// Chooses the scheduler.
+    pub fn scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+
+    /// Number of worker threads (M:N); reported by `gomaxprocs()` inside
+    /// the runtime. The threads scheduler does not cap running goroutines.
+    ///
+    /// # Panics
+    /// If `n` is zero.
+    pub fn workers(mut self, n: usize) -> Self {
+        assert!(n > 0, "gort: Builder::workers must be at least 1");
+        self.workers = Some(n);
+        self
+    }
+
+    /// Stack size of each goroutine in bytes (rounded up by the OS to its
+    /// minimum and page size).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Panics
+    /// With `Scheduler::MN`, which is not implemented yet.
+    pub fn build(self) -> Runtime {
+        match self.scheduler {
+            Scheduler::Threads => {}
+            Scheduler::MN => panic!(
+                "gort: the M:N scheduler is not implemented yet; use Scheduler::Threads \
+                 (or GORT_SCHEDULER=threads)"
+            ),
+        }
+        Runtime {
+            inner: Arc::new(RuntimeInner {
+                scheduler: self.scheduler,
+                workers: self.workers.unwrap_or_else(gomaxprocs_env),
+                pool: ThreadPool::new(self.stack_size),
+            }),
+        }
+    }
+}
+
+/// A set of goroutines sharing a scheduler. Cloning gives another handle.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    scheduler: Scheduler,
+    workers: usize,
+    pool: Arc<ThreadPool>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("scheduler", &self.inner.scheduler)
+            .field("workers", &self.inner.workers)
+            .finish()
+    }
+}
+
+thread_local! {
+    /// The runtime of the goroutine running on this thread, if any.
+    static CURRENT_RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+}
+
+/// Goroutines started and not yet finished, in every runtime.
+static LIVE_GOROUTINES: AtomicUsize = AtomicUsize::new(0);
+
+impl Runtime {
+    /// Runs `f` as a goroutine of this runtime and waits for it; its panic
+    /// resumes in the caller.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        match self.spawn(f).join() {
+            Ok(v) => v,
+            Err(payload) => resume_unwind(payload),
+        }
+    }
+
+    /// Starts a joinable goroutine on this runtime.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> JoinHandle<T> {
+        let packet = Arc::new(Packet {
+            state: Futex::new(0),
+            result: std::cell::UnsafeCell::new(None),
+        });
+        let task = Task::new();
+        let id = task.id();
+        let rt = self.clone();
+        let theirs = packet.clone();
+        LIVE_GOROUTINES.fetch_add(1, Ordering::Relaxed);
+        self.inner.pool.spawn(Box::new(move || {
+            task::set_current(Some(task));
+            CURRENT_RUNTIME.with(|c| *c.borrow_mut() = Some(rt));
+            let result = catch_unwind(AssertUnwindSafe(f));
+            CURRENT_RUNTIME.with(|c| *c.borrow_mut() = None);
+            task::set_current(None);
+            LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
+            theirs.finish(id, result);
+        }));
+        JoinHandle {
+            packet: Some(packet),
+            id,
+        }
+    }
+
+    /// Starts a detached goroutine on this runtime (Go's `go f()`).
+    pub fn go(&self, f: impl FnOnce() + Send + 'static) {
+        drop(self.spawn(f));
+    }
+
+    /// The scheduler this runtime uses.
+    pub fn scheduler(&self) -> Scheduler {
+        self.inner.scheduler
+    }
+
+    /// The runtime of the calling goroutine, or the default one.
+    fn current() -> Runtime {
+        CURRENT_RUNTIME
+            .with(|c| c.borrow().clone())
+            .unwrap_or_else(|| default_runtime().clone())
+    }
+}
+
+fn default_runtime() -> &'static Runtime {
+    static DEFAULT: OnceLock<Runtime> = OnceLock::new();
+    DEFAULT.get_or_init(|| Builder::new().build())
+}
+
+/// Starts a detached goroutine (Go's `go f()`). If it panics, the process
+/// prints the panic and exits with status 2.
+pub fn go(f: impl FnOnce() + Send + 'static) {
+    Runtime::current().go(f);
+}
+
+/// Starts a goroutine whose result (or panic) `join` returns.
+pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
+    Runtime::current().spawn(f)
+}
+
+/// Lets other goroutines run (Go's `runtime.Gosched`).
+pub fn gosched() {
+    std::thread::yield_now();
+}
+
+/// Logical CPUs usable by this process (Go's `runtime.NumCPU`).
+pub fn num_cpu() -> usize {
+    crate::platform::num_cpus()
+}
+
+/// Worker count: the current runtime's `workers`, else `GOMAXPROCS` from
+/// the environment (read once), else `num_cpu()`.
+pub fn gomaxprocs() -> usize {
+    CURRENT_RUNTIME
+        .with(|c| c.borrow().as_ref().map(|rt| rt.inner.workers))
+        .unwrap_or_else(gomaxprocs_env)
+}
+
+/// Goroutines that exist now, counting the main thread as one (Go's
+/// `runtime.NumGoroutine`).
+pub fn num_goroutine() -> usize {
+    LIVE_GOROUTINES.load(Ordering::Relaxed) + 1
+}
+
+fn gomaxprocs_env() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("GOMAXPROCS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(num_cpu)
+    })
+}
+
+fn env_scheduler() -> Scheduler {
+    static S: OnceLock<Scheduler> = OnceLock::new();
+    *S.get_or_init(|| match std::env::var("GORT_SCHEDULER").as_deref() {
+        Ok("mn") | Ok("MN") => Scheduler::MN,
+        Ok("threads") | Err(_) => Scheduler::Threads,
+        Ok(other) => {
+            eprintln!("gort: unknown GORT_SCHEDULER={other:?}; using threads");
+            Scheduler::Threads
+        }
+    })
+}
+
+/// The result slot a goroutine and its `JoinHandle` share.
+///
+/// `state` bits: `DONE` (the result is written) and `DETACHED` (the handle
+/// is gone). Whoever sets the second bit owns the result: the handle when
+/// it sees `DONE`, the goroutine when it sees `DETACHED`.
+struct Packet<T> {
+    state: Futex,
+    result: std::cell::UnsafeCell<Option<std::thread::Result<T>>>,
+}
+
+const DONE: u32 = 1;
+const DETACHED: u32 = 2;
+
+// SAFETY: `result` is handed over by the DONE/DETACHED protocol above, so
+// exactly one side touches it at a time; the value crosses threads, so
+// `T: Send` is required.
+unsafe impl<T: Send> Sync for Packet<T> {}
+
+impl<T> Packet<T> {
+    fn finish(&self, id: u64, result: std::thread::Result<T>) {
+        // SAFETY: until DONE is published only the goroutine touches the slot.
+        unsafe { *self.result.get() = Some(result) };
+        let before = self.state.fetch_or(DONE, Ordering::AcqRel);
+        if before & DETACHED != 0 {
+            // SAFETY: the handle is gone, so the slot is ours again.
+            if let Some(Err(payload)) = unsafe { (*self.result.get()).take() } {
+                fatal_panic(id, &*payload);
+            }
+        } else {
+            self.state.wake_all();
+        }
+    }
+}
+
+/// Waits for a goroutine started by `spawn`.
+///
+/// Dropping the handle detaches the goroutine: if it panicked or panics
+/// later, the process exits with status 2 as in Go.
+pub struct JoinHandle<T> {
+    packet: Option<Arc<Packet<T>>>,
+    id: u64,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the goroutine; returns its value or its panic payload.
+    pub fn join(mut self) -> std::thread::Result<T> {
+        let packet = self.packet.take().expect("join handle already used");
+        loop {
+            let s = packet.state.load(Ordering::Acquire);
+            if s & DONE != 0 {
+                break;
+            }
+            packet.state.wait(s);
+        }
+        // SAFETY: DONE (Acquire) means the goroutine wrote the slot and
+        // will not touch it again; the handle is the only other owner.
+        unsafe { (*packet.result.get()).take() }.expect("goroutine result missing")
+    }
+
+    /// The goroutine's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether the goroutine has finished.
+    pub fn is_finished(&self) -> bool {
+        self.packet
+            .as_ref()
+            .is_some_and(|p| p.state.load(Ordering::Acquire) & DONE != 0)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let Some(packet) = self.packet.take() else {
+            return;
+        };
+        if packet.state.fetch_or(DETACHED, Ordering::AcqRel) & DONE != 0 {
+            // SAFETY: DONE was set first, so the result is ours to drop.
+            if let Some(Err(payload)) = unsafe { (*packet.result.get()).take() } {
+                fatal_panic(self.id, &*payload);
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id).finish()
+    }
+}
+
+/// Go's ending for a panic nobody recovers: message, goroutine, status 2.
+fn fatal_panic(id: u64, payload: &(dyn Any + Send)) -> ! {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)");
+    eprintln!("panic: {msg}\n\ngoroutine {id} [running]:\nexit status 2");
+    std::process::exit(2);
+}
+
+/// Prints a whole line with one write, so lines from different goroutines
+/// never interleave. Used by `gort::println!`.
+#[doc(hidden)]
+pub fn print_line(args: fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut line = std::fmt::format(args);
+    line.push('\n');
+    let mut out = std::io::stdout().lock();
+    // Like std's println!, a closed stdout is the only error and it panics.
+    out.write_all(line.as_bytes())
+        .and_then(|()| out.flush())
+        .expect("gort::println!: failed writing to stdout");
+}
+
+/// Like `std::println!`, but each line is written whole in one call, so
+/// lines from concurrent goroutines never interleave.
+#[macro_export]
+macro_rules! println {
+    () => {
+        $crate::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}

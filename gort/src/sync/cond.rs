@@ -1,0 +1,111 @@
+//! `Cond`: Go's `sync.Cond`, a FIFO queue of per-waiter futexes.
+//!
+//! Invariants:
+//! - a waiter enqueues its node while it still holds the user's mutex, so a
+//!   `signal`/`broadcast` that happens after the caller's check of its
+//!   condition always finds it: no lost wakeup between unlock and sleep;
+//! - each node is woken at most once, by whoever pops it; the node's word
+//!   goes 0 → 1 before the wake, so a wake that comes before the sleep is
+//!   seen by the waiter's `wait(0)`;
+//! - `signal` wakes the longest-waiting goroutine (FIFO), so a later waiter
+//!   can never steal a signal meant for an earlier one;
+//! - lock order: user mutex, then the queue lock; the queue lock is never
+//!   held while sleeping or waking.
+
+use alloc::collections::VecDeque;
+
+use super::mutex::{MutexGuard, RawMutex};
+use crate::futex::Futex;
+use crate::shim::atomic::Ordering::{Acquire, Release};
+use crate::shim::{Arc, UnsafeCell};
+
+/// Go's `sync.Cond`, used with a gort `Mutex`.
+///
+/// ```
+/// use gort::sync::{Cond, Mutex};
+/// use std::sync::Arc;
+/// let pair = Arc::new((Mutex::new(false), Cond::new()));
+/// let p2 = pair.clone();
+/// gort::go(move || {
+///     *p2.0.lock() = true;
+///     p2.1.signal();
+/// });
+/// let mut ready = pair.0.lock();
+/// while !*ready {
+///     ready = pair.1.wait(ready);
+/// }
+/// ```
+pub struct Cond {
+    lock: RawMutex,
+    waiters: UnsafeCell<VecDeque<Arc<Futex>>>,
+}
+
+// SAFETY: `waiters` is only touched with `lock` held.
+unsafe impl Sync for Cond {}
+// SAFETY: the queue holds `Arc<Futex>`, which is Send.
+unsafe impl Send for Cond {}
+
+impl Cond {
+    /// A condition variable with no waiters.
+    pub fn new() -> Self {
+        Cond {
+            lock: RawMutex::new(),
+            waiters: UnsafeCell::new(VecDeque::new()),
+        }
+    }
+
+    /// Atomically unlocks the guard's mutex and parks until signalled, then
+    /// locks the mutex again. As in Go, callers re-check their condition in
+    /// a loop.
+    pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        let node = Arc::new(Futex::new(0));
+        self.with_queue(|q| q.push_back(node.clone()));
+        let mutex = guard.mutex();
+        drop(guard);
+        while node.load(Acquire) == 0 {
+            node.wait(0);
+        }
+        mutex.lock()
+    }
+
+    /// Wakes the goroutine that has waited longest, if any.
+    pub fn signal(&self) {
+        if let Some(node) = self.with_queue(|q| q.pop_front()) {
+            wake(&node);
+        }
+    }
+
+    /// Wakes every waiting goroutine.
+    pub fn broadcast(&self) {
+        let all = self.with_queue(core::mem::take);
+        for node in all {
+            wake(&node);
+        }
+    }
+
+    fn with_queue<R>(&self, f: impl FnOnce(&mut VecDeque<Arc<Futex>>) -> R) -> R {
+        self.lock.lock();
+        // SAFETY: `lock` is held, so this is the only access to the queue.
+        let r = self.waiters.with_mut(|q| f(unsafe { &mut *q }));
+        // SAFETY: locked just above.
+        unsafe { self.lock.unlock() };
+        r
+    }
+}
+
+fn wake(node: &Futex) {
+    node.store(1, Release);
+    node.wake();
+}
+
+impl Default for Cond {
+    fn default() -> Self {
+        Cond::new()
+    }
+}
+
+impl core::fmt::Debug for Cond {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Cond { .. }")
+    }
+}
