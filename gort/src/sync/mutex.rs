@@ -214,7 +214,11 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Takes the lock only if it is free now (and not reserved for waiters).
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.raw.try_lock().then_some(MutexGuard { mutex: self })
+        if self.raw.try_lock() {
+            Some(MutexGuard { mutex: self })
+        } else {
+            None
+        }
     }
 
     /// Whether someone holds the lock at this instant (a hint only).

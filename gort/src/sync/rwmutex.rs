@@ -175,9 +175,11 @@ impl<T: ?Sized> RwMutex<T> {
 
     /// Shared access only if no writer holds or waits for the lock.
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
-        self.raw
-            .try_read()
-            .then_some(RwMutexReadGuard { lock: self })
+        if self.raw.try_read() {
+            Some(RwMutexReadGuard { lock: self })
+        } else {
+            None
+        }
     }
 
     /// Exclusive access; parks until every reader and writer has left.
@@ -188,9 +190,11 @@ impl<T: ?Sized> RwMutex<T> {
 
     /// Exclusive access only if the lock is entirely free now.
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
-        self.raw
-            .try_write()
-            .then_some(RwMutexWriteGuard { lock: self })
+        if self.raw.try_write() {
+            Some(RwMutexWriteGuard { lock: self })
+        } else {
+            None
+        }
     }
 
     /// Mutable access without locking: `&mut self` proves exclusivity.

@@ -1,0 +1,92 @@
+//! Shared by the integration tests: run one test body under every
+//! scheduler, and a watchdog that turns a hang (a lost wakeup, a deadlock)
+//! into a failure instead of a stuck CI job.
+#![allow(dead_code)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use gort::{Builder, Runtime, Scheduler};
+
+/// Every scheduler a test body must pass under. The M:N scheduler joins
+/// this list when it lands.
+pub fn schedulers() -> Vec<Scheduler> {
+    vec![Scheduler::Threads]
+}
+
+/// Runs `body` as the root goroutine of a fresh runtime of each scheduler,
+/// under a watchdog of `limit`.
+pub fn each_scheduler<F>(name: &str, limit: Duration, body: F)
+where
+    F: Fn() + Send + Sync + Clone + 'static,
+{
+    for sched in schedulers() {
+        let _dog = Watchdog::new(&format!("{name} [{sched:?}]"), limit);
+        runtime(sched).run(body.clone());
+    }
+}
+
+pub fn runtime(sched: Scheduler) -> Runtime {
+    Builder::new().scheduler(sched).build()
+}
+
+/// Exits the process with a message if not dropped within `limit`.
+pub struct Watchdog {
+    cancel: Option<mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    pub fn new(name: &str, limit: Duration) -> Self {
+        let (tx, rx) = mpsc::channel::<()>();
+        let name = name.to_string();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                eprintln!(
+                    "watchdog: test `{name}` still running after {limit:?}: \
+                     lost wakeup or deadlock"
+                );
+                std::process::exit(3);
+            }
+        });
+        Watchdog { cancel: Some(tx) }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(tx) = self.cancel.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Runs the current test binary again with only `test` selected and
+/// `GORT_TEST_CHILD=1`, returning (exit code, stdout, stderr). Child-mode
+/// tests do their work only when that variable is set.
+#[cfg(not(target_family = "wasm"))]
+pub fn run_child(test: &str) -> (Option<i32>, String, String) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("GORT_TEST_CHILD", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn is_child() -> bool {
+    std::env::var_os("GORT_TEST_CHILD").is_some()
+}
+
+/// Scales iteration counts: `GORT_STRESS=n` multiplies them by n.
+pub fn stress(n: usize) -> usize {
+    let k = std::env::var("GORT_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    n * k
+}
