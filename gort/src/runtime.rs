@@ -351,7 +351,13 @@ fn fatal_panic(id: u64, payload: &(dyn Any + Send)) -> ! {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(non-string panic payload)");
-    eprintln!("panic: {msg}\n\ngoroutine {id} [running]:\nexit status 2");
+    // Straight to the stderr handle, not `eprintln!`: the test harness
+    // captures the macros' output and would lose it when we exit.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "panic: {msg}\n\ngoroutine {id} [running]:\nexit status 2"
+    );
     std::process::exit(2);
 }
 

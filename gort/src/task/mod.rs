@@ -49,8 +49,8 @@ impl Task {
         })
     }
 
-    /// The goroutine id (unique for the life of the process; the first
-    /// thread to ask is 1, like Go's main goroutine).
+    /// The goroutine id, unique for the life of the process (plain threads
+    /// get one on first use too).
     pub fn id(&self) -> u64 {
         self.id
     }
