@@ -5,6 +5,8 @@
 //! `futex` → `sync` → `chan` → `gc` → the API at the crate root.
 
 #![cfg_attr(not(feature = "std"), no_std)]
+// The README's example runs as a doc test, so it stays true.
+#![cfg_attr(all(feature = "std", doc), doc = include_str!("../../README.md"))]
 
 extern crate alloc;
 

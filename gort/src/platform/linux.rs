@@ -61,6 +61,9 @@ fn wake(word: &AtomicU32, count: i32) {
 }
 
 /// `CLOCK_MONOTONIC` now + `timeout`, or `None` when it does not fit.
+// `time_t` and `c_long` are 32 bits on some Linux targets: keep the
+// conversions even where they are no-ops.
+#[allow(clippy::useless_conversion)]
 fn absolute_deadline(timeout: Duration) -> Option<libc::timespec> {
     let mut now = libc::timespec {
         tv_sec: 0,
