@@ -20,43 +20,55 @@ fn spawn_join_returns_values() {
 
 #[test]
 fn goroutines_spawn_goroutines() {
-    each_scheduler("goroutines_spawn_goroutines", Duration::from_secs(30), || {
-        fn tree(depth: u32) -> u64 {
-            if depth == 0 {
-                return 1;
+    each_scheduler(
+        "goroutines_spawn_goroutines",
+        Duration::from_secs(30),
+        || {
+            fn tree(depth: u32) -> u64 {
+                if depth == 0 {
+                    return 1;
+                }
+                let l = gort::spawn(move || tree(depth - 1));
+                let r = gort::spawn(move || tree(depth - 1));
+                l.join().unwrap() + r.join().unwrap()
             }
-            let l = gort::spawn(move || tree(depth - 1));
-            let r = gort::spawn(move || tree(depth - 1));
-            l.join().unwrap() + r.join().unwrap()
-        }
-        assert_eq!(tree(8), 256);
-    });
+            assert_eq!(tree(8), 256);
+        },
+    );
 }
 
 #[test]
 fn goroutine_ids_are_distinct() {
-    each_scheduler("goroutine_ids_are_distinct", Duration::from_secs(30), || {
-        let handles: Vec<_> = (0..50)
-            .map(|_| gort::spawn(|| gort::task::current().id()))
-            .collect();
-        let ids: Vec<u64> = handles.iter().map(|h| h.id()).collect();
-        let seen: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(ids, seen, "a goroutine's task id is its handle's id");
-        let mut sorted = seen.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 50);
-    });
+    each_scheduler(
+        "goroutine_ids_are_distinct",
+        Duration::from_secs(30),
+        || {
+            let handles: Vec<_> = (0..50)
+                .map(|_| gort::spawn(|| gort::task::current().id()))
+                .collect();
+            let ids: Vec<u64> = handles.iter().map(|h| h.id()).collect();
+            let seen: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            assert_eq!(ids, seen, "a goroutine's task id is its handle's id");
+            let mut sorted = seen.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 50);
+        },
+    );
 }
 
 #[test]
 #[cfg(panic = "unwind")]
 fn join_returns_the_panic_payload() {
-    each_scheduler("join_returns_the_panic_payload", Duration::from_secs(30), || {
-        let h = gort::spawn(|| -> u32 { panic!("goroutine boom") });
-        let err = h.join().unwrap_err();
-        assert_eq!(err.downcast_ref::<&str>().copied(), Some("goroutine boom"));
-    });
+    each_scheduler(
+        "join_returns_the_panic_payload",
+        Duration::from_secs(30),
+        || {
+            let h = gort::spawn(|| -> u32 { panic!("goroutine boom") });
+            let err = h.join().unwrap_err();
+            assert_eq!(err.downcast_ref::<&str>().copied(), Some("goroutine boom"));
+        },
+    );
 }
 
 #[test]
@@ -72,7 +84,10 @@ fn run_resumes_the_root_goroutines_panic() {
 
 #[test]
 fn num_goroutine_counts_live_goroutines() {
-    let _dog = Watchdog::new("num_goroutine_counts_live_goroutines", Duration::from_secs(30));
+    let _dog = Watchdog::new(
+        "num_goroutine_counts_live_goroutines",
+        Duration::from_secs(30),
+    );
     // Other tests in this binary run goroutines too: count relative to a
     // quiet moment, using goroutines we hold.
     let wg = WaitGroup::new();
@@ -117,7 +132,11 @@ fn deep_recursion_fits_the_configured_stack() {
         .build();
     fn depth(n: u64) -> u64 {
         let pad = std::hint::black_box([n; 64]);
-        if n == 0 { pad[0] } else { depth(n - 1) + pad[1] - n + 1 }
+        if n == 0 {
+            pad[0]
+        } else {
+            depth(n - 1) + pad[1] - n + 1
+        }
     }
     // ~2 KiB a frame unoptimised: far past the 256 KiB default, well inside 8 MiB.
     assert_eq!(rt.run(|| depth(1_000)), 1_000);
@@ -125,38 +144,46 @@ fn deep_recursion_fits_the_configured_stack() {
 
 #[test]
 fn park_and_unpark_in_either_order() {
-    each_scheduler("park_and_unpark_in_either_order", Duration::from_secs(30), || {
-        // unpark before park: the token is kept.
-        let me = gort::task::current();
-        me.unpark();
-        gort::task::park();
-        // park before unpark, from another goroutine.
-        let h = {
-            let me = me.clone();
-            gort::spawn(move || {
-                std::thread::sleep(Duration::from_millis(10));
-                me.unpark();
-            })
-        };
-        gort::task::park();
-        h.join().unwrap();
-        // A timed park with nobody unparking times out.
-        assert!(!gort::task::park_timeout(Duration::from_millis(5)));
-    });
+    each_scheduler(
+        "park_and_unpark_in_either_order",
+        Duration::from_secs(30),
+        || {
+            // unpark before park: the token is kept.
+            let me = gort::task::current();
+            me.unpark();
+            gort::task::park();
+            // park before unpark, from another goroutine.
+            let h = {
+                let me = me.clone();
+                gort::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    me.unpark();
+                })
+            };
+            gort::task::park();
+            h.join().unwrap();
+            // A timed park with nobody unparking times out.
+            assert!(!gort::task::park_timeout(Duration::from_millis(5)));
+        },
+    );
 }
 
 #[test]
 fn many_short_goroutines_reuse_threads() {
-    each_scheduler("many_short_goroutines_reuse_threads", Duration::from_secs(60), || {
-        let n = Arc::new(AtomicUsize::new(0));
-        for _ in 0..2_000 {
-            let n = n.clone();
-            gort::spawn(move || n.fetch_add(1, Ordering::Relaxed))
-                .join()
-                .unwrap();
-        }
-        assert_eq!(n.load(Ordering::Relaxed), 2_000);
-    });
+    each_scheduler(
+        "many_short_goroutines_reuse_threads",
+        Duration::from_secs(60),
+        || {
+            let n = Arc::new(AtomicUsize::new(0));
+            for _ in 0..2_000 {
+                let n = n.clone();
+                gort::spawn(move || n.fetch_add(1, Ordering::Relaxed))
+                    .join()
+                    .unwrap();
+            }
+            assert_eq!(n.load(Ordering::Relaxed), 2_000);
+        },
+    );
 }
 
 #[test]
@@ -220,32 +247,42 @@ mod process {
 
     #[test]
     fn unjoined_panic_exits_2_with_gos_message() {
-        let (code, _, err) = run_child("child_unjoined_panic");
+        let (code, _, err) = run_child("child_unjoined_panic", &[]);
         assert_eq!(code, Some(2), "stderr: {err}");
         assert!(err.contains("panic: nobody joins me"), "stderr: {err}");
-        assert!(err.contains("goroutine ") && err.contains("[running]"), "stderr: {err}");
+        assert!(
+            err.contains("goroutine ") && err.contains("[running]"),
+            "stderr: {err}"
+        );
     }
 
     #[test]
     fn dropping_a_panicked_handle_exits_2() {
-        let (code, _, err) = run_child("child_dropped_handle_of_panicked_goroutine");
+        let (code, _, err) = run_child("child_dropped_handle_of_panicked_goroutine", &[]);
         assert_eq!(code, Some(2), "stderr: {err}");
         assert!(err.contains("panic: dropped handle"), "stderr: {err}");
     }
 
     #[test]
     fn println_lines_never_interleave() {
-        let (code, out, err) = run_child("child_println_lines");
+        let (code, out, err) = run_child("child_println_lines", &[]);
         assert_eq!(code, Some(0), "stderr: {err}");
         // The harness prints "test NAME ... " without a newline before the
         // first line of ours; cut at our marker.
-        let lines: Vec<&str> = out.lines().filter_map(|l| l.find("line ").map(|i| &l[i..])).collect();
+        let lines: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.find("line ").map(|i| &l[i..]))
+            .collect();
         assert_eq!(lines.len(), 8 * 200);
         let tail = "x".repeat(500);
         for l in &lines {
             let mut parts = l.splitn(4, ' ');
             assert_eq!(parts.next(), Some("line"));
-            parts.next().unwrap().parse::<u32>().expect("goroutine number");
+            parts
+                .next()
+                .unwrap()
+                .parse::<u32>()
+                .expect("goroutine number");
             parts.next().unwrap().parse::<u32>().expect("line number");
             assert_eq!(parts.next(), Some(tail.as_str()), "torn line: {l:.80}");
         }
@@ -253,14 +290,8 @@ mod process {
 
     #[test]
     fn gomaxprocs_honours_the_environment() {
-        let exe = std::env::current_exe().unwrap();
-        let out = std::process::Command::new(exe)
-            .args(["child_gomaxprocs_env", "--exact", "--nocapture"])
-            .env("GORT_TEST_CHILD", "1")
-            .env("GOMAXPROCS", "3")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("gomaxprocs=3"), "stdout: {stdout}");
+        let (code, out, err) = run_child("child_gomaxprocs_env", &[("GOMAXPROCS", "3")]);
+        assert_eq!(code, Some(0), "stderr: {err}");
+        assert!(out.contains("gomaxprocs=3"), "stdout: {out}");
     }
 }

@@ -60,15 +60,30 @@ impl Drop for Watchdog {
     }
 }
 
-/// Runs the current test binary again with only `test` selected and
-/// `GORT_TEST_CHILD=1`, returning (exit code, stdout, stderr). Child-mode
-/// tests do their work only when that variable is set.
+/// Runs the current test binary again with only `test` selected, `envs`
+/// and `GORT_TEST_CHILD=1`, returning (exit code, stdout, stderr).
+/// Child-mode tests do their work only when that variable is set.
+///
+/// Under an emulator (a cross rig) the binary cannot exec itself: the rig
+/// sets `GORT_CHILD_RUNNER` (e.g. "qemu-aarch64 -L /usr/...") and the child
+/// is started through it.
 #[cfg(not(target_family = "wasm"))]
-pub fn run_child(test: &str) -> (Option<i32>, String, String) {
+pub fn run_child(test: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
+    let runner = std::env::var("GORT_CHILD_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut c = std::process::Command::new(program);
+            c.args(words).arg(exe);
+            c
+        }
+        None => std::process::Command::new(exe),
+    };
+    let out = cmd
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env("GORT_TEST_CHILD", "1")
+        .envs(envs.iter().copied())
         .output()
         .unwrap();
     (

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Compile-only rig for targets nothing here can link or run: the macOS and
+# FreeBSD backends get `cargo check` and `cargo clippy -D warnings`, and the
+# bare-metal no_std build gets `cargo build`. Adds missing rust targets
+# (idempotent), runs every step even after a failure, prints a summary and
+# exits non-zero if any step failed. Arguments are passed to every cargo
+# command (e.g. --locked).
+set -euo pipefail
+
+CHECK_TARGETS=(aarch64-apple-darwin x86_64-apple-darwin x86_64-unknown-freebsd)
+BARE_TARGET=thumbv8m.main-none-eabi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo"
+
+# 1. Rust targets (std for the hosted ones, core/alloc for bare metal).
+installed=$(rustup target list --installed)
+missing=()
+for t in "${CHECK_TARGETS[@]}" "$BARE_TARGET"; do
+    grep -qx "$t" <<<"$installed" || missing+=("$t")
+done
+if ((${#missing[@]})); then
+    echo "check-cross: adding rust targets ${missing[*]}"
+    rustup target add "${missing[@]}"
+fi
+
+# 2. The checks.
+failed=()
+passed=()
+run() {
+    echo "check-cross: $*"
+    local t0=$SECONDS
+    if "$@"; then
+        passed+=("$* ($((SECONDS - t0)) s)")
+    else
+        failed+=("$*")
+    fi
+}
+
+for t in "${CHECK_TARGETS[@]}"; do
+    run cargo check -p gort --target "$t" "$@"
+    run cargo clippy -p gort --target "$t" "$@" -- -D warnings
+done
+run cargo build -p gort --no-default-features --target "$BARE_TARGET" "$@"
+
+# 3. Summary.
+echo
+for s in "${passed[@]}"; do echo "check-cross: ok    $s"; done
+for s in "${failed[@]}"; do echo "check-cross: FAIL  $s"; done
+((${#failed[@]} == 0))
