@@ -12,6 +12,12 @@
 //! - `futex_wake(word)` wakes at least one thread sleeping on `word` if there
 //!   is one; `futex_wake_all(word)` wakes them all. Both may be called on an
 //!   address nobody waits on.
+//! - Timeouts are measured on `now_nanos()`'s clock, which each OS backend
+//!   keeps in agreement with the clock its kernel waits on; `EINTR` and
+//!   early kernel returns are retried until that deadline, so a signal never
+//!   looks like a timeout and a wait never reports `false` early.
+//! - A zero or expired timeout may report `false` without looking at the
+//!   word: `false` never means "the word is unchanged".
 //! - `now_nanos()` is a monotonic clock in nanoseconds since an arbitrary
 //!   start, used for deadlines and for the Mutex's starvation threshold.
 
@@ -44,6 +50,9 @@ pub(crate) use wasm::*;
 mod bare;
 #[cfg(all(target_os = "none", not(loom)))]
 pub(crate) use bare::*;
+
+#[cfg(all(not(feature = "std"), not(target_os = "none")))]
+compile_error!("gort without its `std` feature is for bare-metal targets (target_os = \"none\")");
 
 // Under loom the futex layer models waiting itself; no OS backend is used.
 

@@ -81,12 +81,7 @@ mod table {
         }
         match timeout {
             None => {
-                drop(
-                    bucket
-                        .cond
-                        .wait(guard)
-                        .unwrap_or_else(PoisonError::into_inner),
-                );
+                let _guard = bucket.cond.wait(guard);
                 true
             }
             // std maps a timeout too large for the instruction to "forever".
