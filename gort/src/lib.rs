@@ -5,6 +5,10 @@
 //! `futex` → `sync` → `chan` → `gc` → the API at the crate root.
 
 #![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(
+    all(feature = "nightly-wasm-atomics", target_family = "wasm"),
+    feature(stdarch_wasm_atomic_wait)
+)]
 // The README's example runs as a doc test, so it stays true.
 #![cfg_attr(all(feature = "std", doc), doc = include_str!("../../README.md"))]
 

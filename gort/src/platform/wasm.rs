@@ -22,9 +22,10 @@
 //! - Feature `nightly-wasm-atomics` (nightly only): the instructions
 //!   themselves through `core::arch::wasm32`, keyed by the exact address.
 //!   Needs `feature(stdarch_wasm_atomic_wait)` at the crate root.
-
-#[cfg(all(not(feature = "nightly-wasm-atomics"), not(feature = "std")))]
-compile_error!("gort on wasm needs the `std` feature or `nightly-wasm-atomics`");
+//!
+//! Both measure timeouts as a deadline on `now_nanos()`'s clock: a timeout
+//! the runtime reports before that deadline is waited out again, so `false`
+//! never comes early.
 
 #[cfg(not(feature = "nightly-wasm-atomics"))]
 pub(crate) use table::{futex_wait, futex_wake, futex_wake_all};
@@ -32,11 +33,13 @@ pub(crate) use table::{futex_wait, futex_wake, futex_wake_all};
 #[cfg(feature = "nightly-wasm-atomics")]
 pub(crate) use direct::{futex_wait, futex_wake, futex_wake_all};
 
-#[cfg(all(not(feature = "nightly-wasm-atomics"), feature = "std"))]
+#[cfg(not(feature = "nightly-wasm-atomics"))]
 mod table {
     use core::sync::atomic::{AtomicU32, Ordering};
     use core::time::Duration;
     use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+    use crate::platform::{deadline_after, now_nanos};
 
     /// Number of buckets (a power of two; `SHIFT` picks the top bits).
     const BUCKETS: usize = 64;
@@ -72,29 +75,36 @@ mod table {
     }
 
     pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+        // No deadline (none given, or too far to represent) = forever.
+        let deadline = timeout.and_then(deadline_after);
         let bucket = bucket(word);
-        let guard = lock(bucket);
-        // Under the bucket lock: a waker's store made before its `lock` is
-        // visible here, and its notify cannot run until we are queued.
-        if word.load(Ordering::Acquire) != expected {
-            return true;
-        }
-        match timeout {
-            None => {
-                let _guard = bucket.cond.wait(guard);
-                true
+        let mut guard = lock(bucket);
+        loop {
+            // Under the bucket lock: a waker's store made before its `lock`
+            // is visible here, and its notify cannot run until we are queued.
+            // Checked again after an early timeout, since a store + wake may
+            // have come between the condvar's timeout and its relock.
+            if word.load(Ordering::Acquire) != expected {
+                return true;
             }
-            // std maps a timeout too large for the instruction to "forever".
+            let Some(deadline) = deadline else {
+                let _guard = bucket.cond.wait(guard);
+                return true;
+            };
+            let now = now_nanos();
+            if now >= deadline {
+                return false;
+            }
             // Any wakeup (ours, a neighbour's in the bucket, or spurious)
             // returns `true`; callers re-check and wait again if needed.
-            Some(t) => {
-                let (guard, result) = bucket
-                    .cond
-                    .wait_timeout(guard, t)
-                    .unwrap_or_else(PoisonError::into_inner);
-                drop(guard);
-                !result.timed_out()
+            let (g, result) = bucket
+                .cond
+                .wait_timeout(guard, Duration::from_nanos(deadline - now))
+                .unwrap_or_else(PoisonError::into_inner);
+            if !result.timed_out() {
+                return true;
             }
+            guard = g;
         }
     }
 
@@ -117,28 +127,45 @@ mod direct {
     use core::sync::atomic::AtomicU32;
     use core::time::Duration;
 
+    use crate::platform::{deadline_after, now_nanos};
+
     /// `memory.atomic.wait32` result meaning the timeout elapsed.
     const TIMED_OUT: i32 = 2;
 
     pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
-        // A negative timeout means "forever"; so does one too large for i64.
-        let timeout_ns = timeout
-            .and_then(|t| i64::try_from(t.as_nanos()).ok())
-            .unwrap_or(-1);
-        // SAFETY: `word` is a live, 4-aligned u32 for the whole call and the
-        // instruction only reads it (atomically, as an `i32` with the same
-        // bits as `expected`). It compares and enqueues as one step, which
-        // is the futex contract. On a memory that is not shared it traps
-        // instead of sleeping, but on this target every thread's memory is.
-        let r = unsafe {
-            memory_atomic_wait32(
-                word.as_ptr().cast::<i32>(),
-                expected.cast_signed(),
-                timeout_ns,
-            )
-        };
-        // 0 = woken by notify, 1 = word differed, 2 = timed out.
-        r != TIMED_OUT
+        // No deadline (none given, or too far to represent) = forever.
+        let deadline = timeout.and_then(deadline_after);
+        loop {
+            // A negative timeout means "forever".
+            let timeout_ns = match deadline {
+                None => -1,
+                Some(deadline) => {
+                    let now = now_nanos();
+                    if now >= deadline {
+                        return false;
+                    }
+                    i64::try_from(deadline - now).unwrap_or(-1)
+                }
+            };
+            // SAFETY: `word` is a live, 4-aligned u32 for the whole call and
+            // the instruction only reads it (atomically, as an `i32` with the
+            // same bits as `expected`). It compares and enqueues as one step,
+            // which is the futex contract. On a memory that is not shared it
+            // traps instead of sleeping, but on this target every thread's
+            // memory is.
+            let r = unsafe {
+                memory_atomic_wait32(
+                    word.as_ptr().cast::<i32>(),
+                    expected.cast_signed(),
+                    timeout_ns,
+                )
+            };
+            // 0 = woken by notify, 1 = word differed, 2 = timed out (then
+            // loop: wait out what is left of the deadline on our clock).
+            if r != TIMED_OUT || deadline.is_none() {
+                return true;
+            }
+        }
     }
 
     pub(crate) fn futex_wake(word: &AtomicU32) {
