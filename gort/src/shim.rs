@@ -3,11 +3,11 @@
 
 #[cfg(not(loom))]
 pub(crate) mod atomic {
-    pub use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+    pub use core::sync::atomic::{AtomicI32, AtomicU32, Ordering, fence};
 }
 #[cfg(loom)]
 pub(crate) mod atomic {
-    pub use loom::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+    pub use loom::sync::atomic::{AtomicI32, AtomicU32, Ordering, fence};
 }
 
 #[cfg(not(loom))]

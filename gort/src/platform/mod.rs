@@ -62,7 +62,7 @@ mod clock_std;
 pub(crate) use clock_std::now_nanos;
 
 /// Number of CPUs the process may run on (at least 1).
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn num_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

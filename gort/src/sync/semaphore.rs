@@ -5,13 +5,16 @@
 //!   decreases by a CAS from a positive value, so it never underflows.
 //! - Lost wakeups are excluded Dekker-style: a waiter increments `waiters`
 //!   and then re-reads `permits`; a releaser adds to `permits` and then
-//!   reads `waiters`. All four are SeqCst, so at least one side sees the
-//!   other, and a waiter only sleeps on the word value `0` it just saw.
+//!   reads `waiters`. A SeqCst fence sits between the write and the read on
+//!   each side, so at least one side sees the other, and a waiter only
+//!   sleeps on the word value `0` it just saw. (SeqCst accesses alone would
+//!   do in the C++ model, but the fences are the portable form and the one
+//!   loom can check.)
 //! - Not FIFO: a thread arriving while a woken waiter is on its way may take
 //!   the permit first; the woken waiter then sleeps again.
 
 use crate::futex::Futex;
-use crate::shim::atomic::AtomicU32;
+use crate::shim::atomic::{AtomicU32, fence};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 
 /// The counting core shared by `Semaphore` and `RwMutex`.
@@ -55,6 +58,7 @@ impl RawSemaphore {
             return;
         }
         self.waiters.fetch_add(1, SeqCst);
+        fence(SeqCst);
         while !self.try_acquire() {
             self.permits.wait(0);
         }
@@ -77,6 +81,7 @@ impl RawSemaphore {
                 Err(now) => p = now,
             }
         }
+        fence(SeqCst);
         if self.waiters.load(SeqCst) > 0 {
             if n == 1 {
                 self.permits.wake();

@@ -1,0 +1,563 @@
+//! Loom models of the futex protocol and every `gort::sync` type.
+//!
+//! Run with `.ci/loom.sh` (which sets `--cfg loom` and a preemption bound).
+//! Under loom a futex is a mutex + condvar (see `gort::futex`), so a lost
+//! wakeup is reported as a deadlock; shared data lives in
+//! `loom::cell::UnsafeCell`, so an access the primitive failed to order is
+//! reported as a race. Every model also asserts its final counts.
+//!
+//! Set `GORT_LOOM_STATS=1` (the script does) to print each model's
+//! iteration count and time.
+
+#![cfg(loom)]
+
+use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+use std::time::Instant;
+
+use gort::futex::Futex;
+use gort::sync::{Cond, Mutex, Once, RwMutex, Semaphore, WaitGroup};
+use loom::cell::UnsafeCell;
+use loom::sync::Arc;
+use loom::sync::atomic::AtomicUsize;
+use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use loom::thread;
+
+/// `loom::model` that counts the executions loom explored.
+fn model<F>(name: &str, f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let runs = std::sync::Arc::new(StdAtomicUsize::new(0));
+    let counter = runs.clone();
+    let start = Instant::now();
+    loom::model(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f();
+    });
+    if std::env::var_os("GORT_LOOM_STATS").is_some() {
+        println!(
+            "loom model {name}: {} iterations in {:.2?}",
+            runs.load(std::sync::atomic::Ordering::Relaxed),
+            start.elapsed()
+        );
+    }
+}
+
+/// A loom `UnsafeCell` that may be shared between threads; the models only
+/// touch it where the primitive under test claims to give exclusion (or
+/// ordering), and loom checks that claim.
+struct Shared<T>(UnsafeCell<T>);
+
+// SAFETY: accesses go through loom's checked `with`/`with_mut`; a missing
+// happens-before edge makes loom fail the model instead of being UB.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    fn new(value: T) -> Self {
+        Shared(UnsafeCell::new(value))
+    }
+}
+
+impl Shared<usize> {
+    fn get(&self) -> usize {
+        // SAFETY: see the `Sync` impl; loom checks the access.
+        self.0.with(|p| unsafe { *p })
+    }
+    fn set(&self, v: usize) {
+        // SAFETY: as above.
+        self.0.with_mut(|p| unsafe { *p = v })
+    }
+    fn incr(&self) {
+        // SAFETY: as above.
+        self.0.with_mut(|p| unsafe { *p += 1 })
+    }
+}
+
+// ---------------------------------------------------------------- futex
+
+/// A store followed by `wake` is never lost by a waiter looping on
+/// `while word == old { wait(old) }`, and the waker's earlier writes are
+/// visible once the waiter sees the new value.
+#[test]
+fn futex_store_then_wake() {
+    model("futex_store_then_wake", || {
+        let f = Arc::new(Futex::new(0));
+        let data = Arc::new(Shared::new(0));
+        let t = {
+            let (f, data) = (f.clone(), data.clone());
+            thread::spawn(move || {
+                data.set(42);
+                f.store(1, Release);
+                f.wake();
+            })
+        };
+        while f.load(Acquire) == 0 {
+            f.wait(0);
+        }
+        assert_eq!(data.get(), 42);
+        t.join().unwrap();
+    });
+}
+
+/// `wake_all` releases both of two waiters.
+#[test]
+fn futex_wake_all_two_waiters() {
+    model("futex_wake_all_two_waiters", || {
+        let f = Arc::new(Futex::new(0));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let f = f.clone();
+                thread::spawn(move || {
+                    while f.load(Acquire) == 0 {
+                        f.wait(0);
+                    }
+                    assert_eq!(f.load(Relaxed), 1);
+                })
+            })
+            .collect();
+        f.store(1, Release);
+        f.wake_all();
+        for t in waiters {
+            t.join().unwrap();
+        }
+    });
+}
+
+/// Two wakers, each storing then `wake()`-ing one: a waiter that needs both
+/// stores is still woken (each store is followed by its own wake).
+#[test]
+fn futex_two_wakes_one_waiter() {
+    model("futex_two_wakes_one_waiter", || {
+        let f = Arc::new(Futex::new(0));
+        let wakers: Vec<_> = (0..2)
+            .map(|_| {
+                let f = f.clone();
+                thread::spawn(move || {
+                    f.fetch_add(1, Release);
+                    f.wake();
+                })
+            })
+            .collect();
+        loop {
+            let v = f.load(Acquire);
+            if v == 2 {
+                break;
+            }
+            f.wait(v);
+        }
+        for t in wakers {
+            t.join().unwrap();
+        }
+    });
+}
+
+// ---------------------------------------------------------------- Mutex
+
+fn mutex_counter(name: &str, threads: usize, per_thread: usize) {
+    model(name, move || {
+        let m = Arc::new(Mutex::new(UnsafeCell::new(0usize)));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let m = m.clone();
+                thread::spawn(move || {
+                    for _ in 0..per_thread {
+                        let g = m.lock();
+                        // SAFETY: the lock is held; loom checks it excludes.
+                        g.with_mut(|p| unsafe { *p += 1 });
+                    }
+                })
+            })
+            .collect();
+        for t in handles {
+            t.join().unwrap();
+        }
+        // Free and not left starving: a newcomer's try_lock must succeed.
+        assert!(!m.is_locked());
+        let g = m.try_lock().expect("mutex free after every thread left");
+        // SAFETY: the lock is held.
+        let n = g.with(|p| unsafe { *p });
+        assert_eq!(n, threads * per_thread);
+    });
+}
+
+#[test]
+fn mutex_two_threads() {
+    mutex_counter("mutex_two_threads", 2, 2);
+}
+
+#[test]
+fn mutex_three_threads() {
+    mutex_counter("mutex_three_threads", 3, 1);
+}
+
+/// `try_lock` racing `lock` (and a contended `lock`, which under loom always
+/// turns on starvation mode): exclusion holds, try_lock's successes are
+/// counted exactly, and the lock ends free.
+#[test]
+fn mutex_try_lock_against_lock() {
+    model("mutex_try_lock_against_lock", || {
+        let m = Arc::new(Mutex::new(UnsafeCell::new(0usize)));
+        let lockers: Vec<_> = (0..2)
+            .map(|_| {
+                let m = m.clone();
+                thread::spawn(move || {
+                    let g = m.lock();
+                    // SAFETY: the lock is held.
+                    g.with_mut(|p| unsafe { *p += 1 });
+                })
+            })
+            .collect();
+        let mut got = 0;
+        if let Some(g) = m.try_lock() {
+            // SAFETY: the lock is held.
+            g.with_mut(|p| unsafe { *p += 1 });
+            got = 1;
+        }
+        for t in lockers {
+            t.join().unwrap();
+        }
+        let g = m.try_lock().expect("mutex free after every thread left");
+        // SAFETY: the lock is held.
+        assert_eq!(g.with(|p| unsafe { *p }), 2 + got);
+    });
+}
+
+// ---------------------------------------------------------------- RwMutex
+
+/// One writer and two readers: readers see the value before or after the
+/// write, never during it (loom checks the cell), and the write lands.
+#[test]
+fn rwmutex_writer_two_readers() {
+    model("rwmutex_writer_two_readers", || {
+        let l = Arc::new(RwMutex::new(Shared::new(0)));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let l = l.clone();
+                thread::spawn(move || {
+                    let g = l.read();
+                    let v = g.get();
+                    assert!(v == 0 || v == 1, "read {v}");
+                })
+            })
+            .collect();
+        {
+            let g = l.write();
+            g.incr();
+        }
+        for t in readers {
+            t.join().unwrap();
+        }
+        assert_eq!(l.try_write().expect("free at the end").get(), 1);
+        assert_eq!(l.try_read().expect("free at the end").get(), 1);
+    });
+}
+
+/// Go issue #5692's shape: a writer holds the lock, a reader queues behind
+/// it, the writer releases, and the reader gets in (no deadlock) and sees
+/// the write.
+#[test]
+fn rwmutex_reader_queued_behind_writer() {
+    model("rwmutex_reader_queued_behind_writer", || {
+        let l = Arc::new(RwMutex::new(Shared::new(0)));
+        let w = l.write();
+        let reader = {
+            let l = l.clone();
+            thread::spawn(move || {
+                let g = l.read();
+                assert_eq!(g.get(), 1);
+            })
+        };
+        w.set(1);
+        drop(w);
+        reader.join().unwrap();
+        assert!(l.try_write().is_some());
+    });
+}
+
+/// Two writers and a reader: writers exclude each other and the reader;
+/// both writes land.
+#[test]
+fn rwmutex_two_writers_one_reader() {
+    model("rwmutex_two_writers_one_reader", || {
+        let l = Arc::new(RwMutex::new(Shared::new(0)));
+        let writer = {
+            let l = l.clone();
+            thread::spawn(move || l.write().incr())
+        };
+        let reader = {
+            let l = l.clone();
+            thread::spawn(move || {
+                let v = l.read().get();
+                assert!(v <= 2, "read {v}");
+            })
+        };
+        l.write().incr();
+        writer.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(l.try_read().expect("free at the end").get(), 2);
+    });
+}
+
+// ---------------------------------------------------------------- WaitGroup
+
+/// add(2), two threads write then done(); wait() returns only after both
+/// and sees both writes.
+#[test]
+fn waitgroup_two_done() {
+    model("waitgroup_two_done", || {
+        let wg = WaitGroup::new();
+        let cells = Arc::new([Shared::new(0), Shared::new(0)]);
+        wg.add(2);
+        for i in 0..2 {
+            let (wg, cells) = (wg.clone(), cells.clone());
+            thread::spawn(move || {
+                cells[i].set(i + 1);
+                wg.done();
+            });
+        }
+        wg.wait();
+        assert_eq!(wg.count(), 0);
+        assert_eq!(cells[0].get(), 1);
+        assert_eq!(cells[1].get(), 2);
+    });
+}
+
+/// Two waiters on one done(): the transition to zero wakes both.
+#[test]
+fn waitgroup_two_waiters() {
+    model("waitgroup_two_waiters", || {
+        let wg = WaitGroup::new();
+        let cell = Arc::new(Shared::new(0));
+        wg.add(1);
+        let worker = {
+            let (wg, cell) = (wg.clone(), cell.clone());
+            thread::spawn(move || {
+                cell.set(7);
+                wg.done();
+            })
+        };
+        let waiter = {
+            let (wg, cell) = (wg.clone(), cell.clone());
+            thread::spawn(move || {
+                wg.wait();
+                assert_eq!(cell.get(), 7);
+            })
+        };
+        wg.wait();
+        assert_eq!(cell.get(), 7);
+        waiter.join().unwrap();
+        worker.join().unwrap();
+    });
+}
+
+// ---------------------------------------------------------------- Once
+
+/// Two callers: exactly one runs the function, and both see its write when
+/// call_once returns.
+#[test]
+fn once_two_callers() {
+    model("once_two_callers", || {
+        let once = Arc::new(Once::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let cell = Arc::new(Shared::new(0));
+        let call = {
+            let (once, runs, cell) = (once.clone(), runs.clone(), cell.clone());
+            move || {
+                once.call_once(|| {
+                    runs.fetch_add(1, Relaxed);
+                    cell.set(9);
+                });
+                assert!(once.is_completed());
+                assert_eq!(cell.get(), 9);
+            }
+        };
+        let t = thread::spawn(call.clone());
+        call();
+        t.join().unwrap();
+        assert_eq!(runs.load(Relaxed), 1);
+    });
+}
+
+/// Three callers (one of them surely waits while another runs).
+#[test]
+fn once_three_callers() {
+    model("once_three_callers", || {
+        let once = Arc::new(Once::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let cell = Arc::new(Shared::new(0));
+        let call = {
+            let (once, runs, cell) = (once.clone(), runs.clone(), cell.clone());
+            move || {
+                once.call_once(|| {
+                    runs.fetch_add(1, Relaxed);
+                    cell.set(9);
+                });
+                assert_eq!(cell.get(), 9);
+            }
+        };
+        let ts: Vec<_> = (0..2).map(|_| thread::spawn(call.clone())).collect();
+        call();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(runs.load(Relaxed), 1);
+    });
+}
+
+// ---------------------------------------------------------------- Cond
+
+/// The flag + mutex + cond handshake with `signal` sent after unlocking:
+/// the waiter is never left asleep.
+#[test]
+fn cond_signal_handshake() {
+    model("cond_signal_handshake", || {
+        let pair = Arc::new((Mutex::new(false), Cond::new()));
+        let t = {
+            let pair = pair.clone();
+            thread::spawn(move || {
+                *pair.0.lock() = true;
+                pair.1.signal();
+            })
+        };
+        let mut ready = pair.0.lock();
+        while !*ready {
+            ready = pair.1.wait(ready);
+        }
+        drop(ready);
+        t.join().unwrap();
+    });
+}
+
+/// As above with `signal` sent while still holding the mutex (Go allows
+/// both).
+#[test]
+fn cond_signal_under_lock() {
+    model("cond_signal_under_lock", || {
+        let pair = Arc::new((Mutex::new(false), Cond::new()));
+        let t = {
+            let pair = pair.clone();
+            thread::spawn(move || {
+                let mut g = pair.0.lock();
+                *g = true;
+                pair.1.signal();
+                drop(g);
+            })
+        };
+        let mut ready = pair.0.lock();
+        while !*ready {
+            ready = pair.1.wait(ready);
+        }
+        drop(ready);
+        t.join().unwrap();
+    });
+}
+
+/// `broadcast` wakes both of two waiters.
+#[test]
+fn cond_broadcast_two_waiters() {
+    model("cond_broadcast_two_waiters", || {
+        let pair = Arc::new((Mutex::new(false), Cond::new()));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let pair = pair.clone();
+                thread::spawn(move || {
+                    let mut ready = pair.0.lock();
+                    while !*ready {
+                        ready = pair.1.wait(ready);
+                    }
+                })
+            })
+            .collect();
+        *pair.0.lock() = true;
+        pair.1.broadcast();
+        for t in waiters {
+            t.join().unwrap();
+        }
+    });
+}
+
+/// Two waiters, two tokens each announced by one `signal`: every signal
+/// reaches a waiter (FIFO queue, no lost or stolen wakeup), so both waiters
+/// take a token and finish.
+#[test]
+fn cond_two_signals_two_waiters() {
+    model("cond_two_signals_two_waiters", || {
+        let pair = Arc::new((Mutex::new(0usize), Cond::new()));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let pair = pair.clone();
+                thread::spawn(move || {
+                    let mut tokens = pair.0.lock();
+                    while *tokens == 0 {
+                        tokens = pair.1.wait(tokens);
+                    }
+                    *tokens -= 1;
+                })
+            })
+            .collect();
+        for _ in 0..2 {
+            *pair.0.lock() += 1;
+            pair.1.signal();
+        }
+        for t in waiters {
+            t.join().unwrap();
+        }
+        assert_eq!(*pair.0.lock(), 0);
+    });
+}
+
+// ---------------------------------------------------------------- Semaphore
+
+/// Semaphore::new(1) as a lock: exclusion over the cell, exact count, and
+/// the permit is back at the end.
+#[test]
+fn semaphore_binary() {
+    model("semaphore_binary", || {
+        let sem = Arc::new(Semaphore::new(1));
+        let cell = Arc::new(Shared::new(0));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let (sem, cell) = (sem.clone(), cell.clone());
+                thread::spawn(move || {
+                    sem.acquire();
+                    cell.incr();
+                    sem.release();
+                })
+            })
+            .collect();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(cell.get(), 2);
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+/// Semaphore::new(2) with three threads: never more than two inside, every
+/// one gets in, both permits are back at the end.
+#[test]
+fn semaphore_two_permits_three_threads() {
+    model("semaphore_two_permits_three_threads", || {
+        let sem = Arc::new(Semaphore::new(2));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let entered = Arc::new(AtomicUsize::new(0));
+        let ts: Vec<_> = (0..3)
+            .map(|_| {
+                let (sem, inside, entered) = (sem.clone(), inside.clone(), entered.clone());
+                thread::spawn(move || {
+                    sem.acquire();
+                    let n = inside.fetch_add(1, SeqCst) + 1;
+                    assert!(n <= 2, "{n} threads inside");
+                    entered.fetch_add(1, Relaxed);
+                    inside.fetch_sub(1, SeqCst);
+                    sem.release();
+                })
+            })
+            .collect();
+        for t in ts {
+            t.join().unwrap();
+        }
+        assert_eq!(entered.load(Relaxed), 3);
+        assert_eq!(sem.available_permits(), 2);
+    });
+}
