@@ -14,8 +14,8 @@
 //!   the permit first; the woken waiter then sleeps again.
 
 use crate::futex::Futex;
-use crate::shim::atomic::{AtomicU32, fence};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use crate::shim::atomic::{AtomicU32, fence};
 
 /// The counting core shared by `Semaphore` and `RwMutex`.
 pub(crate) struct RawSemaphore {
