@@ -12,7 +12,10 @@ use gort::futex::Futex;
 
 #[test]
 fn wait_returns_at_once_when_value_differs() {
-    let _dog = Watchdog::new("wait_returns_at_once_when_value_differs", Duration::from_secs(10));
+    let _dog = Watchdog::new(
+        "wait_returns_at_once_when_value_differs",
+        Duration::from_secs(10),
+    );
     let f = Futex::new(7);
     f.wait(6);
     assert!(f.wait_timeout(6, Duration::MAX));
@@ -40,7 +43,10 @@ fn huge_timeout_waits_until_woken() {
     let g = f.clone();
     let waiter = std::thread::spawn(move || {
         while g.load(Ordering::Acquire) == 0 {
-            assert!(g.wait_timeout(0, Duration::MAX), "a huge timeout never elapses");
+            assert!(
+                g.wait_timeout(0, Duration::MAX),
+                "a huge timeout never elapses"
+            );
         }
     });
     std::thread::sleep(Duration::from_millis(20));

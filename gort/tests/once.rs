@@ -46,7 +46,10 @@ fn panic_inside_counts_as_done() {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         once.call_once(|| panic!("first"));
     }));
-    assert_eq!(r.unwrap_err().downcast_ref::<&str>().copied(), Some("first"));
+    assert_eq!(
+        r.unwrap_err().downcast_ref::<&str>().copied(),
+        Some("first")
+    );
     assert!(once.is_completed());
     let mut ran = false;
     once.call_once(|| ran = true);

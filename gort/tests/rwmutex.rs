@@ -13,36 +13,40 @@ use gort::sync::{RwMutex, WaitGroup};
 
 #[test]
 fn readers_share_writers_exclude() {
-    each_scheduler("readers_share_writers_exclude", Duration::from_secs(60), || {
-        // +1 per reader inside, -1000 for a writer inside: any overlap of a
-        // writer with anyone else is seen by whoever enters second.
-        let inside = Arc::new(AtomicIsize::new(0));
-        let lock = Arc::new(RwMutex::new(0usize));
-        let wg = WaitGroup::new();
-        let per = stress(5_000);
-        for i in 0..8 {
-            wg.add(1);
-            let (inside, lock, wg) = (inside.clone(), lock.clone(), wg.clone());
-            gort::go(move || {
-                for _ in 0..per {
-                    if i % 4 == 0 {
-                        let mut g = lock.write();
-                        assert_eq!(inside.fetch_sub(1000, Ordering::SeqCst), 0);
-                        *g += 1;
-                        inside.fetch_add(1000, Ordering::SeqCst);
-                    } else {
-                        let g = lock.read();
-                        assert!(inside.fetch_add(1, Ordering::SeqCst) >= 0);
-                        let _ = *g;
-                        inside.fetch_sub(1, Ordering::SeqCst);
+    each_scheduler(
+        "readers_share_writers_exclude",
+        Duration::from_secs(60),
+        || {
+            // +1 per reader inside, -1000 for a writer inside: any overlap of a
+            // writer with anyone else is seen by whoever enters second.
+            let inside = Arc::new(AtomicIsize::new(0));
+            let lock = Arc::new(RwMutex::new(0usize));
+            let wg = WaitGroup::new();
+            let per = stress(5_000);
+            for i in 0..8 {
+                wg.add(1);
+                let (inside, lock, wg) = (inside.clone(), lock.clone(), wg.clone());
+                gort::go(move || {
+                    for _ in 0..per {
+                        if i % 4 == 0 {
+                            let mut g = lock.write();
+                            assert_eq!(inside.fetch_sub(1000, Ordering::SeqCst), 0);
+                            *g += 1;
+                            inside.fetch_add(1000, Ordering::SeqCst);
+                        } else {
+                            let g = lock.read();
+                            assert!(inside.fetch_add(1, Ordering::SeqCst) >= 0);
+                            let _ = *g;
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                        }
                     }
-                }
-                wg.done();
-            });
-        }
-        wg.wait();
-        assert_eq!(*lock.read(), 2 * per);
-    });
+                    wg.done();
+                });
+            }
+            wg.wait();
+            assert_eq!(*lock.read(), 2 * per);
+        },
+    );
 }
 
 #[test]
@@ -68,31 +72,35 @@ fn try_variants() {
 /// still get in.
 #[test]
 fn waiting_writer_not_starved_by_later_readers() {
-    each_scheduler("waiting_writer_not_starved_by_later_readers", Duration::from_secs(30), || {
-        let lock = Arc::new(RwMutex::new(()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let readers: Vec<_> = (0..4)
-            .map(|_| {
-                let (lock, stop) = (lock.clone(), stop.clone());
-                gort::spawn(move || {
-                    let mut n = 0usize;
-                    while !stop.load(Ordering::Relaxed) {
-                        let _g = lock.read();
-                        std::thread::sleep(Duration::from_micros(200));
-                        n += 1;
-                    }
-                    n
+    each_scheduler(
+        "waiting_writer_not_starved_by_later_readers",
+        Duration::from_secs(30),
+        || {
+            let lock = Arc::new(RwMutex::new(()));
+            let stop = Arc::new(AtomicBool::new(false));
+            let readers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (lock, stop) = (lock.clone(), stop.clone());
+                    gort::spawn(move || {
+                        let mut n = 0usize;
+                        while !stop.load(Ordering::Relaxed) {
+                            let _g = lock.read();
+                            std::thread::sleep(Duration::from_micros(200));
+                            n += 1;
+                        }
+                        n
+                    })
                 })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(10));
-        for _ in 0..20 {
-            drop(lock.write());
-        }
-        stop.store(true, Ordering::Relaxed);
-        let reads: usize = readers.into_iter().map(|h| h.join().unwrap()).sum();
-        assert!(reads > 0, "readers ran");
-    });
+                .collect();
+            std::thread::sleep(Duration::from_millis(10));
+            for _ in 0..20 {
+                drop(lock.write());
+            }
+            stop.store(true, Ordering::Relaxed);
+            let reads: usize = readers.into_iter().map(|h| h.join().unwrap()).sum();
+            assert!(reads > 0, "readers ran");
+        },
+    );
 }
 
 /// TinyGo #5692, second half: N readers queue behind a writer; when the
@@ -126,7 +134,11 @@ fn readers_queued_behind_writer_all_enter_when_it_leaves() {
                 })
                 .collect();
             std::thread::sleep(Duration::from_millis(30));
-            assert_eq!(inside.load(Ordering::SeqCst), 0, "readers wait for the writer");
+            assert_eq!(
+                inside.load(Ordering::SeqCst),
+                0,
+                "readers wait for the writer"
+            );
             let second_writer = {
                 let (lock, inside) = (lock.clone(), inside.clone());
                 gort::spawn(move || {
@@ -140,7 +152,11 @@ fn readers_queued_behind_writer_all_enter_when_it_leaves() {
                 r.join().unwrap();
             }
             assert_eq!(max_inside.load(Ordering::SeqCst), N);
-            assert_eq!(second_writer.join().unwrap(), N, "second writer came after the readers");
+            assert_eq!(
+                second_writer.join().unwrap(),
+                N,
+                "second writer came after the readers"
+            );
         },
     );
 }

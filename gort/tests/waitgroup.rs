@@ -62,38 +62,46 @@ fn wait_sees_all_work_done() {
 
 #[test]
 fn many_waiters_are_all_released() {
-    each_scheduler("many_waiters_are_all_released", Duration::from_secs(30), || {
-        let wg = WaitGroup::new();
-        wg.add(1);
-        let waiters: Vec<_> = (0..8)
-            .map(|_| {
-                let wg = wg.clone();
-                gort::spawn(move || wg.wait())
-            })
-            .collect();
-        std::thread::sleep(Duration::from_millis(10));
-        wg.done();
-        for w in waiters {
-            w.join().unwrap();
-        }
-        assert_eq!(wg.count(), 0);
-    });
+    each_scheduler(
+        "many_waiters_are_all_released",
+        Duration::from_secs(30),
+        || {
+            let wg = WaitGroup::new();
+            wg.add(1);
+            let waiters: Vec<_> = (0..8)
+                .map(|_| {
+                    let wg = wg.clone();
+                    gort::spawn(move || wg.wait())
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(10));
+            wg.done();
+            for w in waiters {
+                w.join().unwrap();
+            }
+            assert_eq!(wg.count(), 0);
+        },
+    );
 }
 
 #[test]
 fn reusable_after_wait_returns() {
-    each_scheduler("reusable_after_wait_returns", Duration::from_secs(30), || {
-        let wg = WaitGroup::new();
-        for round in 0..50 {
-            wg.add(3);
-            for _ in 0..3 {
-                let wg = wg.clone();
-                gort::go(move || wg.done());
+    each_scheduler(
+        "reusable_after_wait_returns",
+        Duration::from_secs(30),
+        || {
+            let wg = WaitGroup::new();
+            for round in 0..50 {
+                wg.add(3);
+                for _ in 0..3 {
+                    let wg = wg.clone();
+                    gort::go(move || wg.done());
+                }
+                wg.wait();
+                assert_eq!(wg.count(), 0, "round {round}");
             }
-            wg.wait();
-            assert_eq!(wg.count(), 0, "round {round}");
-        }
-    });
+        },
+    );
 }
 
 #[test]
