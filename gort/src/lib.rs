@@ -24,6 +24,11 @@ pub mod sync;
 pub mod task;
 
 #[cfg(all(feature = "std", not(loom)))]
+pub mod chan;
+#[cfg(all(feature = "std", not(loom)))]
+pub mod time;
+
+#[cfg(all(feature = "std", not(loom)))]
 mod runtime;
 #[cfg(all(feature = "std", not(loom)))]
 pub use runtime::{

@@ -25,6 +25,10 @@ impl<T> UnsafeCell<T> {
     pub(crate) const fn new(value: T) -> Self {
         UnsafeCell(core::cell::UnsafeCell::new(value))
     }
+    #[allow(dead_code)] // used by std-only modules
+    pub(crate) fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
 }
 
 #[cfg(not(loom))]

@@ -11,6 +11,7 @@ mod semaphore;
 mod waitgroup;
 
 pub use cond::Cond;
+pub(crate) use mutex::RawMutex;
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
 pub use rwmutex::{RwMutex, RwMutexReadGuard, RwMutexWriteGuard};

@@ -19,7 +19,7 @@ pub(crate) mod threads;
 use core::time::Duration;
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 const EMPTY: u32 = 0;
 const NOTIFIED: u32 = 1;
@@ -32,6 +32,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Task {
     id: u64,
     park_state: AtomicU32,
+    /// The state of the channel operation or `select` this task is blocked
+    /// in (see `chan::waiter`); it lives with the task so blocking on a
+    /// channel allocates nothing.
+    pub(crate) select_state: AtomicUsize,
 }
 
 /// A shared handle to a task: what wakers keep to `unpark` it.
@@ -46,6 +50,7 @@ impl Task {
         Arc::new(Task {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             park_state: AtomicU32::new(EMPTY),
+            select_state: AtomicUsize::new(0),
         })
     }
 

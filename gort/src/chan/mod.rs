@@ -1,0 +1,353 @@
+//! Layer 5: Go's channels and `select`.
+//!
+//! Files: `channel.rs` is the buffer and wait queues under the channel's
+//! lock; `queue.rs` the queue of blocked parties ("what they wait on");
+//! `waiter.rs` the blocked task's state word ("who is waiting"), which is
+//! how one `select` registered on many channels is completed exactly once;
+//! `select.rs` the `select` algorithm and `select_macro.rs` its syntax.
+//!
+//! Every blocking operation follows one protocol: lock one channel, try the
+//! operation, and if it cannot proceed, queue an entry pointing at a slot on
+//! the caller's stack, unlock, and park until a counterpart decides the
+//! attempt (or the caller aborts it). No two channel locks are ever held at
+//! once, so no lock order exists to invert; no task is woken while a lock
+//! is held.
+
+mod channel;
+mod error;
+mod queue;
+#[doc(hidden)]
+pub mod select;
+mod select_macro;
+pub(crate) mod waiter;
+
+use core::fmt;
+use core::time::Duration;
+use std::sync::Arc;
+
+pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+
+use self::channel::{Inner, RecvAttempt, SendAttempt};
+use self::queue::Entry;
+use self::waiter::{ABORTED, decode};
+use crate::shim::UnsafeCell;
+use crate::task;
+
+/// Go's `chan T`: a typed conduit between goroutines (and threads).
+///
+/// `Chan::new(0)` is unbuffered: a send completes only when a receiver
+/// takes the value. `Chan::new(n)` buffers up to `n` values in FIFO order.
+/// Clones are handles to the same channel, like copies of a Go channel
+/// value; any handle may close it. `Chan::nil()` is Go's nil channel: every
+/// operation blocks forever and `select!` never chooses it.
+pub struct Chan<T> {
+    inner: Option<Arc<Inner<T>>>,
+}
+
+impl<T> Clone for Chan<T> {
+    fn clone(&self) -> Self {
+        Chan {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Chan<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            None => f.write_str("Chan(nil)"),
+            Some(inner) => {
+                let (len, cap, closed) = inner.locked(|st| (st.len(), st.cap(), st.is_closed()));
+                f.debug_struct("Chan")
+                    .field("len", &len)
+                    .field("cap", &cap)
+                    .field("closed", &closed)
+                    .finish()
+            }
+        }
+    }
+}
+
+impl<T> PartialEq for Chan<T> {
+    /// Go's channel equality: the same channel (or both nil).
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.inner, &other.inner) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl<T> Eq for Chan<T> {}
+
+/// A handle that does not keep the channel alive (timers hold these).
+pub(crate) struct WeakChan<T>(Option<std::sync::Weak<Inner<T>>>);
+
+impl<T> WeakChan<T> {
+    pub(crate) fn upgrade(&self) -> Option<Chan<T>> {
+        let inner = self.0.as_ref()?.upgrade()?;
+        Some(Chan { inner: Some(inner) })
+    }
+}
+
+/// When a blocking operation gives up: never, or at a `now_nanos` deadline.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum Until {
+    Forever,
+    Deadline(u64),
+}
+
+impl Until {
+    pub(crate) fn after(timeout: Duration) -> Until {
+        crate::platform::deadline_after(timeout).map_or(Until::Forever, Until::Deadline)
+    }
+}
+
+impl<T> Chan<T> {
+    /// A channel buffering up to `cap` values (0: unbuffered).
+    pub fn new(cap: usize) -> Self {
+        Chan {
+            inner: Some(Arc::new(Inner::new(cap))),
+        }
+    }
+
+    /// Go's nil channel: sends and receives block forever, `close` panics,
+    /// `select!` never chooses it.
+    pub fn nil() -> Self {
+        Chan { inner: None }
+    }
+
+    /// Whether this is the nil channel.
+    pub fn is_nil(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakChan<T> {
+        WeakChan(self.inner.as_ref().map(Arc::downgrade))
+    }
+
+    pub(crate) fn inner(&self) -> Option<&Inner<T>> {
+        self.inner.as_deref()
+    }
+
+    /// Sends `value`, parking until a receiver takes it or a buffer place is
+    /// free. On a closed channel (or one closed while waiting) the value
+    /// comes back in the error.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.send_until(value, Until::Forever).map_err(|e| match e {
+            SendTimeoutError::Closed(v) | SendTimeoutError::Timeout(v) => SendError(v),
+        })
+    }
+
+    /// Sends only if that needs no waiting.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let Some(inner) = self.inner() else {
+            return Err(TrySendError::Full(value));
+        };
+        match inner.locked(|st| st.try_send(value, None)) {
+            SendAttempt::Sent(receiver) => {
+                wake(receiver);
+                Ok(())
+            }
+            SendAttempt::Full(v) => Err(TrySendError::Full(v)),
+            SendAttempt::Closed(v) => Err(TrySendError::Closed(v)),
+        }
+    }
+
+    /// Like `send`, giving up after `timeout`.
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Until::after(timeout))
+    }
+
+    /// Receives a value, parking until one is there. `None` once the
+    /// channel is closed and drained.
+    pub fn recv(&self) -> Option<T> {
+        self.recv_until(Until::Forever).ok()
+    }
+
+    /// Receives only if a value is there now.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        let Some(inner) = self.inner() else {
+            return Err(TryRecvError::Empty);
+        };
+        match inner.locked(|st| st.try_recv(None)) {
+            RecvAttempt::Value(v, sender) => {
+                wake(sender);
+                Ok(v)
+            }
+            RecvAttempt::Empty => Err(TryRecvError::Empty),
+            RecvAttempt::Closed => Err(TryRecvError::Closed),
+        }
+    }
+
+    /// Like `recv`, giving up after `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Until::after(timeout))
+    }
+
+    /// Closes the channel: buffered values still drain, then receives
+    /// return `None`; blocked and later senders get their value back.
+    ///
+    /// # Panics
+    /// "close of nil channel" and "close of closed channel", as in Go.
+    pub fn close(&self) {
+        let Some(inner) = self.inner() else {
+            panic!("close of nil channel");
+        };
+        let mut woken = Vec::new();
+        if !inner.locked(|st| st.close(&mut woken)) {
+            panic!("close of closed channel");
+        }
+        for t in woken {
+            t.unpark();
+        }
+    }
+
+    /// Values buffered now.
+    pub fn len(&self) -> usize {
+        self.inner().map_or(0, |i| i.locked(|st| st.len()))
+    }
+
+    /// Whether no value is buffered now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer capacity (0 for unbuffered and nil channels).
+    pub fn cap(&self) -> usize {
+        self.inner().map_or(0, |i| i.locked(|st| st.cap()))
+    }
+
+    /// Whether `close` has been called.
+    pub fn is_closed(&self) -> bool {
+        self.inner().is_some_and(|i| i.locked(|st| st.is_closed()))
+    }
+
+    fn send_until(&self, value: T, until: Until) -> Result<(), SendTimeoutError<T>> {
+        let Some(inner) = self.inner() else {
+            block_until(until);
+            return Err(SendTimeoutError::Timeout(value));
+        };
+        let me = task::current();
+        let slot = UnsafeCell::new(None);
+        let attempt = inner.locked(|st| match st.try_send(value, None) {
+            SendAttempt::Full(v) => {
+                slot.with_mut(|s| {
+                    // SAFETY: nothing else can see the slot before the push.
+                    unsafe { *s = Some(v) };
+                    me.begin_wait();
+                    st.wait_send(Entry {
+                        task: me.clone(),
+                        case: 0,
+                        slot: s,
+                    });
+                });
+                None
+            }
+            done => Some(done),
+        });
+        match attempt {
+            Some(SendAttempt::Sent(receiver)) => {
+                wake(receiver);
+                return Ok(());
+            }
+            Some(SendAttempt::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
+            Some(SendAttempt::Full(_)) => unreachable!("handled under the lock"),
+            None => {}
+        }
+        let state = select::wait_decided(&me, until);
+        if state == ABORTED {
+            inner.locked(|st| st.forget_send(&me, 0));
+        }
+        let value = slot.into_inner();
+        match (state, value) {
+            (ABORTED, Some(v)) => Err(SendTimeoutError::Timeout(v)),
+            (s, Some(v)) if decode(s).1 => Err(SendTimeoutError::Closed(v)),
+            (_, None) => Ok(()),
+            (_, Some(_)) => unreachable!("a completed send gave its value away"),
+        }
+    }
+
+    fn recv_until(&self, until: Until) -> Result<T, RecvTimeoutError> {
+        let Some(inner) = self.inner() else {
+            block_until(until);
+            return Err(RecvTimeoutError::Timeout);
+        };
+        let me = task::current();
+        let slot = UnsafeCell::new(None);
+        let attempt = inner.locked(|st| match st.try_recv(None) {
+            RecvAttempt::Empty => {
+                me.begin_wait();
+                slot.with_mut(|s| {
+                    st.wait_recv(Entry {
+                        task: me.clone(),
+                        case: 0,
+                        slot: s,
+                    })
+                });
+                None
+            }
+            done => Some(done),
+        });
+        match attempt {
+            Some(RecvAttempt::Value(v, sender)) => {
+                wake(sender);
+                return Ok(v);
+            }
+            Some(RecvAttempt::Closed) => return Err(RecvTimeoutError::Closed),
+            Some(RecvAttempt::Empty) => unreachable!("handled under the lock"),
+            None => {}
+        }
+        let state = select::wait_decided(&me, until);
+        if state == ABORTED {
+            inner.locked(|st| st.forget_recv(&me, 0));
+            return Err(RecvTimeoutError::Timeout);
+        }
+        match slot.into_inner() {
+            Some(v) => Ok(v),
+            None if decode(state).1 => Err(RecvTimeoutError::Closed),
+            None => unreachable!("a completed receive got a value"),
+        }
+    }
+}
+
+/// Wakes the task a channel operation completed, after every lock is gone.
+pub(crate) fn wake(task: Option<task::TaskRef>) {
+    if let Some(t) = task {
+        t.unpark();
+    }
+}
+
+/// Blocks for good (nil channel), or until the deadline.
+pub(crate) fn block_until(until: Until) {
+    match until {
+        Until::Forever => loop {
+            task::park();
+        },
+        Until::Deadline(d) => crate::time::sleep_until_nanos(d),
+    }
+}
+
+/// Go's `for v := range ch`: receives until the channel is closed and
+/// drained.
+impl<'a, T> IntoIterator for &'a Chan<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        Iter { chan: self }
+    }
+}
+
+/// Iterator over received values; see `IntoIterator for &Chan<T>`.
+pub struct Iter<'a, T> {
+    chan: &'a Chan<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.chan.recv()
+    }
+}

@@ -1,0 +1,133 @@
+//! What they wait on: a channel's queue of blocked senders or receivers.
+//!
+//! An `Entry` is one registration: a task, the case number it registered
+//! under, and a pointer to that case's value slot on the task's stack (the
+//! value to send, or the place a received value goes).
+//!
+//! Invariants (all under the owning channel's lock):
+//! - a slot is only touched by a counterpart holding this channel's lock
+//!   while the entry is queued, or by its owner after its attempt is decided
+//!   and the entry is out of every queue; the owner removes its entries
+//!   (under each lock) before its stack frame goes away;
+//! - a counterpart moves the value first and then CASes the owner's state;
+//!   if the CAS fails it moves the value back before unlocking;
+//! - entries whose owner is no longer `WAITING` are dropped on sight (the
+//!   owner's own removal tolerates their absence);
+//! - a task never pairs with its own entries (`me`), so a select that sends
+//!   and receives on one unbuffered channel cannot rendezvous with itself.
+
+use std::collections::VecDeque;
+
+use super::waiter::done;
+use crate::task::{Task, TaskRef};
+
+pub(crate) struct Entry<T> {
+    pub(crate) task: TaskRef,
+    pub(crate) case: usize,
+    pub(crate) slot: *mut Option<T>,
+}
+
+pub(crate) struct WaitQueue<T> {
+    entries: VecDeque<Entry<T>>,
+}
+
+fn is(task: &TaskRef, me: Option<&Task>) -> bool {
+    me.is_some_and(|m| core::ptr::eq(&**task, m))
+}
+
+impl<T> WaitQueue<T> {
+    pub(crate) fn new() -> Self {
+        WaitQueue {
+            entries: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, entry: Entry<T>) {
+        self.entries.push_back(entry);
+    }
+
+    /// Removes `task`'s entry for `case`, if still queued.
+    pub(crate) fn remove(&mut self, task: &Task, case: usize) {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| core::ptr::eq(&*e.task, task) && e.case == case)
+        {
+            self.entries.remove(i);
+        }
+    }
+
+    /// Whether a task other than `me` waits here undecided.
+    pub(crate) fn has_waiter(&self, me: Option<&Task>) -> bool {
+        self.entries
+            .iter()
+            .any(|e| !is(&e.task, me) && e.task.is_waiting())
+    }
+
+    /// Hands `value` to the first undecided receiver other than `me`.
+    /// Returns the task to unpark, or the value if nobody could take it.
+    pub(crate) fn give(&mut self, value: T, me: Option<&Task>) -> Result<TaskRef, T> {
+        let mut value = value;
+        let mut i = 0;
+        while i < self.entries.len() {
+            let e = &self.entries[i];
+            if is(&e.task, me) {
+                i += 1;
+                continue;
+            }
+            if !e.task.is_waiting() {
+                self.entries.remove(i);
+                continue;
+            }
+            // SAFETY: the entry is queued and we hold the channel lock, so
+            // its slot is alive and only we may touch it (module invariants).
+            unsafe { *e.slot = Some(value) };
+            if e.task.try_decide(done(e.case, false)) {
+                let e = self.entries.remove(i).expect("entry at i");
+                return Ok(e.task);
+            }
+            // Lost to another channel or a timeout: take the value back.
+            // SAFETY: as above; the owner reads this slot only if we won.
+            value = unsafe { (*e.slot).take() }.expect("value just stored");
+            self.entries.remove(i);
+        }
+        Err(value)
+    }
+
+    /// Takes the value of the first undecided sender other than `me`.
+    pub(crate) fn take(&mut self, me: Option<&Task>) -> Option<(T, TaskRef)> {
+        let mut i = 0;
+        while i < self.entries.len() {
+            let e = &self.entries[i];
+            if is(&e.task, me) {
+                i += 1;
+                continue;
+            }
+            if !e.task.is_waiting() {
+                self.entries.remove(i);
+                continue;
+            }
+            // SAFETY: queued entry under the channel lock: the sender's slot
+            // is alive, holds its value, and only we may touch it.
+            let value = unsafe { (*e.slot).take() }.expect("a waiting sender has a value");
+            if e.task.try_decide(done(e.case, false)) {
+                let e = self.entries.remove(i).expect("entry at i");
+                return Some((value, e.task));
+            }
+            // SAFETY: as above; the sender will find its value in place.
+            unsafe { *e.slot = Some(value) };
+            self.entries.remove(i);
+        }
+        None
+    }
+
+    /// Completes every undecided entry as "closed" (receivers get nothing,
+    /// senders keep their value) and empties the queue.
+    pub(crate) fn close_all(&mut self, wake: &mut Vec<TaskRef>) {
+        for e in self.entries.drain(..) {
+            if e.task.try_decide(done(e.case, true)) {
+                wake.push(e.task);
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Go's `select`: wait on several channel operations, complete exactly one.
+//!
+//! Algorithm (one attempt, repeated until an operation completes):
+//! 1. Poll every case in a uniformly random order; the first that can
+//!    proceed completes. This is what makes the choice among ready cases
+//!    uniform. Nil channels are never ready.
+//! 2. With `default` (or an expired deadline), stop here.
+//! 3. Register an entry on each case's channel, one channel lock at a time.
+//!    If a case turns out ready while registering (a counterpart arrived
+//!    between steps 1 and 3), abort our own attempt with a CAS and retry
+//!    from step 1, rather than complete under a second lock.
+//! 4. Park until the state word is decided: by a counterpart (which moved
+//!    the value and removed the entry it used), by a timeout, or by step 3.
+//! 5. Remove the remaining entries, one lock at a time, then finish the
+//!    chosen case from its slot.
+//!
+//! Because at most one channel lock is held at any moment, two selects over
+//! the same channels in opposite orders cannot deadlock on locks, and no
+//! global lock exists.
+
+use core::cell::Cell;
+
+use super::channel::{RecvAttempt, SendAttempt};
+use super::queue::Entry;
+use super::waiter::{ABORTED, WAITING, decode};
+use super::{Chan, SendError, Until, wake};
+use crate::shim::UnsafeCell;
+use crate::task::{self, Task, TaskRef};
+
+/// Most cases one select may have (the macro enforces it too).
+pub const MAX_CASES: usize = 64;
+
+/// `select!` without `default`: wait as long as it takes.
+pub const FOREVER: Until = Until::Forever;
+
+/// `default(timeout)`: the deadline `timeout` from now.
+pub fn until(timeout: core::time::Duration) -> Until {
+    Until::after(timeout)
+}
+
+/// One case of a select, as the algorithm sees it.
+pub trait Case {
+    /// Completes the operation now if it can (step 1).
+    fn poll(&mut self) -> bool;
+    /// Queues `me` for this case (step 3); returns whether the case could
+    /// proceed right now.
+    fn register(&mut self, me: &TaskRef, case: usize) -> bool;
+    /// Removes `me`'s entry for this case, if still queued (step 5).
+    fn unregister(&mut self, me: &Task, case: usize);
+    /// Finishes after a counterpart completed this case (`closed`: by
+    /// closing the channel).
+    fn complete(&mut self, closed: bool);
+    /// Whether the case is on a nil channel (never ready).
+    fn is_nil(&self) -> bool;
+}
+
+/// `recv(ch) -> v` in `select!`.
+pub struct RecvCase<'a, T> {
+    chan: &'a Chan<T>,
+    slot: UnsafeCell<Option<T>>,
+    result: Option<Option<T>>,
+}
+
+/// `send(ch, value) -> res` in `select!`.
+pub struct SendCase<'a, T> {
+    chan: &'a Chan<T>,
+    slot: UnsafeCell<Option<T>>,
+    result: Option<Result<(), SendError<T>>>,
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    pub fn new(chan: &'a Chan<T>) -> Self {
+        RecvCase {
+            chan,
+            slot: UnsafeCell::new(None),
+            result: None,
+        }
+    }
+
+    /// The received value (`None`: closed), once this case was chosen.
+    pub fn take(&mut self) -> Option<T> {
+        self.result.take().expect("select: case was not chosen")
+    }
+}
+
+impl<'a, T> SendCase<'a, T> {
+    pub fn new(chan: &'a Chan<T>, value: T) -> Self {
+        SendCase {
+            chan,
+            slot: UnsafeCell::new(Some(value)),
+            result: None,
+        }
+    }
+
+    /// The outcome, once this case was chosen.
+    pub fn take(&mut self) -> Result<(), SendError<T>> {
+        self.result.take().expect("select: case was not chosen")
+    }
+}
+
+impl<T> Case for RecvCase<'_, T> {
+    fn poll(&mut self) -> bool {
+        let Some(inner) = self.chan.inner() else {
+            return false;
+        };
+        match inner.locked(|st| st.try_recv(None)) {
+            RecvAttempt::Value(v, sender) => {
+                wake(sender);
+                self.result = Some(Some(v));
+                true
+            }
+            RecvAttempt::Closed => {
+                self.result = Some(None);
+                true
+            }
+            RecvAttempt::Empty => false,
+        }
+    }
+
+    fn register(&mut self, me: &TaskRef, case: usize) -> bool {
+        let inner = self.chan.inner().expect("nil cases are not registered");
+        let slot = &self.slot;
+        inner.locked(|st| {
+            slot.with_mut(|s| {
+                st.wait_recv(Entry {
+                    task: me.clone(),
+                    case,
+                    slot: s,
+                })
+            })
+        })
+    }
+
+    fn unregister(&mut self, me: &Task, case: usize) {
+        if let Some(inner) = self.chan.inner() {
+            inner.locked(|st| st.forget_recv(me, case));
+        }
+    }
+
+    fn complete(&mut self, closed: bool) {
+        // SAFETY: our attempt is decided and every entry is out of the
+        // queues, so nobody else touches the slot any more.
+        let v = self.slot.with_mut(|s| unsafe { (*s).take() });
+        debug_assert!(closed == v.is_none());
+        self.result = Some(v);
+    }
+
+    fn is_nil(&self) -> bool {
+        self.chan.is_nil()
+    }
+}
+
+impl<T> Case for SendCase<'_, T> {
+    fn poll(&mut self) -> bool {
+        let Some(inner) = self.chan.inner() else {
+            return false;
+        };
+        // SAFETY: not registered anywhere: the slot is ours alone.
+        let value = self.slot.with_mut(|s| unsafe { (*s).take() });
+        let value = value.expect("a send case holds its value until chosen");
+        match inner.locked(|st| st.try_send(value, None)) {
+            SendAttempt::Sent(receiver) => {
+                wake(receiver);
+                self.result = Some(Ok(()));
+                true
+            }
+            SendAttempt::Closed(v) => {
+                self.result = Some(Err(SendError(v)));
+                true
+            }
+            SendAttempt::Full(v) => {
+                // SAFETY: as above.
+                self.slot.with_mut(|s| unsafe { *s = Some(v) });
+                false
+            }
+        }
+    }
+
+    fn register(&mut self, me: &TaskRef, case: usize) -> bool {
+        let inner = self.chan.inner().expect("nil cases are not registered");
+        let slot = &self.slot;
+        inner.locked(|st| {
+            slot.with_mut(|s| {
+                st.wait_send(Entry {
+                    task: me.clone(),
+                    case,
+                    slot: s,
+                })
+            })
+        })
+    }
+
+    fn unregister(&mut self, me: &Task, case: usize) {
+        if let Some(inner) = self.chan.inner() {
+            inner.locked(|st| st.forget_send(me, case));
+        }
+    }
+
+    fn complete(&mut self, closed: bool) {
+        // SAFETY: decided and unqueued: the slot is ours again.
+        let v = self.slot.with_mut(|s| unsafe { (*s).take() });
+        self.result = Some(match (closed, v) {
+            (false, None) => Ok(()),
+            (true, Some(v)) => Err(SendError(v)),
+            _ => unreachable!("send slot out of step with its outcome"),
+        });
+    }
+
+    fn is_nil(&self) -> bool {
+        self.chan.is_nil()
+    }
+}
+
+/// Runs a select over `cases`. `block`: `None` for a select with
+/// `default` (never parks), else how long to wait. Returns the index of
+/// the completed case, or `None` for default/timeout.
+pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
+    let n = cases.len();
+    assert!(n <= MAX_CASES, "select: more than {MAX_CASES} cases");
+    let mut order = [0u8; MAX_CASES];
+    loop {
+        shuffle(&mut order[..n]);
+        for &i in &order[..n] {
+            if cases[i as usize].poll() {
+                return Some(i as usize);
+            }
+        }
+        let until = block?;
+        if cases.iter().all(|c| c.is_nil()) {
+            super::block_until(until);
+            return None;
+        }
+        let me = task::current();
+        me.begin_wait();
+        let mut registered = 0;
+        for (i, case) in cases.iter_mut().enumerate() {
+            registered = i + 1;
+            if !case.is_nil() && case.register(&me, i) {
+                // Ready now: give up this attempt and poll again (unless a
+                // counterpart decided it for us first).
+                me.try_decide(ABORTED);
+                break;
+            }
+            if me.wait_state() != WAITING {
+                break; // already chosen through an earlier case
+            }
+        }
+        let state = wait_decided(&me, until);
+        for (i, case) in cases[..registered].iter_mut().enumerate() {
+            if !case.is_nil() {
+                case.unregister(&me, i);
+            }
+        }
+        if state == ABORTED {
+            if let Until::Deadline(d) = until
+                && crate::platform::now_nanos() >= d
+            {
+                // Last chance: a case that became ready still wins over
+                // the timeout, as a poll right at the deadline would.
+                shuffle(&mut order[..n]);
+                return order[..n]
+                    .iter()
+                    .find(|&&i| cases[i as usize].poll())
+                    .map(|&i| i as usize);
+            }
+            continue;
+        }
+        let (case, closed) = decode(state);
+        cases[case].complete(closed);
+        return Some(case);
+    }
+}
+
+/// Parks `me` until its attempt is decided; at the deadline, aborts it
+/// (unless a counterpart decides first). Returns the decided state.
+pub(crate) fn wait_decided(me: &TaskRef, until: Until) -> usize {
+    let timer = match until {
+        Until::Deadline(d) => Some(crate::time::timers::arm_unpark(d, me.clone())),
+        Until::Forever => None,
+    };
+    let state = loop {
+        let s = me.wait_state();
+        if s != WAITING {
+            break s;
+        }
+        if let Until::Deadline(d) = until
+            && crate::platform::now_nanos() >= d
+        {
+            if me.try_decide(ABORTED) {
+                break ABORTED;
+            }
+            continue;
+        }
+        task::park();
+    };
+    if let Some(t) = timer {
+        crate::time::timers::disarm(t);
+    }
+    state
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    // Distinct per thread and per process; quality needs are modest.
+    let local = 0u8;
+    let addr = &local as *const u8 as u64;
+    let t = crate::platform::now_nanos();
+    (addr ^ t.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15) | 1
+}
+
+/// A uniformly random permutation of `0..order.len()` (Fisher–Yates on a
+/// xorshift generator).
+fn shuffle(order: &mut [u8]) {
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i as u8;
+    }
+    if order.len() < 2 {
+        return;
+    }
+    RNG.with(|rng| {
+        let mut x = rng.get();
+        for i in (1..order.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Multiply-shift: an unbiased-enough index in 0..=i.
+            let j = ((x >> 32) * (i as u64 + 1)) >> 32;
+            order.swap(i, j as usize);
+        }
+        rng.set(x);
+    });
+}

@@ -1,0 +1,244 @@
+//! Go's `time` package pieces that block or deliver on channels: `sleep`,
+//! `after`, `tick`, `Timer`, `Ticker`. All of them, and every channel and
+//! `select` timeout, run on the one timer facility in `timers.rs`.
+//!
+//! Timer channels follow Go 1.23: after `stop` or `reset` returns, no value
+//! prepared before the call is received. A timer's lock is taken before its
+//! channel's (firing sends under it, stopping drains under it), so a `stop`
+//! racing the timer's own firing either prevents the send or sees and
+//! removes its value.
+
+pub(crate) mod timers;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use self::timers::TimerId;
+use crate::chan::{Chan, WeakChan};
+use crate::sync::Mutex;
+use crate::task;
+
+/// Parks the calling goroutine for at least `d` (Go's `time.Sleep`). Zero
+/// returns at once.
+pub fn sleep(d: Duration) {
+    if let Some(deadline) = crate::platform::deadline_after(d) {
+        sleep_until_nanos(deadline);
+    } else {
+        // Too far to represent: sleep forever.
+        loop {
+            task::park();
+        }
+    }
+}
+
+pub(crate) fn sleep_until_nanos(deadline: u64) {
+    if crate::platform::now_nanos() >= deadline {
+        return;
+    }
+    let timer = timers::arm_unpark(deadline, task::current());
+    while crate::platform::now_nanos() < deadline {
+        task::park();
+    }
+    timers::disarm(timer);
+}
+
+/// A channel that receives the time once, after `d` (Go's `time.After`).
+pub fn after(d: Duration) -> Chan<Instant> {
+    Timer::new(d).into_chan()
+}
+
+/// A channel that receives the time every `d` (Go's `time.Tick`); nil for
+/// a zero `d`, as in Go. It stops when every handle to it is dropped.
+pub fn tick(d: Duration) -> Chan<Instant> {
+    if d.is_zero() {
+        return Chan::nil();
+    }
+    Ticker::new(d).into_chan()
+}
+
+/// Go's `time.Timer`: delivers the time on `c` once, after a duration.
+pub struct Timer {
+    /// The channel the time is delivered on.
+    pub c: Chan<Instant>,
+    shared: Arc<TimerShared>,
+}
+
+/// Go's `time.Ticker`: delivers the time on `c` every period, dropping
+/// ticks a slow receiver misses.
+pub struct Ticker {
+    /// The channel the ticks are delivered on.
+    pub c: Chan<Instant>,
+    shared: Arc<TimerShared>,
+    /// False once `tick` handed the channel out: then the channel's
+    /// handles, not this value, decide how long it ticks.
+    stop_on_drop: bool,
+}
+
+/// What the timer facility holds for a `Timer` or `Ticker`. The channel is
+/// weak: when the program drops every handle, firing does nothing and a
+/// ticker stops re-arming.
+pub(crate) struct TimerShared {
+    state: Mutex<TimerState>,
+    chan: WeakChan<Instant>,
+}
+
+struct TimerState {
+    /// The armed heap entry, if any.
+    armed: Option<TimerId>,
+    /// When it is due (a `now_nanos` time).
+    deadline: u64,
+    period: Option<u64>,
+}
+
+impl TimerShared {
+    fn new(c: &Chan<Instant>, period: Option<Duration>) -> Arc<Self> {
+        Arc::new(TimerShared {
+            state: Mutex::new(TimerState {
+                armed: None,
+                deadline: 0,
+                period: period.map(|p| u64::try_from(p.as_nanos()).unwrap_or(u64::MAX)),
+            }),
+            chan: c.downgrade(),
+        })
+    }
+
+    /// Arms for `d` from now (holding the state lock).
+    fn arm(self: &Arc<Self>, st: &mut TimerState, d: Duration) {
+        match crate::platform::deadline_after(d) {
+            Some(deadline) => {
+                st.deadline = deadline;
+                st.armed = Some(timers::arm_fire(deadline, self.clone()));
+            }
+            None => st.armed = None, // never fires
+        }
+    }
+
+    /// Disarms and drains; true if a value was pending (armed, or sent and
+    /// not yet received).
+    fn stop(&self, st: &mut TimerState) -> bool {
+        let armed = st.armed.take().is_some_and(timers::disarm);
+        let drained = self.chan.upgrade().is_some_and(|c| c.try_recv().is_ok());
+        armed || drained
+    }
+
+    /// Called by the timer thread when entry `id` is due.
+    pub(crate) fn fire(self: &Arc<Self>, id: TimerId) {
+        let mut st = self.state.lock();
+        if st.armed != Some(id) {
+            return; // stopped or reset since
+        }
+        st.armed = None;
+        let Some(c) = self.chan.upgrade() else {
+            return; // nobody can receive any more
+        };
+        let _ = c.try_send(Instant::now()); // a full ticker channel drops the tick
+        if let Some(period) = st.period {
+            let now = crate::platform::now_nanos();
+            let mut next = st.deadline.saturating_add(period);
+            if next <= now {
+                // Fell behind: skip the missed ticks.
+                next = now.saturating_add(period);
+            }
+            st.deadline = next;
+            st.armed = Some(timers::arm_fire(next, self.clone()));
+        }
+    }
+}
+
+impl Timer {
+    /// A timer that fires once after `d`.
+    pub fn new(d: Duration) -> Timer {
+        let c = Chan::new(1);
+        let shared = TimerShared::new(&c, None);
+        shared.arm(&mut shared.state.lock(), d);
+        Timer { c, shared }
+    }
+
+    /// Prevents the timer from firing. Returns true if this call stopped
+    /// it, false if it had already fired (and its value was received) or
+    /// was stopped. Afterwards `c` yields nothing stale.
+    pub fn stop(&self) -> bool {
+        self.shared.stop(&mut self.shared.state.lock())
+    }
+
+    /// Re-arms the timer for `d` from now. Returns true if it was still
+    /// pending (as `stop` would have), false if it had fired or stopped.
+    pub fn reset(&self, d: Duration) -> bool {
+        let mut st = self.shared.state.lock();
+        let was_pending = self.shared.stop(&mut st);
+        self.shared.arm(&mut st, d);
+        was_pending
+    }
+
+    fn into_chan(self) -> Chan<Instant> {
+        self.c
+    }
+}
+
+impl Ticker {
+    /// A ticker firing every `d`.
+    ///
+    /// # Panics
+    /// "non-positive interval for NewTicker" if `d` is zero (Go's words).
+    pub fn new(d: Duration) -> Ticker {
+        assert!(!d.is_zero(), "non-positive interval for NewTicker");
+        let c = Chan::new(1);
+        let shared = TimerShared::new(&c, Some(d));
+        shared.arm(&mut shared.state.lock(), d);
+        Ticker {
+            c,
+            shared,
+            stop_on_drop: true,
+        }
+    }
+
+    /// Stops the ticks; a tick already delivered and not received is
+    /// discarded.
+    pub fn stop(&self) {
+        self.shared.stop(&mut self.shared.state.lock());
+    }
+
+    /// Restarts the ticks with period `d`, the first one `d` from now.
+    ///
+    /// # Panics
+    /// "non-positive interval for Ticker.Reset" if `d` is zero.
+    pub fn reset(&self, d: Duration) {
+        assert!(!d.is_zero(), "non-positive interval for Ticker.Reset");
+        let mut st = self.shared.state.lock();
+        self.shared.stop(&mut st);
+        st.period = Some(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        self.shared.arm(&mut st, d);
+    }
+
+    /// The channel alone; the ticks stop when every handle is dropped.
+    fn into_chan(mut self) -> Chan<Instant> {
+        self.stop_on_drop = false;
+        self.c.clone()
+    }
+}
+
+impl Drop for Ticker {
+    /// A dropped `Ticker` stops (Go's GC does the same since 1.23).
+    fn drop(&mut self) {
+        if self.stop_on_drop {
+            self.stop();
+        }
+    }
+}
+
+impl std::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timer").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticker").finish_non_exhaustive()
+    }
+}
+
+/// Timers armed and not yet fired or stopped (for tests and stats).
+pub fn pending_timers() -> usize {
+    timers::pending()
+}
