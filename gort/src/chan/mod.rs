@@ -44,6 +44,11 @@ pub struct Chan<T> {
     inner: Option<Arc<Inner<T>>>,
 }
 
+// A panic never leaves a channel half-updated: its lock is released on
+// every path and `close` checks before it changes anything.
+impl<T> std::panic::UnwindSafe for Chan<T> {}
+impl<T> std::panic::RefUnwindSafe for Chan<T> {}
+
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
         Chan {

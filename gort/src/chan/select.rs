@@ -4,13 +4,19 @@
 //! 1. Poll every case in a uniformly random order; the first that can
 //!    proceed completes. This is what makes the choice among ready cases
 //!    uniform. Nil channels are never ready.
-//! 2. With `default` (or an expired deadline), stop here.
-//! 3. Register an entry on each case's channel, one channel lock at a time.
+//! 2. With one channel, or none, the poll was atomic: `default` or an
+//!    expired deadline ends here.
+//! 3. Register an entry on each case's channel, one channel lock at a time,
+//!    in the same random order (queue position must not favour a case).
 //!    If a case turns out ready while registering (a counterpart arrived
 //!    between steps 1 and 3), abort our own attempt with a CAS and retry
 //!    from step 1, rather than complete under a second lock.
 //! 4. Park until the state word is decided: by a counterpart (which moved
 //!    the value and removed the entry it used), by a timeout, or by step 3.
+//!    With `default`, do not park: abort at once. Being registered on every
+//!    channel and still undecided is the one instant at which no case is
+//!    ready, so `default` reflects the channels' state at a single moment
+//!    (Go's TestNonblockSelectRace), not a smear over the poll.
 //! 5. Remove the remaining entries, one lock at a time, then finish the
 //!    chosen case from its slot.
 //!
@@ -225,45 +231,61 @@ pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
                 return Some(i as usize);
             }
         }
-        let until = block?;
-        if cases.iter().all(|c| c.is_nil()) {
-            super::block_until(until);
+        let live = cases.iter().filter(|c| !c.is_nil()).count();
+        if live == 0 {
+            if let Some(until) = block {
+                super::block_until(until);
+            }
             return None;
+        }
+        if block.is_none() && live == 1 {
+            return None; // one channel, polled under its lock: atomic
         }
         let me = task::current();
         me.begin_wait();
+        // Register in the same random order, so that when counterparts
+        // arrive later, the queue order does not favour the first case.
         let mut registered = 0;
-        for (i, case) in cases.iter_mut().enumerate() {
-            registered = i + 1;
-            if !case.is_nil() && case.register(&me, i) {
+        let mut became_ready = false;
+        for &i in &order[..n] {
+            let i = i as usize;
+            registered += 1;
+            if !cases[i].is_nil() && cases[i].register(&me, i) {
                 // Ready now: give up this attempt and poll again (unless a
                 // counterpart decided it for us first).
-                me.try_decide(ABORTED);
+                became_ready = me.try_decide(ABORTED);
                 break;
             }
             if me.wait_state() != WAITING {
                 break; // already chosen through an earlier case
             }
         }
-        let state = wait_decided(&me, until);
-        for (i, case) in cases[..registered].iter_mut().enumerate() {
-            if !case.is_nil() {
-                case.unregister(&me, i);
+        let state = match block {
+            // With `default`: registered everywhere and still undecided
+            // means that, at this moment, no case is ready (any case that
+            // became ready since its registration would have decided us).
+            // That is the instant the select takes `default`.
+            None => {
+                me.try_decide(ABORTED);
+                me.wait_state()
+            }
+            Some(until) => wait_decided(&me, until),
+        };
+        for &i in &order[..registered] {
+            let i = i as usize;
+            if !cases[i].is_nil() {
+                cases[i].unregister(&me, i);
             }
         }
         if state == ABORTED {
-            if let Until::Deadline(d) = until
-                && crate::platform::now_nanos() >= d
-            {
-                // Last chance: a case that became ready still wins over
-                // the timeout, as a poll right at the deadline would.
-                shuffle(&mut order[..n]);
-                return order[..n]
-                    .iter()
-                    .find(|&&i| cases[i as usize].poll())
-                    .map(|&i| i as usize);
+            if became_ready {
+                continue;
             }
-            continue;
+            match block {
+                None => return None,
+                Some(Until::Deadline(d)) if crate::platform::now_nanos() >= d => return None,
+                Some(_) => continue,
+            }
         }
         let (case, closed) = decode(state);
         cases[case].complete(closed);

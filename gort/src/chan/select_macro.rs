@@ -40,7 +40,12 @@ macro_rules! select {
 macro_rules! __select_parse {
     // ---- recv ----
     (@cases ($($c:tt)*) @default $d:tt @indices ($i:tt $($is:tt)*)
-     @rest (recv($ch:expr) -> $p:pat => $body:block $(,)? $($rest:tt)*)) => {
+     @rest (recv($ch:expr) -> $p:pat => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@cases ($($c)* [$i (recv $ch) ($p) ($body)]) @default $d
+            @indices ($($is)*) @rest ($($rest)*))
+    };
+    (@cases ($($c:tt)*) @default $d:tt @indices ($i:tt $($is:tt)*)
+     @rest (recv($ch:expr) -> $p:pat => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@cases ($($c)* [$i (recv $ch) ($p) ($body)]) @default $d
             @indices ($($is)*) @rest ($($rest)*))
     };
@@ -51,7 +56,12 @@ macro_rules! __select_parse {
     };
     // ---- send ----
     (@cases ($($c:tt)*) @default $d:tt @indices ($i:tt $($is:tt)*)
-     @rest (send($ch:expr, $v:expr) -> $p:pat => $body:block $(,)? $($rest:tt)*)) => {
+     @rest (send($ch:expr, $v:expr) -> $p:pat => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@cases ($($c)* [$i (send $ch, $v) ($p) ($body)]) @default $d
+            @indices ($($is)*) @rest ($($rest)*))
+    };
+    (@cases ($($c:tt)*) @default $d:tt @indices ($i:tt $($is:tt)*)
+     @rest (send($ch:expr, $v:expr) -> $p:pat => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@cases ($($c)* [$i (send $ch, $v) ($p) ($body)]) @default $d
             @indices ($($is)*) @rest ($($rest)*))
     };
@@ -62,7 +72,12 @@ macro_rules! __select_parse {
     };
     // ---- default(timeout) ----
     (@cases $c:tt @default () @indices $is:tt
-     @rest (default($t:expr) => $body:block $(,)? $($rest:tt)*)) => {
+     @rest (default($t:expr) => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@cases $c @default ((Some($crate::chan::select::until($t))) ($body))
+            @indices $is @rest ($($rest)*))
+    };
+    (@cases $c:tt @default () @indices $is:tt
+     @rest (default($t:expr) => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@cases $c @default ((Some($crate::chan::select::until($t))) ($body))
             @indices $is @rest ($($rest)*))
     };
@@ -73,7 +88,11 @@ macro_rules! __select_parse {
     };
     // ---- default ----
     (@cases $c:tt @default () @indices $is:tt
-     @rest (default => $body:block $(,)? $($rest:tt)*)) => {
+     @rest (default => $body:block, $($rest:tt)*)) => {
+        $crate::__select_parse!(@cases $c @default ((None) ($body)) @indices $is @rest ($($rest)*))
+    };
+    (@cases $c:tt @default () @indices $is:tt
+     @rest (default => $body:block $($rest:tt)*)) => {
         $crate::__select_parse!(@cases $c @default ((None) ($body)) @indices $is @rest ($($rest)*))
     };
     (@cases $c:tt @default () @indices $is:tt

@@ -41,7 +41,10 @@ impl Watchdog {
         let name = name.to_string();
         std::thread::spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!(
+                // Straight to the handle: the harness captures eprintln!.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
                     "watchdog: test `{name}` still running after {limit:?}: \
                      lost wakeup or deadlock"
                 );
