@@ -253,17 +253,17 @@ fn select_stress() {
         ];
         let n = stress(5_000);
         let wg = WaitGroup::new();
-        for k in 0..4 {
+        for ck in &c {
             wg.add(2);
-            let (ck, wg1) = (c[k].clone(), wg.clone());
+            let (tx, wg1) = (ck.clone(), wg.clone());
             gort::go(move || {
-                (0..n).for_each(|_| ck.send(0).unwrap());
+                (0..n).for_each(|_| tx.send(0).unwrap());
                 wg1.done();
             });
-            let (ck, wg2) = (c[k].clone(), wg.clone());
+            let (rx, wg2) = (ck.clone(), wg.clone());
             gort::go(move || {
                 (0..n).for_each(|_| {
-                    ck.recv().unwrap();
+                    rx.recv().unwrap();
                 });
                 wg2.done();
             });

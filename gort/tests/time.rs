@@ -1,0 +1,168 @@
+//! Timers: sleep, after, tick, Timer and Ticker with Go's stop/reset
+//! semantics, the stop-vs-fire race (TinyGo #5487), and 100,000 timers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{each_scheduler, stress};
+use gort::chan::TryRecvError;
+use gort::sync::WaitGroup;
+use gort::time::{Ticker, Timer, after, sleep, tick};
+
+const MS: Duration = Duration::from_millis(1);
+
+#[test]
+fn sleep_lasts_at_least_its_duration() {
+    each_scheduler("sleep_lasts", Duration::from_secs(30), || {
+        for d in [Duration::ZERO, MS, 20 * MS] {
+            let t = Instant::now();
+            sleep(d);
+            assert!(t.elapsed() >= d, "slept {:?} for {d:?}", t.elapsed());
+        }
+    });
+}
+
+#[test]
+fn many_goroutines_sleep_concurrently() {
+    each_scheduler("many_sleep", Duration::from_secs(60), || {
+        let n = 200;
+        let wg = WaitGroup::new();
+        let t = Instant::now();
+        for i in 0..n {
+            wg.add(1);
+            let wg = wg.clone();
+            gort::go(move || {
+                sleep(Duration::from_millis(20 + (i % 5) as u64));
+                wg.done();
+            });
+        }
+        wg.wait();
+        assert!(t.elapsed() >= 20 * MS);
+    });
+}
+
+#[test]
+fn after_delivers_once() {
+    each_scheduler("after_delivers_once", Duration::from_secs(30), || {
+        let t = Instant::now();
+        let c = after(10 * MS);
+        let at = c.recv().expect("after delivers");
+        assert!(at >= t + 10 * MS);
+        assert_eq!(
+            c.recv_timeout(30 * MS),
+            Err(gort::chan::RecvTimeoutError::Timeout)
+        );
+    });
+}
+
+#[test]
+fn tick_delivers_repeatedly_and_zero_is_nil() {
+    each_scheduler("tick", Duration::from_secs(30), || {
+        let c = tick(5 * MS);
+        let t = Instant::now();
+        for _ in 0..5 {
+            c.recv().unwrap();
+        }
+        assert!(
+            t.elapsed() >= 20 * MS,
+            "5 ticks of 5 ms in {:?}",
+            t.elapsed()
+        );
+        assert!(tick(Duration::ZERO).is_nil(), "Go's Tick(0) is nil");
+    });
+}
+
+#[test]
+fn timer_stop_and_reset_return_gos_values() {
+    each_scheduler("timer_stop_reset", Duration::from_secs(30), || {
+        // Stopped before firing: true, and nothing arrives.
+        let t = Timer::new(20 * MS);
+        assert!(t.stop());
+        assert!(!t.stop(), "second stop: already stopped");
+        assert_eq!(
+            t.c.recv_timeout(40 * MS),
+            Err(gort::chan::RecvTimeoutError::Timeout)
+        );
+        // Fired and received: stop is false.
+        let t = Timer::new(MS);
+        t.c.recv().unwrap();
+        assert!(!t.stop());
+        // Fired, not received: Go 1.23 semantics: stop discards the value
+        // and reports true; nothing stale is received afterwards.
+        let t = Timer::new(MS);
+        sleep(20 * MS);
+        assert!(t.stop());
+        assert_eq!(t.c.try_recv(), Err(TryRecvError::Empty));
+        // Reset of a stopped timer: false, and it fires again.
+        assert!(!t.reset(5 * MS));
+        assert!(t.c.recv_timeout(Duration::from_secs(5)).is_ok());
+        // Reset of a pending timer: true; fires once, at the new time.
+        let t = Timer::new(Duration::from_secs(3600));
+        let start = Instant::now();
+        assert!(t.reset(10 * MS));
+        t.c.recv().unwrap();
+        assert!(start.elapsed() >= 10 * MS);
+        assert_eq!(
+            t.c.recv_timeout(30 * MS),
+            Err(gort::chan::RecvTimeoutError::Timeout)
+        );
+    });
+}
+
+/// TinyGo #5487: a `stop` racing the timer's own firing must be safe, and
+/// afterwards exactly one of "stop returned true" / "a value arrives"
+/// holds.
+#[test]
+fn stop_racing_the_firing() {
+    each_scheduler("stop_racing_the_firing", Duration::from_secs(60), || {
+        let (mut stopped, mut fired) = (0, 0);
+        for i in 0..stress(500) {
+            let t = Timer::new(Duration::from_micros((i % 7) as u64 * 50));
+            if i % 3 == 0 {
+                std::thread::yield_now();
+            }
+            let stop = t.stop();
+            let got = t.c.try_recv().is_ok();
+            assert!(!(stop && got), "stop said pending but a value arrived");
+            // Nothing may arrive later either.
+            if stop {
+                stopped += 1;
+            } else {
+                assert!(got || t.c.recv_timeout(MS).is_err(), "value after stop");
+                fired += got as usize;
+            }
+        }
+        assert!(stopped + fired > 0);
+    });
+}
+
+#[test]
+#[cfg(panic = "unwind")]
+fn ticker_zero_interval_panics_with_gos_message() {
+    let e = std::panic::catch_unwind(|| Ticker::new(Duration::ZERO)).unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<&str>().copied(),
+        Some("non-positive interval for NewTicker")
+    );
+}
+
+#[test]
+fn select_timeout_and_after_in_select() {
+    each_scheduler("select_timeout", Duration::from_secs(30), || {
+        let never = gort::chan::Chan::<i32>::new(0);
+        let t = Instant::now();
+        let r = gort::select! {
+            recv(never) -> _v => 0,
+            default(15 * MS) => 1,
+        };
+        assert_eq!(r, 1);
+        assert!(t.elapsed() >= 15 * MS);
+        let timeout = after(10 * MS);
+        let r = gort::select! {
+            recv(never) -> _v => 0,
+            recv(timeout) -> _t => 2,
+        };
+        assert_eq!(r, 2);
+    });
+}
