@@ -20,10 +20,10 @@ mod shim;
 pub mod futex;
 pub mod sync;
 
-#[cfg(all(feature = "std", not(loom)))]
+#[cfg(feature = "std")]
 pub mod task;
 
-#[cfg(all(feature = "std", not(loom)))]
+#[cfg(feature = "std")]
 pub mod chan;
 #[cfg(all(feature = "std", not(loom)))]
 pub mod time;

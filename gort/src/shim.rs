@@ -3,11 +3,11 @@
 
 #[cfg(not(loom))]
 pub(crate) mod atomic {
-    pub use core::sync::atomic::{AtomicI32, AtomicU32, Ordering, fence};
+    pub use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
 }
 #[cfg(loom)]
 pub(crate) mod atomic {
-    pub use loom::sync::atomic::{AtomicI32, AtomicU32, Ordering, fence};
+    pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
 }
 
 #[cfg(not(loom))]

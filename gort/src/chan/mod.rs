@@ -23,14 +23,13 @@ pub(crate) mod waiter;
 
 use core::fmt;
 use core::time::Duration;
-use std::sync::Arc;
 
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 use self::channel::{Inner, RecvAttempt, SendAttempt};
 use self::queue::Entry;
 use self::waiter::{ABORTED, decode};
-use crate::shim::UnsafeCell;
+use crate::shim::{Arc, UnsafeCell};
 use crate::task;
 
 /// Go's `chan T`: a typed conduit between goroutines (and threads).
@@ -87,8 +86,10 @@ impl<T> PartialEq for Chan<T> {
 impl<T> Eq for Chan<T> {}
 
 /// A handle that does not keep the channel alive (timers hold these).
+#[cfg(not(loom))]
 pub(crate) struct WeakChan<T>(Option<std::sync::Weak<Inner<T>>>);
 
+#[cfg(not(loom))]
 impl<T> WeakChan<T> {
     pub(crate) fn upgrade(&self) -> Option<Chan<T>> {
         let inner = self.0.as_ref()?.upgrade()?;
@@ -129,6 +130,7 @@ impl<T> Chan<T> {
         self.inner.is_none()
     }
 
+    #[cfg(not(loom))]
     pub(crate) fn downgrade(&self) -> WeakChan<T> {
         WeakChan(self.inner.as_ref().map(Arc::downgrade))
     }
@@ -331,7 +333,10 @@ pub(crate) fn block_until(until: Until) {
         Until::Forever => loop {
             task::park();
         },
+        #[cfg(not(loom))]
         Until::Deadline(d) => crate::time::sleep_until_nanos(d),
+        #[cfg(loom)]
+        Until::Deadline(_) => unimplemented!("timeouts are not modelled under loom"),
     }
 }
 

@@ -296,10 +296,16 @@ pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
 /// Parks `me` until its attempt is decided; at the deadline, aborts it
 /// (unless a counterpart decides first). Returns the decided state.
 pub(crate) fn wait_decided(me: &TaskRef, until: Until) -> usize {
+    #[cfg(not(loom))]
     let timer = match until {
         Until::Deadline(d) => Some(crate::time::timers::arm_unpark(d, me.clone())),
         Until::Forever => None,
     };
+    #[cfg(loom)]
+    assert!(
+        matches!(until, Until::Forever),
+        "timeouts are not modelled under loom"
+    );
     let state = loop {
         let s = me.wait_state();
         if s != WAITING {
@@ -315,6 +321,7 @@ pub(crate) fn wait_decided(me: &TaskRef, until: Until) -> usize {
         }
         task::park();
     };
+    #[cfg(not(loom))]
     if let Some(t) = timer {
         crate::time::timers::disarm(t);
     }
@@ -339,7 +346,9 @@ fn shuffle(order: &mut [u8]) {
     for (i, o) in order.iter_mut().enumerate() {
         *o = i as u8;
     }
-    if order.len() < 2 {
+    // Loom needs every execution of a model to be deterministic: keep
+    // source order there (a model can list its cases in several orders).
+    if order.len() < 2 || cfg!(loom) {
         return;
     }
     RNG.with(|rng| {

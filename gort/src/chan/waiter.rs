@@ -14,7 +14,7 @@
 //!   (Release); the task reads its slot only after seeing `done` (Acquire);
 //! - the winner unparks the task only after releasing the channel lock.
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use crate::shim::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use crate::task::Task;
 

@@ -12,14 +12,23 @@
 //!
 //! Schedulers: `threads` (here, 1:1) parks the OS thread on the task's
 //! word. The M:N scheduler will switch the goroutine out instead; only the
-//! bodies of `park`/`unpark` change.
+//! bodies of `park`/`unpark` change. Under loom a task is a loom thread and
+//! parks with loom's own park/unpark, so the channel core above can be
+//! model-checked as written.
 
+#[cfg(not(loom))]
 pub(crate) mod threads;
 
 use core::time::Duration;
 use std::cell::RefCell;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[cfg(loom)]
+use crate::futex::Futex;
+use crate::shim::Arc;
+use crate::shim::atomic::AtomicUsize;
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicU32;
 
 const EMPTY: u32 = 0;
 const NOTIFIED: u32 = 1;
@@ -31,7 +40,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug)]
 pub struct Task {
     id: u64,
+    /// The park word. Under loom it is a modelled `Futex` rather than loom's
+    /// own park/unpark, which would also wake a task blocked on a lock.
+    #[cfg(not(loom))]
     park_state: AtomicU32,
+    #[cfg(loom)]
+    park_state: Futex,
     /// The state of the channel operation or `select` this task is blocked
     /// in (see `chan::waiter`); it lives with the task so blocking on a
     /// channel allocates nothing.
@@ -41,15 +55,23 @@ pub struct Task {
 /// A shared handle to a task: what wakers keep to `unpark` it.
 pub type TaskRef = Arc<Task>;
 
+#[cfg(not(loom))]
 thread_local! {
     static CURRENT: RefCell<Option<TaskRef>> = const { RefCell::new(None) };
+}
+#[cfg(loom)]
+loom::thread_local! {
+    static CURRENT: RefCell<Option<TaskRef>> = RefCell::new(None);
 }
 
 impl Task {
     pub(crate) fn new() -> TaskRef {
         Arc::new(Task {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            #[cfg(not(loom))]
             park_state: AtomicU32::new(EMPTY),
+            #[cfg(loom)]
+            park_state: Futex::new(EMPTY),
             select_state: AtomicUsize::new(0),
         })
     }
@@ -63,7 +85,10 @@ impl Task {
     /// Makes the task runnable: its current or next `park` returns.
     pub fn unpark(&self) {
         if self.park_state.swap(NOTIFIED, Ordering::Release) == PARKED {
+            #[cfg(not(loom))]
             crate::platform::futex_wake(&self.park_state);
+            #[cfg(loom)]
+            self.park_state.wake();
         }
     }
 }
@@ -75,6 +100,7 @@ pub fn current() -> TaskRef {
 
 /// Installs `task` as this thread's current task (a scheduler starting a
 /// goroutine on a thread it owns).
+#[cfg(not(loom))]
 pub(crate) fn set_current(task: Option<TaskRef>) {
     CURRENT.with(|c| *c.borrow_mut() = task);
 }
@@ -87,6 +113,7 @@ pub fn park() {
 
 /// Like `park`, but gives up after `timeout`; returns `false` if it timed
 /// out without being unparked.
+#[cfg(not(loom))]
 pub fn park_timeout(timeout: Duration) -> bool {
     park_inner(Some(timeout))
 }
@@ -107,7 +134,17 @@ fn park_inner(timeout: Option<Duration>) -> bool {
                 d.saturating_sub(crate::platform::now_nanos()),
             )),
         };
+        #[cfg(not(loom))]
         let woken = crate::platform::futex_wait(state, PARKED, remaining);
+        #[cfg(loom)]
+        let woken = {
+            assert!(
+                remaining.is_none(),
+                "timed parks are not modelled under loom"
+            );
+            state.wait(PARKED);
+            true
+        };
         if state
             .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
