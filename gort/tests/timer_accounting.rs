@@ -30,7 +30,6 @@ fn ticker_stop_and_reset() {
     for _ in 0..3 {
         tk.c.recv().unwrap();
     }
-    assert_eq!(pending_timers(), 1);
     drop(tk);
     assert_eq!(pending_timers(), 0, "a dropped ticker stops");
 }
