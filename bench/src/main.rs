@@ -1,0 +1,124 @@
+//! gort-bench: runs workloads against gort and its peers, prints a table
+//! of medians and gort/peer ratios, and writes every run as JSON.
+//!
+//! Layout, built to grow: `workload` (the `Workload`/`Contender` types),
+//! `workloads/` (the registry, one module per family), `runner`
+//! (selection and alternation), `report` (statistics, table, JSON),
+//! `harness` (timing helpers shared by families), `cli`.
+//!
+//! Run it in release: `cargo run --release -p gort-bench -- --quick`.
+
+mod cli;
+mod harness;
+mod report;
+mod runner;
+mod workload;
+mod workloads;
+
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(cli::Parsed::Run(o)) => o,
+        Ok(cli::Parsed::Help) => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("gort-bench: {e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+
+    let all = workloads::registry();
+    if opts.list {
+        list(&all, opts.quick);
+        return ExitCode::SUCCESS;
+    }
+    let selected = match runner::select(&all, &opts.only, &opts.contenders) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gort-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("gort-bench: warning: debug build; numbers mean little (use --release)");
+    }
+
+    let host = report::Host::detect();
+    if let Some(load) = &host.loadavg_before {
+        eprintln!(
+            "gort-bench: load average before: {load} ({} CPUs)",
+            host.num_cpu
+        );
+    }
+    let started = Instant::now();
+    let plan = runner::Plan {
+        workloads: selected,
+        quick: opts.quick,
+        runs: opts.runs,
+        warmup: opts.warmup,
+    };
+    let outcome = runner::run(&plan);
+    let wall_s = started.elapsed().as_secs_f64();
+
+    print!("{}", report::table(&outcome.workloads));
+    println!(
+        "{} run(s) per contender, {} warm-up; {} sizes; {} CPUs; wall {:.1} s; load average before {}, after {}",
+        opts.runs,
+        opts.warmup,
+        if opts.quick { "quick" } else { "full" },
+        gort::num_cpu(),
+        wall_s,
+        host.loadavg_before.as_deref().unwrap_or("?"),
+        report::loadavg().as_deref().unwrap_or("?"),
+    );
+
+    let path = opts.out.clone().unwrap_or_else(report::default_path);
+    let rep = report::Report {
+        tool: "gort-bench",
+        version: env!("CARGO_PKG_VERSION"),
+        finished_unix_s: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        wall_s,
+        quick: opts.quick,
+        runs: opts.runs,
+        warmup: opts.warmup,
+        host,
+        loadavg_after: report::loadavg(),
+        revision: report::Revision::detect(),
+        outcome: &outcome,
+    };
+    match report::write_json(&path, &rep) {
+        Ok(()) => println!("report: {}", path.display()),
+        Err(e) => {
+            eprintln!("gort-bench: writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let failed = outcome.measurements.iter().any(|m| m.error.is_some());
+    if failed {
+        eprintln!("gort-bench: some runs failed (see the table and the report)");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn list(all: &[workload::Workload], quick: bool) {
+    for w in all {
+        println!("{:<20} [{}] {}", w.name, w.family, w.about);
+        println!("{:<20} sizes: {}", "", w.params(quick));
+        for c in &w.contenders {
+            let side = match c.side {
+                workload::Side::Gort => "gort",
+                workload::Side::Peer => "peer",
+            };
+            println!("{:<20}   {:<12} {side}  {}", "", c.name, c.label);
+        }
+    }
+}

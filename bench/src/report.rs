@@ -1,0 +1,331 @@
+//! Results: statistics per contender, the ratio column, the printed table
+//! and the JSON report.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::workload::{Params, Side, Workload};
+
+/// One measured run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    /// Position in the whole session (1-based), to spot drift.
+    pub seq: usize,
+    pub workload: &'static str,
+    pub contender: &'static str,
+    /// Round within the workload (1-based).
+    pub run: usize,
+    /// `None` when the run failed.
+    pub seconds: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Stats {
+    pub median_s: f64,
+    pub min_s: f64,
+    pub max_s: f64,
+}
+
+impl Stats {
+    pub fn of(samples: &[f64]) -> Option<Stats> {
+        if samples.is_empty() {
+            return None;
+        }
+        let mut s = samples.to_vec();
+        s.sort_by(f64::total_cmp);
+        let mid = s.len() / 2;
+        let median_s = if s.len() % 2 == 1 {
+            s[mid]
+        } else {
+            (s[mid - 1] + s[mid]) / 2.0
+        };
+        Some(Stats {
+            median_s,
+            min_s: s[0],
+            max_s: s[s.len() - 1],
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContenderResult {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub side: Side,
+    /// Successful runs' seconds, in the order they ran.
+    pub runs_s: Vec<f64>,
+    pub errors: Vec<String>,
+    pub stats: Option<Stats>,
+    pub ns_per_op: Option<f64>,
+    /// Baseline gort median / this contender's median (peers only): above
+    /// 1 gort is slower.
+    pub gort_over_peer: Option<f64>,
+}
+
+impl ContenderResult {
+    pub fn new(name: &'static str, label: &'static str, side: Side) -> Self {
+        ContenderResult {
+            name,
+            label,
+            side,
+            runs_s: Vec::new(),
+            errors: Vec::new(),
+            stats: None,
+            ns_per_op: None,
+            gort_over_peer: None,
+        }
+    }
+
+    pub fn record(&mut self, m: &Measurement) {
+        if let Some(s) = m.seconds {
+            self.runs_s.push(s);
+        }
+        if let Some(e) = &m.error {
+            self.errors.push(e.clone());
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorkloadResult {
+    pub name: &'static str,
+    pub family: &'static str,
+    pub about: &'static str,
+    pub params: Params,
+    pub ops: u64,
+    /// The gort contender the ratios are relative to.
+    pub baseline: Option<&'static str>,
+    pub contenders: Vec<ContenderResult>,
+}
+
+impl WorkloadResult {
+    pub fn new(w: &Workload, params: &Params, ops: u64, mut cs: Vec<ContenderResult>) -> Self {
+        for c in &mut cs {
+            c.stats = Stats::of(&c.runs_s);
+            c.ns_per_op = c
+                .stats
+                .filter(|_| ops > 0)
+                .map(|s| s.median_s * 1e9 / ops as f64);
+        }
+        // The baseline is the workload's first gort contender, if it ran.
+        let baseline = w
+            .baseline()
+            .and_then(|b| cs.iter().find(|c| c.name == b))
+            .and_then(|c| c.stats.map(|s| (c.name, s.median_s)));
+        if let Some((_, gort_median)) = baseline {
+            for c in cs.iter_mut().filter(|c| c.side == Side::Peer) {
+                c.gort_over_peer = c.stats.map(|s| gort_median / s.median_s);
+            }
+        }
+        WorkloadResult {
+            name: w.name,
+            family: w.family,
+            about: w.about,
+            params: params.clone(),
+            ops,
+            baseline: baseline.map(|(n, _)| n),
+            contenders: cs,
+        }
+    }
+}
+
+/// The human-readable table, one row per contender.
+pub fn table(results: &[WorkloadResult]) -> String {
+    let header = [
+        "workload",
+        "contender",
+        "implementation",
+        "median s",
+        "min s",
+        "max s",
+        "ns/op",
+        "gort/peer",
+    ];
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for w in results {
+        for c in &w.contenders {
+            let (med, min, max) = match c.stats {
+                Some(s) => (
+                    format!("{:.4}", s.median_s),
+                    format!("{:.4}", s.min_s),
+                    format!("{:.4}", s.max_s),
+                ),
+                None => ("failed".into(), "-".into(), "-".into()),
+            };
+            let ratio = match (c.side, c.gort_over_peer) {
+                (Side::Peer, Some(r)) => format!("{r:.2}x"),
+                (Side::Peer, None) => "-".into(),
+                (Side::Gort, _) if w.baseline == Some(c.name) => "(base)".into(),
+                (Side::Gort, _) => String::new(),
+            };
+            rows.push([
+                w.name.to_string(),
+                c.name.to_string(),
+                c.label.to_string(),
+                med,
+                min,
+                max,
+                c.ns_per_op.map_or("-".into(), |n| format!("{n:.1}")),
+                ratio,
+            ]);
+        }
+    }
+    let mut width = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[&str]| {
+        for (i, cell) in cells.iter().enumerate() {
+            // Text columns left-aligned, numbers right-aligned.
+            if i < 3 {
+                let _ = write!(out, "{cell:<w$}  ", w = width[i]);
+            } else {
+                let _ = write!(out, "{cell:>w$}  ", w = width[i]);
+            }
+        }
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+        out.push('\n');
+    };
+    line(&mut out, &header);
+    let rule: Vec<String> = width.iter().map(|&w| "-".repeat(w)).collect();
+    line(
+        &mut out,
+        &rule.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let mut last = "";
+    for (r, w) in rows.iter().zip(
+        results
+            .iter()
+            .flat_map(|w| w.contenders.iter().map(move |_| w.name)),
+    ) {
+        if !last.is_empty() && last != w {
+            out.push('\n');
+        }
+        last = w;
+        line(&mut out, &r.each_ref().map(String::as_str));
+    }
+    out.push_str("\ngort/peer = gort median / peer median (above 1: gort slower).\n");
+    out
+}
+
+/// Where the report goes by default: `<target dir>/bench-report/results.json`.
+pub fn default_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            // The workspace root is this package's parent folder.
+            let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
+            bench.parent().unwrap_or(bench).join("target")
+        });
+    target.join("bench-report").join("results.json")
+}
+
+#[derive(Serialize)]
+pub struct Host {
+    pub os: &'static str,
+    pub arch: &'static str,
+    pub num_cpu: usize,
+    pub gomaxprocs: usize,
+    pub env_gomaxprocs: Option<String>,
+    pub env_gort_scheduler: Option<String>,
+    /// `/proc/loadavg` before the first run (Linux): other load on the
+    /// machine skews contended workloads most.
+    pub loadavg_before: Option<String>,
+}
+
+impl Host {
+    pub fn detect() -> Self {
+        Host {
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+            num_cpu: gort::num_cpu(),
+            gomaxprocs: gort::gomaxprocs(),
+            env_gomaxprocs: std::env::var("GOMAXPROCS").ok(),
+            env_gort_scheduler: std::env::var("GORT_SCHEDULER").ok(),
+            loadavg_before: loadavg(),
+        }
+    }
+}
+
+/// The first three fields of `/proc/loadavg` (1, 5, 15 minutes), if any.
+pub fn loadavg() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// The revision measured, best effort (`None` outside a git checkout).
+#[derive(Serialize)]
+pub struct Revision {
+    pub commit: String,
+    pub dirty: bool,
+}
+
+impl Revision {
+    pub fn detect() -> Option<Self> {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .args(["-C", dir])
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        };
+        Some(Revision {
+            commit: git(&["rev-parse", "HEAD"])?,
+            dirty: !git(&["status", "--porcelain", "--untracked-files=no"])?.is_empty(),
+        })
+    }
+}
+
+#[derive(Serialize)]
+pub struct Report<'a> {
+    pub tool: &'static str,
+    pub version: &'static str,
+    /// Seconds since the Unix epoch at the end of the session.
+    pub finished_unix_s: u64,
+    pub wall_s: f64,
+    pub quick: bool,
+    pub runs: usize,
+    pub warmup: usize,
+    pub host: Host,
+    pub loadavg_after: Option<String>,
+    pub revision: Option<Revision>,
+    #[serde(flatten)]
+    pub outcome: &'a crate::runner::Outcome,
+}
+
+pub fn write_json(path: &Path, report: &Report<'_>) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(path, text + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_median_min_max() {
+        let s = Stats::of(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median_s, s.min_s, s.max_s), (2.0, 1.0, 3.0));
+        let s = Stats::of(&[4.0, 1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(s.median_s, 2.5);
+        assert!(Stats::of(&[]).is_none());
+    }
+}
