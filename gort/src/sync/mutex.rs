@@ -1,23 +1,26 @@
-//! `Mutex<T>`: a futex mutex with a waiter count and Go's starvation mode.
+//! `Mutex<T>`: a three-state futex mutex (as std's) plus Go's starvation
+//! mode.
 //!
 //! State word (one `Futex`):
-//! - bit 0 `LOCKED`: someone holds the lock;
-//! - bit 1 `STARVING`: a waiter has waited over `STARVATION_NANOS`; newcomers
-//!   may not take a free lock, only threads already registered as waiters;
-//! - bits 2.. the number of registered waiters: threads in the slow path
-//!   that may be asleep. A waiter registers once and stays counted until it
-//!   takes the lock (it un-registers in the same CAS that locks).
+//! - `LOCKED`: someone holds the lock;
+//! - `CONTENDED`: someone may sleep on the word, so `unlock` must wake; set
+//!   by every thread before it sleeps and by every waiter that takes the
+//!   lock (others may still sleep), cleared by `unlock`;
+//! - `STARVING`: one waiter that has waited over `STARVATION_NANOS` owns
+//!   this bit; while it is set only that waiter may take a free lock.
+//!
+//! The word changes only on lock, unlock and the rare starvation switch, so
+//! sleepers are not disturbed by other threads' bookkeeping.
 //!
 //! Invariants:
-//! - `unlock` wakes one waiter whenever the count is non-zero; a waiter only
-//!   sleeps on the exact word it last saw, so a release it missed makes the
-//!   futex wait return at once (no lost wakeup).
-//! - `STARVING` implies at least one registered waiter: only a registered
-//!   waiter sets it, and the waiter that takes the lock clears it when it is
-//!   the last one or did not wait long. So a free, starving lock always has a
-//!   registered waiter on its way (woken by the unlock that freed it).
-//! - Bounded starvation: once `STARVING` is set, a thread that unlocks and
-//!   locks again must register behind the starving waiter instead of barging.
+//! - a thread sleeps only on a word with `CONTENDED` set, so the `unlock`
+//!   that frees it wakes someone; a release between the check and the sleep
+//!   changes the word and the sleep returns at once (no lost wakeup);
+//! - `STARVING` has exactly one owner, which is awake or sleeping on a word
+//!   with `LOCKED` set; `unlock` wakes everyone while `STARVING` is set, so
+//!   the owner is among them, and it clears the bit when it takes the lock;
+//! - bounded starvation: once a waiter owns `STARVING`, the next release
+//!   goes to it; newcomers and other waiters cannot barge in.
 
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -27,8 +30,8 @@ use crate::futex::Futex;
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 
 const LOCKED: u32 = 1;
-const STARVING: u32 = 2;
-const WAITER: u32 = 4;
+const CONTENDED: u32 = 2;
+const STARVING: u32 = 4;
 
 /// How long a waiter waits before it switches the mutex to starvation mode
 /// (Go uses the same 1 ms). Under loom every wait counts as long, so the
@@ -88,43 +91,25 @@ impl RawMutex {
 
     #[cold]
     fn lock_contended(&self) {
-        // Phase 1: spin while the holder is likely to finish soon.
+        // Spin while the holder is likely to finish soon and nobody sleeps.
         let mut s = self.state.load(Relaxed);
         let mut spins = 0;
-        while s & LOCKED != 0 && s < WAITER && spins < SPIN_LIMIT {
+        while s == LOCKED && spins < SPIN_LIMIT {
             crate::shim::spin_hint();
             spins += 1;
             s = self.state.load(Relaxed);
         }
-        // Phase 2: take a free lock as a newcomer, or register as a waiter.
+        let mut since = None;
+        let mut own_starving = false;
         loop {
-            if s & (LOCKED | STARVING) == 0 {
-                match self
-                    .state
-                    .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
-                {
-                    Ok(_) => return,
-                    Err(now) => s = now,
+            if s & LOCKED == 0 && (s & STARVING == 0 || own_starving) {
+                // Take it; others may be asleep, so keep CONTENDED (as std
+                // does after sleeping). The starving owner gives its bit up.
+                let mut new = s | LOCKED;
+                if since.is_some() {
+                    new |= CONTENDED;
                 }
-                continue;
-            }
-            match self
-                .state
-                .compare_exchange_weak(s, s + WAITER, Relaxed, Relaxed)
-            {
-                Ok(_) => break,
-                Err(now) => s = now,
-            }
-        }
-        // Phase 3: a registered waiter; sleeps until the lock is free.
-        let since = crate::platform::now_nanos();
-        let mut s = s + WAITER;
-        loop {
-            if s & LOCKED == 0 {
-                let waited_long = crate::platform::now_nanos() - since >= STARVATION_NANOS;
-                let last = s >> 2 == 1;
-                let mut new = (s - WAITER) | LOCKED;
-                if last || !waited_long {
+                if own_starving {
                     new &= !STARVING;
                 }
                 match self.state.compare_exchange_weak(s, new, Acquire, Relaxed) {
@@ -133,12 +118,29 @@ impl RawMutex {
                 }
                 continue;
             }
-            if s & STARVING == 0 && crate::platform::now_nanos() - since >= STARVATION_NANOS {
+            if s & CONTENDED == 0 {
+                if let Err(now) =
+                    self.state
+                        .compare_exchange_weak(s, s | CONTENDED, Relaxed, Relaxed)
+                {
+                    s = now;
+                    continue;
+                }
+                s |= CONTENDED;
+            }
+            let start = *since.get_or_insert_with(crate::platform::now_nanos);
+            if !own_starving
+                && s & (STARVING | LOCKED) == LOCKED
+                && crate::platform::now_nanos() - start >= STARVATION_NANOS
+            {
                 match self
                     .state
                     .compare_exchange_weak(s, s | STARVING, Relaxed, Relaxed)
                 {
-                    Ok(_) => s |= STARVING,
+                    Ok(_) => {
+                        own_starving = true;
+                        s |= STARVING;
+                    }
                     Err(now) => {
                         s = now;
                         continue;
@@ -154,8 +156,11 @@ impl RawMutex {
     /// The caller holds the lock.
     #[inline]
     pub(crate) unsafe fn unlock(&self) {
-        let s = self.state.fetch_sub(LOCKED, Release);
-        if s >= WAITER {
+        let s = self.state.fetch_and(!(LOCKED | CONTENDED), Release);
+        if s & STARVING != 0 {
+            // Rare: make sure the starving owner is among those woken.
+            self.state.wake_all();
+        } else if s & CONTENDED != 0 {
             self.state.wake();
         }
     }
