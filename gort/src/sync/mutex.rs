@@ -91,20 +91,16 @@ impl RawMutex {
 
     #[cold]
     fn lock_contended(&self) {
-        // Spin while the holder is likely to finish soon and nobody sleeps.
-        let mut s = self.state.load(Relaxed);
-        let mut spins = 0;
-        while s == LOCKED && spins < SPIN_LIMIT {
-            crate::shim::spin_hint();
-            spins += 1;
-            s = self.state.load(Relaxed);
-        }
+        let mut s = self.spin();
+        // Set when this thread starts sleeping; checked once per wakeup.
         let mut since = None;
+        let mut check_starving = false;
         let mut own_starving = false;
         loop {
             if s & LOCKED == 0 && (s & STARVING == 0 || own_starving) {
-                // Take it; others may be asleep, so keep CONTENDED (as std
-                // does after sleeping). The starving owner gives its bit up.
+                // Take it. A thread that slept may leave others asleep, so
+                // it marks CONTENDED (std's swap(2)); the starving owner
+                // gives its bit up.
                 let mut new = s | LOCKED;
                 if since.is_some() {
                     new |= CONTENDED;
@@ -129,7 +125,8 @@ impl RawMutex {
                 s |= CONTENDED;
             }
             let start = *since.get_or_insert_with(crate::platform::now_nanos);
-            if !own_starving
+            if check_starving
+                && !own_starving
                 && s & (STARVING | LOCKED) == LOCKED
                 && crate::platform::now_nanos() - start >= STARVATION_NANOS
             {
@@ -148,8 +145,22 @@ impl RawMutex {
                 }
             }
             self.state.wait(s);
+            check_starving = true;
+            s = self.spin();
+        }
+    }
+
+    /// Spins while the lock is held with nobody asleep (the holder is
+    /// probably running and about to release); returns the last state.
+    fn spin(&self) -> u32 {
+        let mut s = self.state.load(Relaxed);
+        let mut spins = 0;
+        while s == LOCKED && spins < SPIN_LIMIT {
+            crate::shim::spin_hint();
+            spins += 1;
             s = self.state.load(Relaxed);
         }
+        s
     }
 
     /// # Safety
