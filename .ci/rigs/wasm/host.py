@@ -15,11 +15,13 @@ SIGABRT), with the trap and the program's own frames of the wasm
 backtrace (GORT_WASM_FULL_TRAP=1 prints all of it).
 """
 
+import ctypes
 import os
 import re
 import signal
 import sys
 import threading
+import time
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -106,7 +108,28 @@ class Host:
             linker.define(store, module, name, memory)
         spawn_ty = wasmtime.FuncType([wasmtime.ValType.i32()], [wasmtime.ValType.i32()])
         linker.define_func("wasi", "thread-spawn", spawn_ty, self.thread_spawn)
+        # wasmtime's WASI monotonic clock counts from the creation of each
+        # Store, i.e. from each thread's start here: Instants taken on two
+        # threads would not compare. Serve clock_time_get from the host's
+        # one clock instead.
+        linker.allow_shadowing = True
+        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+        clock_ty = wasmtime.FuncType([i32, i64, i32], [i32])
+        linker.define_func("wasi_snapshot_preview1", "clock_time_get", clock_ty, self.clock_time_get)
         return store, linker.instantiate(store, self.module)
+
+    CLOCKS = {0: time.time_ns, 1: time.monotonic_ns, 2: time.process_time_ns, 3: time.thread_time_ns}
+
+    def clock_time_get(self, clock_id, _precision, out_ptr):
+        clock = self.CLOCKS.get(clock_id)
+        if clock is None:
+            return 28  # EINVAL
+        (memory,) = self.memories.values()
+        data = memory.data_ptr()
+        if out_ptr < 0 or out_ptr + 8 > memory.data_len():
+            return 21  # EFAULT
+        ctypes.memmove(ctypes.addressof(data.contents) + out_ptr, clock().to_bytes(8, "little"), 8)
+        return 0
 
     def thread_spawn(self, start_arg):
         with self.tid_lock:

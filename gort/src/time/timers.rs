@@ -49,21 +49,25 @@ struct Timers {
 
 fn timers() -> &'static Timers {
     static TIMERS: OnceLock<Timers> = OnceLock::new();
-    TIMERS.get_or_init(|| {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    let t = TIMERS.get_or_init(|| Timers {
+        heap: Mutex::new(Heap {
+            queue: BinaryHeap::new(),
+            actions: HashMap::new(),
+            next_id: 1,
+            sleeping_until: u64::MAX,
+        }),
+        epoch: Futex::new(0),
+    });
+    // The thread gets the facility by reference: it must not wait on the
+    // initialisation that is starting it.
+    STARTED.call_once(|| {
         std::thread::Builder::new()
             .name("gort-timers".into())
-            .spawn(run)
+            .spawn(move || run(t))
             .expect("gort: cannot start the timer thread");
-        Timers {
-            heap: Mutex::new(Heap {
-                queue: BinaryHeap::new(),
-                actions: HashMap::new(),
-                next_id: 1,
-                sleeping_until: u64::MAX,
-            }),
-            epoch: Futex::new(0),
-        }
-    })
+    });
+    t
 }
 
 /// Unparks `task` at `deadline` (a `now_nanos` time).
@@ -119,8 +123,7 @@ pub(crate) fn pending() -> usize {
     timers().heap.lock().actions.len()
 }
 
-fn run() {
-    let t = timers();
+fn run(t: &'static Timers) {
     let mut due = Vec::new();
     loop {
         let now = crate::platform::now_nanos();
