@@ -30,6 +30,10 @@ use crate::shim::atomic::AtomicUsize;
 #[cfg(not(loom))]
 use std::sync::atomic::AtomicU32;
 
+/// Polls of the park token before sleeping: 6 rounds of doubling spins,
+/// then yields (the shape of crossbeam's `Backoff::snooze`).
+const SPIN_ROUNDS: u32 = 10;
+
 const EMPTY: u32 = 0;
 const NOTIFIED: u32 = 1;
 const PARKED: u32 = u32::MAX;
@@ -121,6 +125,26 @@ pub fn park_timeout(timeout: Duration) -> bool {
 fn park_inner(timeout: Option<Duration>) -> bool {
     let task = current();
     let state = &task.park_state;
+    // A wake-up often follows within microseconds (the other side of a
+    // channel is running on another core): look for the token a little
+    // before sleeping, so neither side pays for a futex sleep and wake.
+    if !cfg!(loom) {
+        for round in 0..SPIN_ROUNDS {
+            if state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return true;
+            }
+            if round < 6 {
+                for _ in 0..1 << round {
+                    core::hint::spin_loop();
+                }
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
     // NOTIFIED → EMPTY (consume the token) or EMPTY → PARKED.
     if state.fetch_sub(1, Ordering::Acquire) == NOTIFIED {
         return true;
