@@ -64,32 +64,41 @@ impl<T> WaitQueue<T> {
             .any(|e| !is(&e.task, me) && e.task.is_waiting())
     }
 
+    /// The index of the first undecided entry at or after `i` that is not
+    /// `me`'s, dropping decided entries on the way.
+    fn next_undecided(&mut self, mut i: usize, me: Option<&Task>) -> Option<usize> {
+        while i < self.entries.len() {
+            let e = &self.entries[i];
+            if is(&e.task, me) {
+                i += 1;
+            } else if !e.task.is_waiting() {
+                self.entries.remove(i);
+            } else {
+                return Some(i);
+            }
+        }
+        None
+    }
+
     /// Hands `value` to the first undecided receiver other than `me`.
     /// Returns the task to unpark, or the value if nobody could take it.
     pub(crate) fn give(&mut self, value: T, me: Option<&Task>) -> Result<TaskRef, T> {
         let mut value = value;
         let mut i = 0;
-        while i < self.entries.len() {
-            let e = &self.entries[i];
-            if is(&e.task, me) {
-                i += 1;
-                continue;
-            }
-            if !e.task.is_waiting() {
-                self.entries.remove(i);
-                continue;
-            }
+        while let Some(at) = self.next_undecided(i, me) {
+            let e = &self.entries[at];
             // SAFETY: the entry is queued and we hold the channel lock, so
             // its slot is alive and only we may touch it (module invariants).
             unsafe { *e.slot = Some(value) };
             if e.task.try_decide(done(e.case, false)) {
-                let e = self.entries.remove(i).expect("entry at i");
+                let e = self.entries.remove(at).expect("entry at index");
                 return Ok(e.task);
             }
             // Lost to another channel or a timeout: take the value back.
             // SAFETY: as above; the owner reads this slot only if we won.
             value = unsafe { (*e.slot).take() }.expect("value just stored");
-            self.entries.remove(i);
+            self.entries.remove(at);
+            i = at;
         }
         Err(value)
     }
@@ -97,26 +106,19 @@ impl<T> WaitQueue<T> {
     /// Takes the value of the first undecided sender other than `me`.
     pub(crate) fn take(&mut self, me: Option<&Task>) -> Option<(T, TaskRef)> {
         let mut i = 0;
-        while i < self.entries.len() {
-            let e = &self.entries[i];
-            if is(&e.task, me) {
-                i += 1;
-                continue;
-            }
-            if !e.task.is_waiting() {
-                self.entries.remove(i);
-                continue;
-            }
+        while let Some(at) = self.next_undecided(i, me) {
+            let e = &self.entries[at];
             // SAFETY: queued entry under the channel lock: the sender's slot
             // is alive, holds its value, and only we may touch it.
             let value = unsafe { (*e.slot).take() }.expect("a waiting sender has a value");
             if e.task.try_decide(done(e.case, false)) {
-                let e = self.entries.remove(i).expect("entry at i");
+                let e = self.entries.remove(at).expect("entry at index");
                 return Some((value, e.task));
             }
             // SAFETY: as above; the sender will find its value in place.
             unsafe { *e.slot = Some(value) };
-            self.entries.remove(i);
+            self.entries.remove(at);
+            i = at;
         }
         None
     }
