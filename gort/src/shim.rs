@@ -3,6 +3,7 @@
 
 #[cfg(not(loom))]
 pub(crate) mod atomic {
+    #[allow(unused_imports)] // AtomicUsize is used by std-only modules
     pub use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
 }
 #[cfg(loom)]

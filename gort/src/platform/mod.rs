@@ -61,6 +61,15 @@ mod clock_std;
 #[cfg(feature = "std")]
 pub(crate) use clock_std::now_nanos;
 
+/// Gives the CPU to another ready thread, if any.
+#[allow(dead_code)]
+pub(crate) fn yield_now() {
+    #[cfg(feature = "std")]
+    std::thread::yield_now();
+    #[cfg(not(feature = "std"))]
+    core::hint::spin_loop();
+}
+
 /// Number of CPUs the process may run on (at least 1).
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn num_cpus() -> usize {

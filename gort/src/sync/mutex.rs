@@ -38,6 +38,10 @@ const STARVING: u32 = 4;
 /// models cover starvation mode.
 const STARVATION_NANOS: u64 = if cfg!(loom) { 0 } else { 1_000_000 };
 
+/// Yields to other threads before sleeping (not under loom: it would
+/// only grow the models).
+const YIELDS: u32 = if cfg!(loom) { 0 } else { 3 };
+
 /// Spins before registering as a waiter; short critical sections on another
 /// core end within this. None under loom (it would only grow the models).
 const SPIN_LIMIT: u32 = if cfg!(loom) { 0 } else { 100 };
@@ -96,6 +100,7 @@ impl RawMutex {
         let mut since = None;
         let mut check_starving = false;
         let mut own_starving = false;
+        let mut yields = 0;
         loop {
             if s & LOCKED == 0 && (s & STARVING == 0 || own_starving) {
                 // Take it. A thread that slept may leave others asleep, so
@@ -123,6 +128,14 @@ impl RawMutex {
                     continue;
                 }
                 s |= CONTENDED;
+            }
+            if yields < YIELDS {
+                // Let the holder (perhaps preempted on this core) finish,
+                // rather than paying for a futex sleep and wake.
+                yields += 1;
+                crate::platform::yield_now();
+                s = self.spin();
+                continue;
             }
             let start = *since.get_or_insert_with(crate::platform::now_nanos);
             if check_starving
