@@ -11,6 +11,7 @@ mod semaphore;
 mod waitgroup;
 
 pub use cond::Cond;
+#[allow(unused_imports)] // used by the std-only channel layer
 pub(crate) use mutex::RawMutex;
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
