@@ -14,6 +14,9 @@ options:
   --contenders <list>   comma-separated contender names, e.g. gort,std (repeatable)
   --runs <N>            measured runs per contender and workload (default 5)
   --warmup <N>          unrecorded runs per contender before measuring (default 1)
+  --timeout <secs>      give up on a run after this long and report it as timed
+                        out; that contender skips the rest of the workload
+                        (default 180, or 30 with --quick)
   --out <path>          JSON report (default <target dir>/bench-report/results.json)
   --list                list workloads and contenders, then exit
   -h, --help            this text
@@ -26,8 +29,18 @@ pub struct Options {
     pub contenders: Vec<String>,
     pub runs: usize,
     pub warmup: usize,
+    /// Per-run limit in seconds; `None`: the default for the sizes.
+    pub timeout: Option<u64>,
     pub out: Option<PathBuf>,
     pub list: bool,
+}
+
+impl Options {
+    /// The per-run time limit in force.
+    pub fn timeout(&self) -> std::time::Duration {
+        let default = if self.quick { 30 } else { 180 };
+        std::time::Duration::from_secs(self.timeout.unwrap_or(default))
+    }
 }
 
 impl Default for Options {
@@ -38,6 +51,7 @@ impl Default for Options {
             contenders: Vec::new(),
             runs: 5,
             warmup: 1,
+            timeout: None,
             out: None,
             list: false,
         }
@@ -73,6 +87,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
             "--contenders" => o.contenders.extend(split_list(&value("--contenders")?)),
             "--runs" => o.runs = parse_count("--runs", &value("--runs")?, 1)?,
             "--warmup" => o.warmup = parse_count("--warmup", &value("--warmup")?, 0)?,
+            "--timeout" => {
+                o.timeout = Some(parse_count("--timeout", &value("--timeout")?, 1)? as u64)
+            }
             "--out" => o.out = Some(PathBuf::from(value("--out")?)),
             // `cargo bench` passes `--bench`; ignore it so that works too.
             "--bench" => {}
@@ -123,6 +140,10 @@ mod tests {
         assert_eq!(o.only, ["mutex", "spawn_join"]);
         assert_eq!(o.contenders, ["gort", "std"]);
         assert_eq!(o.runs, 3);
+        assert_eq!(o.timeout(), std::time::Duration::from_secs(30));
+        let o = run(&["--timeout", "5"]);
+        assert_eq!(o.timeout(), std::time::Duration::from_secs(5));
+        assert_eq!(run(&[]).timeout(), std::time::Duration::from_secs(180));
     }
 
     #[test]
@@ -130,5 +151,6 @@ mod tests {
         assert!(parse(["--runs".to_string(), "0".to_string()]).is_err());
         assert!(parse(["--runs".to_string()]).is_err());
         assert!(parse(["--frobnicate".to_string()]).is_err());
+        assert!(parse(["--timeout".to_string(), "0".to_string()]).is_err());
     }
 }

@@ -46,3 +46,79 @@ pub fn check(what: &str, got: u64, want: u64) -> Result<(), String> {
         Err(format!("{what}: got {got}, want {want}"))
     }
 }
+
+/// One participant of a multi-party run (a producer, a consumer, ...),
+/// started on its own goroutine or thread; it returns a checksum (e.g. the
+/// sum of the values it received) that the workload checks afterwards.
+pub type Party = Box<dyn FnOnce() -> u64 + Send + 'static>;
+
+/// What a multi-party run gives back: the time from the common start until
+/// the last party finished, and each party's checksum in order.
+pub type PartyResult = Result<(Duration, Vec<u64>), String>;
+
+/// Runs each party on its own gort goroutine (`gort::spawn`). They all wait
+/// at a start gate (a gort `WaitGroup` to know they are ready, then a gort
+/// channel closed to release them), so starting the goroutines is outside
+/// the measurement; only gort primitives block the goroutines, which keeps
+/// this valid under any gort scheduler.
+pub fn timed_goroutines(parties: Vec<Party>) -> PartyResult {
+    let ready = gort::sync::WaitGroup::new();
+    let gate = gort::chan::Chan::<()>::new(0);
+    ready.add(parties.len() as isize);
+    let handles: Vec<_> = parties
+        .into_iter()
+        .map(|party| {
+            let (ready, gate) = (ready.clone(), gate.clone());
+            gort::spawn(move || {
+                ready.done();
+                let _ = gate.recv(); // None once closed: go
+                party()
+            })
+        })
+        .collect();
+    ready.wait();
+    let start = Instant::now();
+    gate.close();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+    let elapsed = start.elapsed();
+    collect(elapsed, results)
+}
+
+/// Runs each party on its own `std::thread`, started together at a
+/// barrier; spawning is outside the measurement.
+pub fn timed_os_threads(parties: Vec<Party>) -> PartyResult {
+    let barrier = std::sync::Arc::new(Barrier::new(parties.len() + 1));
+    let handles: Vec<_> = parties
+        .into_iter()
+        .map(|party| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                party()
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+    let elapsed = start.elapsed();
+    collect(elapsed, results)
+}
+
+fn collect(elapsed: Duration, results: Vec<std::thread::Result<u64>>) -> PartyResult {
+    let mut sums = Vec::with_capacity(results.len());
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(v) => sums.push(v),
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(non-string panic payload)".into());
+                return Err(format!("party {i} panicked: {msg}"));
+            }
+        }
+    }
+    Ok((elapsed, sums))
+}

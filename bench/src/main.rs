@@ -60,16 +60,18 @@ fn main() -> ExitCode {
         quick: opts.quick,
         runs: opts.runs,
         warmup: opts.warmup,
+        timeout: opts.timeout(),
     };
     let outcome = runner::run(&plan);
     let wall_s = started.elapsed().as_secs_f64();
 
     print!("{}", report::table(&outcome.workloads));
     println!(
-        "{} run(s) per contender, {} warm-up; {} sizes; {} CPUs; wall {:.1} s; load average before {}, after {}",
+        "{} run(s) per contender, {} warm-up; {} sizes; limit {} s per run; {} CPUs; wall {:.1} s; load average before {}, after {}",
         opts.runs,
         opts.warmup,
         if opts.quick { "quick" } else { "full" },
+        opts.timeout().as_secs(),
         gort::num_cpu(),
         wall_s,
         host.loadavg_before.as_deref().unwrap_or("?"),
@@ -92,21 +94,32 @@ fn main() -> ExitCode {
         revision: report::Revision::detect(),
         outcome: &outcome,
     };
+    let mut code: u8 = 0;
     match report::write_json(&path, &rep) {
         Ok(()) => println!("report: {}", path.display()),
         Err(e) => {
             eprintln!("gort-bench: writing {}: {e}", path.display());
-            return ExitCode::FAILURE;
+            code = 1;
         }
     }
 
-    let failed = outcome.measurements.iter().any(|m| m.error.is_some());
+    let failed = outcome
+        .workloads
+        .iter()
+        .flat_map(|w| &w.contenders)
+        .any(|c| !c.errors.is_empty());
     if failed {
-        eprintln!("gort-bench: some runs failed (see the table and the report)");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+        eprintln!("gort-bench: some runs failed or timed out (see the table and the report)");
+        code = 1;
     }
+    if outcome.any_timed_out {
+        // Threads of timed-out runs may still be blocked: end the process
+        // without waiting for them (or running anything they might block).
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        std::process::exit(i32::from(code));
+    }
+    ExitCode::from(code)
 }
 
 fn list(all: &[workload::Workload], quick: bool) {

@@ -55,6 +55,11 @@ pub struct ContenderResult {
     pub name: &'static str,
     pub label: &'static str,
     pub side: Side,
+    /// Why it did not run at all (no such operation in that library).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<&'static str>,
+    /// Whether a run (warm-up included) was abandoned at the time limit.
+    pub timed_out: bool,
     /// Successful runs' seconds, in the order they ran.
     pub runs_s: Vec<f64>,
     pub errors: Vec<String>,
@@ -66,11 +71,18 @@ pub struct ContenderResult {
 }
 
 impl ContenderResult {
-    pub fn new(name: &'static str, label: &'static str, side: Side) -> Self {
+    pub fn new(
+        name: &'static str,
+        label: &'static str,
+        side: Side,
+        unsupported: Option<&'static str>,
+    ) -> Self {
         ContenderResult {
             name,
             label,
             side,
+            unsupported,
+            timed_out: false,
             runs_s: Vec::new(),
             errors: Vec::new(),
             stats: None,
@@ -86,6 +98,12 @@ impl ContenderResult {
         if let Some(e) = &m.error {
             self.errors.push(e.clone());
         }
+    }
+
+    /// A timeout outside the measured runs (a warm-up).
+    pub fn note_timeout(&mut self, what: String) {
+        self.timed_out = true;
+        self.errors.push(what);
     }
 }
 
@@ -153,7 +171,13 @@ pub fn table(results: &[WorkloadResult]) -> String {
                     format!("{:.4}", s.min_s),
                     format!("{:.4}", s.max_s),
                 ),
+                None if c.unsupported.is_some() => ("n/a".into(), "-".into(), "-".into()),
+                None if c.timed_out => ("timed out".into(), "-".into(), "-".into()),
                 None => ("failed".into(), "-".into(), "-".into()),
+            };
+            let label = match c.unsupported {
+                Some(why) => format!("not run: {why}"),
+                None => c.label.to_string(),
             };
             let ratio = match (c.side, c.gort_over_peer) {
                 (Side::Peer, Some(r)) => format!("{r:.2}x"),
@@ -164,7 +188,7 @@ pub fn table(results: &[WorkloadResult]) -> String {
             rows.push([
                 w.name.to_string(),
                 c.name.to_string(),
-                c.label.to_string(),
+                label,
                 med,
                 min,
                 max,
@@ -212,6 +236,29 @@ pub fn table(results: &[WorkloadResult]) -> String {
         line(&mut out, &r.each_ref().map(String::as_str));
     }
     out.push_str("\ngort/peer = gort median / peer median (above 1: gort slower).\n");
+    let problems: Vec<String> = results
+        .iter()
+        .flat_map(|w| w.contenders.iter().map(move |c| (w.name, c)))
+        .filter(|(_, c)| !c.errors.is_empty())
+        .map(|(w, c)| {
+            format!(
+                "  {w} {}: {} failure(s), {} good run(s); first: {}",
+                c.name,
+                c.errors.len(),
+                c.runs_s.len(),
+                c.errors[0]
+            )
+        })
+        .collect();
+    if !problems.is_empty() {
+        out.push_str(
+            "\nfailed or timed-out runs (a timed-out contender runs no more in that workload):\n",
+        );
+        for p in problems {
+            out.push_str(&p);
+            out.push('\n');
+        }
+    }
     out
 }
 

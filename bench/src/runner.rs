@@ -1,19 +1,31 @@
 //! Runs the selected workloads: per workload, warm-up runs, then `runs`
 //! rounds in which every contender runs once (alternating, with the
 //! starting contender rotated each round so no one always goes first).
+//!
+//! Every run (warm-up included) happens on a thread of its own, and the
+//! runner waits for it at most `Plan::timeout`. A run that does not finish
+//! by then (a deadlock, or just far too slow) is reported as timed out and
+//! its thread is abandoned, still blocked; that contender's remaining runs
+//! of the workload are skipped, and the suite goes on with the others. The
+//! process then ends with `std::process::exit` (see `main`), which does not
+//! wait for abandoned threads.
 
-use std::time::Instant;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::report::{ContenderResult, Measurement, WorkloadResult};
-use crate::workload::{Contender, Workload};
+use crate::workload::{Contender, Params, RunResult, Workload};
 
 pub struct Plan<'a> {
     pub workloads: Vec<(&'a Workload, Vec<&'a Contender>)>,
     pub quick: bool,
     pub runs: usize,
     pub warmup: usize,
+    /// Longest wait for any one run.
+    pub timeout: Duration,
 }
 
 /// Picks workloads by name or family and contenders by name; every name
@@ -62,52 +74,152 @@ pub struct Outcome {
     pub workloads: Vec<WorkloadResult>,
     /// Every measured run in the order it ran.
     pub measurements: Vec<Measurement>,
+    /// Whether some run timed out (its thread may still be blocked).
+    pub any_timed_out: bool,
+}
+
+/// How one run ended.
+enum Ran {
+    Finished(RunResult),
+    TimedOut(Duration),
+}
+
+/// Runs `c` once at `params` on a fresh thread and waits for it at most
+/// `limit`. A panic in the run becomes an error; a run past the limit is
+/// abandoned (its thread is leaked).
+fn measure(c: &Contender, params: &Params, limit: Duration) -> Ran {
+    let run = Arc::clone(&c.run);
+    let params = params.clone();
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name(format!("bench-{}", c.name))
+        .spawn(move || {
+            let r = catch_unwind(AssertUnwindSafe(|| run(&params)))
+                .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))));
+            let _ = tx.send(r);
+        });
+    let handle = match spawned {
+        Ok(h) => h,
+        Err(e) => return Ran::Finished(Err(format!("could not start a thread for the run: {e}"))),
+    };
+    match rx.recv_timeout(limit) {
+        Ok(r) => {
+            // It has sent its result, so it is about to end.
+            let _ = handle.join();
+            Ran::Finished(r)
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => Ran::TimedOut(limit),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Ran::Finished(Err("the run's thread ended without a result".into()))
+        }
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".into()
+    }
+}
+
+fn timed_out_msg(limit: Duration) -> String {
+    format!("timed out after {} s", limit.as_secs_f64())
 }
 
 pub fn run(plan: &Plan<'_>) -> Outcome {
     let total: usize = plan
         .workloads
         .iter()
-        .map(|(_, cs)| cs.len() * plan.runs)
+        .map(|(_, cs)| cs.iter().filter(|c| c.unsupported.is_none()).count() * plan.runs)
         .sum();
     let mut seq = 0;
     let mut measurements = Vec::new();
     let mut results = Vec::new();
+    let mut any_timed_out = false;
 
     for (w, cs) in &plan.workloads {
         let params = w.params(plan.quick);
         eprintln!("== {} ({params}): {}", w.name, w.about);
+        let mut per: Vec<ContenderResult> = cs
+            .iter()
+            .map(|c| ContenderResult::new(c.name, c.label, c.side, c.unsupported))
+            .collect();
+        // Indices of the contenders that run; the rest are `n/a`.
+        let runnable: Vec<usize> = (0..cs.len())
+            .filter(|&i| match cs[i].unsupported {
+                None => true,
+                Some(why) => {
+                    eprintln!("   {:<12} n/a: {why}", cs[i].name);
+                    false
+                }
+            })
+            .collect();
+        // Contenders that timed out in this workload run no more.
+        let mut stuck = vec![false; cs.len()];
         for round in 0..plan.warmup {
-            for c in cs {
+            for &i in &runnable {
+                let c = cs[i];
+                if stuck[i] {
+                    continue;
+                }
                 let started = Instant::now();
-                let r = (c.run)(params);
+                let shown = match measure(c, params, plan.timeout) {
+                    Ran::Finished(r) => show(&r, started),
+                    Ran::TimedOut(limit) => {
+                        stuck[i] = true;
+                        any_timed_out = true;
+                        per[i].note_timeout(format!("warm-up {}", timed_out_msg(limit)));
+                        format!("TIMED OUT after {} s; no more runs", limit.as_secs_f64())
+                    }
+                };
                 eprintln!(
-                    "   warmup {}/{} {:<12} {}",
+                    "   warmup {}/{} {:<12} {shown}",
                     round + 1,
                     plan.warmup,
                     c.name,
-                    show(&r, started)
                 );
             }
         }
-        let mut per: Vec<ContenderResult> = cs
-            .iter()
-            .map(|c| ContenderResult::new(c.name, c.label, c.side))
-            .collect();
         for round in 0..plan.runs {
-            for k in 0..cs.len() {
-                let i = (k + round) % cs.len();
+            for k in 0..runnable.len() {
+                let i = runnable[(k + round) % runnable.len()];
                 let c = cs[i];
-                let started = Instant::now();
-                let r = (c.run)(params);
                 seq += 1;
+                if stuck[i] {
+                    eprintln!(
+                        "[{seq:>3}/{total}] {} run {}/{} {:<12} skipped (timed out before)",
+                        w.name,
+                        round + 1,
+                        plan.runs,
+                        c.name,
+                    );
+                    continue;
+                }
+                let started = Instant::now();
+                let (r, shown) = match measure(c, params, plan.timeout) {
+                    Ran::Finished(r) => {
+                        let shown = show(&r, started);
+                        (r, shown)
+                    }
+                    Ran::TimedOut(limit) => {
+                        stuck[i] = true;
+                        any_timed_out = true;
+                        per[i].timed_out = true;
+                        (
+                            Err(timed_out_msg(limit)),
+                            format!("TIMED OUT after {} s; no more runs", limit.as_secs_f64()),
+                        )
+                    }
+                };
                 eprintln!(
-                    "[{seq:>3}/{total}] {} run {}/{} {:<12} {}",
+                    "[{seq:>3}/{total}] {} run {}/{} {:<12} {shown}",
                     w.name,
                     round + 1,
                     plan.runs,
                     c.name,
-                    show(&r, started)
                 );
                 let m = Measurement {
                     seq,
@@ -126,10 +238,11 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
     Outcome {
         workloads: results,
         measurements,
+        any_timed_out,
     }
 }
 
-fn show(r: &crate::workload::RunResult, started: Instant) -> String {
+fn show(r: &RunResult, started: Instant) -> String {
     match r {
         Ok(d) => format!("{:.4} s", d.as_secs_f64()),
         Err(e) => format!("FAILED after {:.3} s: {e}", started.elapsed().as_secs_f64()),

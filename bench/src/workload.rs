@@ -7,6 +7,7 @@
 //! workload must do the same work; the runner alternates them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -29,6 +30,20 @@ impl Params {
             Some(&v) => v,
             None => panic!("workload parameter {key:?} missing from {:?}", self.0),
         }
+    }
+
+    /// Whether the size `key` is declared.
+    #[cfg(test)]
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// A copy with `key` set to `value` (tests run workloads small).
+    #[cfg(test)]
+    pub fn with(&self, key: &'static str, value: u64) -> Params {
+        let mut p = self.clone();
+        p.0.insert(key, value);
+        p
     }
 
     /// `get` as a `usize` (counts of threads, iterations).
@@ -64,7 +79,9 @@ pub enum Side {
 /// run (e.g. a missing external toolchain, once Go contenders exist).
 pub type RunResult = Result<Duration, String>;
 
-type RunFn = Box<dyn Fn(&Params) -> RunResult + Send + Sync>;
+/// Shared so the runner can hand it to the thread that runs one
+/// measurement (and abandon that thread if the run never ends).
+pub type RunFn = Arc<dyn Fn(&Params) -> RunResult + Send + Sync>;
 
 /// One implementation of a workload.
 pub struct Contender {
@@ -75,6 +92,9 @@ pub struct Contender {
     pub label: &'static str,
     pub side: Side,
     pub run: RunFn,
+    /// Why this peer cannot do the workload at all (e.g. "kanal has no
+    /// select"): it is listed in the table as `n/a` and never run.
+    pub unsupported: Option<&'static str>,
 }
 
 impl Contender {
@@ -87,7 +107,8 @@ impl Contender {
             name,
             label,
             side: Side::Gort,
-            run: Box::new(run),
+            run: Arc::new(run),
+            unsupported: None,
         }
     }
 
@@ -100,7 +121,20 @@ impl Contender {
             name,
             label,
             side: Side::Peer,
-            run: Box::new(run),
+            run: Arc::new(run),
+            unsupported: None,
+        }
+    }
+
+    /// A peer that has no way to do this workload (`why` says what is
+    /// missing); it shows up in the table as `n/a` so the gap is visible.
+    pub fn unsupported(name: &'static str, label: &'static str, why: &'static str) -> Self {
+        Contender {
+            name,
+            label,
+            side: Side::Peer,
+            run: Arc::new(move |_: &Params| Err(format!("not applicable: {why}"))),
+            unsupported: Some(why),
         }
     }
 }

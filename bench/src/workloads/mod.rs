@@ -1,7 +1,8 @@
 //! The workload registry: one module per family, each contributing its
-//! workloads. A new family (channels, select, GC, ...) is a new module plus
+//! workloads. A new family (GC, ...) is a new module plus
 //! one line in `registry`.
 
+mod chan;
 mod futex;
 mod mutex;
 mod rwmutex;
@@ -12,12 +13,13 @@ use crate::workload::Workload;
 
 /// Every workload, in the order they run and print.
 pub fn registry() -> Vec<Workload> {
-    let families: [fn() -> Vec<Workload>; 5] = [
+    let families: [fn() -> Vec<Workload>; 6] = [
         mutex::workloads,
         rwmutex::workloads,
         waitgroup::workloads,
         futex::workloads,
         spawn::workloads,
+        chan::workloads,
     ];
     let all: Vec<Workload> = families.iter().flat_map(|f| f()).collect();
     debug_assert!(
