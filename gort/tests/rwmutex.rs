@@ -78,13 +78,17 @@ fn waiting_writer_not_starved_by_later_readers() {
         || {
             let lock = Arc::new(RwMutex::new(()));
             let stop = Arc::new(AtomicBool::new(false));
+            let started = Arc::new(AtomicUsize::new(0));
             let readers: Vec<_> = (0..4)
                 .map(|_| {
-                    let (lock, stop) = (lock.clone(), stop.clone());
+                    let (lock, stop, started) = (lock.clone(), stop.clone(), started.clone());
                     gort::spawn(move || {
                         let mut n = 0usize;
                         while !stop.load(Ordering::Relaxed) {
                             let _g = lock.read();
+                            if n == 0 {
+                                started.fetch_add(1, Ordering::SeqCst);
+                            }
                             std::thread::sleep(Duration::from_micros(200));
                             n += 1;
                         }
@@ -92,7 +96,11 @@ fn waiting_writer_not_starved_by_later_readers() {
                     })
                 })
                 .collect();
-            std::thread::sleep(Duration::from_millis(10));
+            // Every reader is in its loop before the writer asks (thread
+            // start-up is slow under emulators).
+            while started.load(Ordering::SeqCst) < 4 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
             for _ in 0..20 {
                 drop(lock.write());
             }

@@ -9,6 +9,11 @@ for all threads; each spawned thread is a new Store + Linker + Instance of the
 same module on a new Python thread, entered at `wasi_thread_start(tid, arg)`.
 Calls into wasm release Python's lock, so wasm threads run in parallel.
 
+`clock_time_get` is served from the host's clocks, not wasmtime's: wasmtime's
+WASI monotonic clock counts from the creation of each Store, i.e. from each
+thread's start here, so readings on two threads would not compare (a timer
+thread then fires sleeps "early" by the sleeper's clock and they hang).
+
 A trap (Rust panics abort, which traps) or proc_exit on any thread ends the
 whole process at once, as in the wasmtime CLI: traps exit with 134 (128 +
 SIGABRT), with the trap and the program's own frames of the wasm
@@ -27,6 +32,9 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 TRAP_EXIT = 134
+
+# For host functions whose data needs no cleanup.
+NO_FINALIZER = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(lambda _data: None)
 
 
 def _shared_memory_as_extern(self):
@@ -91,6 +99,10 @@ class Host:
                 self.memories[key] = wasmtime.SharedMemory(self.engine, imp.type)
         self.next_tid = 1
         self.tid_lock = threading.Lock()
+        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+        self.clock_ty = wasmtime.FuncType([i32, i64, i32], [i32])
+        # Kept alive here: every Linker holds a raw pointer to it.
+        self.clock_time_get = self.make_clock_time_get()
 
     def instantiate(self):
         """A new Store + Linker + Instance sharing the one memory."""
@@ -113,23 +125,50 @@ class Host:
         # threads would not compare. Serve clock_time_get from the host's
         # one clock instead.
         linker.allow_shadowing = True
-        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-        clock_ty = wasmtime.FuncType([i32, i64, i32], [i32])
-        linker.define_func("wasi_snapshot_preview1", "clock_time_get", clock_ty, self.clock_time_get)
+        module, name = b"wasi_snapshot_preview1", b"clock_time_get"
+        error = ffi.wasmtime_linker_define_func_unchecked(
+            linker.ptr(), module, len(module), name, len(name),
+            self.clock_ty.ptr(), self.clock_time_get, None, NO_FINALIZER)
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
         return store, linker.instantiate(store, self.module)
 
     CLOCKS = {0: time.time_ns, 1: time.monotonic_ns, 2: time.process_time_ns, 3: time.thread_time_ns}
 
-    def clock_time_get(self, clock_id, _precision, out_ptr):
-        clock = self.CLOCKS.get(clock_id)
-        if clock is None:
-            return 28  # EINVAL
+    def make_clock_time_get(self):
+        """clock_time_get(id, precision, out) -> errno, as a raw callback.
+
+        Every Instant::now() of every thread comes here, under Python's lock,
+        so it skips wasmtime-py's checked trampoline (Caller and Val objects
+        per call): about 2 us a call instead of 16 us, 8 us instead of 66 us
+        with four threads calling at once.
+        """
         (memory,) = self.memories.values()
-        data = memory.data_ptr()
-        if out_ptr < 0 or out_ptr + 8 > memory.data_len():
-            return 21  # EFAULT
-        ctypes.memmove(ctypes.addressof(data.contents) + out_ptr, clock().to_bytes(8, "little"), 8)
-        return 0
+        # A shared memory never moves: every thread's code uses it without a
+        # lock, so it grows in place (seen: same base after growing 500 MiB).
+        base = ctypes.addressof(memory.data_ptr().contents)
+        data_len = memory.data_len
+        clocks = self.CLOCKS
+        u64_at = ctypes.c_uint64.from_address
+
+        @ffi.wasmtime_func_unchecked_callback_t
+        def clock_time_get(_env, _caller, args, _nargs):
+            # args: the parameters in, then the result out, in one array.
+            try:
+                clock = clocks.get(args[0].i32)
+                out = args[2].i32 & 0xFFFFFFFF
+                if clock is None:
+                    args[0].i32 = 28  # EINVAL
+                elif out + 8 > data_len():
+                    args[0].i32 = 21  # EFAULT
+                else:
+                    u64_at(base + out).value = clock()
+                    args[0].i32 = 0
+                return 0
+            except BaseException as e:  # a host bug: ctypes would swallow it
+                die(1, f"clock_time_get: {e!r}")
+
+        return clock_time_get
 
     def thread_spawn(self, start_arg):
         with self.tid_lock:

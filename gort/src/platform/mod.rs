@@ -18,8 +18,10 @@
 //!   looks like a timeout and a wait never reports `false` early.
 //! - A zero or expired timeout may report `false` without looking at the
 //!   word: `false` never means "the word is unchanged".
-//! - `now_nanos()` is a monotonic clock in nanoseconds since an arbitrary
-//!   start, used for deadlines and for the Mutex's starvation threshold.
+//! - `now_nanos()` is one monotonic clock for the whole process (a reading
+//!   on any thread is never behind an earlier reading on another: the timer
+//!   thread and the sleepers compare across threads), in nanoseconds since
+//!   an arbitrary start, used for deadlines and for the Mutex's starvation threshold.
 
 #[cfg(all(target_os = "linux", not(loom)))]
 mod linux;
