@@ -237,33 +237,35 @@ impl<T> Chan<T> {
             block_until(until);
             return Err(SendTimeoutError::Timeout(value));
         };
-        let me = task::current();
         let slot = UnsafeCell::new(None);
+        // The fast path never looks up the current task: only a send that
+        // must wait needs it (`Err` carries it out of the lock).
         let attempt = inner.locked(|st| match st.try_send(value, None) {
             SendAttempt::Full(v) => {
+                let me = task::current();
+                me.begin_wait();
                 slot.with_mut(|s| {
                     // SAFETY: nothing else can see the slot before the push.
                     unsafe { *s = Some(v) };
-                    me.begin_wait();
                     st.wait_send(Entry {
                         task: me.clone(),
                         case: 0,
                         slot: s,
                     });
                 });
-                None
+                Err(me)
             }
-            done => Some(done),
+            done => Ok(done),
         });
-        match attempt {
-            Some(SendAttempt::Sent(receiver)) => {
+        let me = match attempt {
+            Ok(SendAttempt::Sent(receiver)) => {
                 wake(receiver);
                 return Ok(());
             }
-            Some(SendAttempt::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
-            Some(SendAttempt::Full(_)) => unreachable!("handled under the lock"),
-            None => {}
-        }
+            Ok(SendAttempt::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
+            Ok(SendAttempt::Full(_)) => unreachable!("handled under the lock"),
+            Err(me) => me,
+        };
         let state = select::wait_decided(&me, until);
         if state == ABORTED {
             inner.locked(|st| st.forget_send(&me, 0));
@@ -282,10 +284,10 @@ impl<T> Chan<T> {
             block_until(until);
             return Err(RecvTimeoutError::Timeout);
         };
-        let me = task::current();
         let slot = UnsafeCell::new(None);
         let attempt = inner.locked(|st| match st.try_recv(None) {
             RecvAttempt::Empty => {
+                let me = task::current();
                 me.begin_wait();
                 slot.with_mut(|s| {
                     st.wait_recv(Entry {
@@ -294,19 +296,19 @@ impl<T> Chan<T> {
                         slot: s,
                     })
                 });
-                None
+                Err(me)
             }
-            done => Some(done),
+            done => Ok(done),
         });
-        match attempt {
-            Some(RecvAttempt::Value(v, sender)) => {
+        let me = match attempt {
+            Ok(RecvAttempt::Value(v, sender)) => {
                 wake(sender);
                 return Ok(v);
             }
-            Some(RecvAttempt::Closed) => return Err(RecvTimeoutError::Closed),
-            Some(RecvAttempt::Empty) => unreachable!("handled under the lock"),
-            None => {}
-        }
+            Ok(RecvAttempt::Closed) => return Err(RecvTimeoutError::Closed),
+            Ok(RecvAttempt::Empty) => unreachable!("handled under the lock"),
+            Err(me) => me,
+        };
         let state = select::wait_decided(&me, until);
         if state == ABORTED {
             inner.locked(|st| st.forget_recv(&me, 0));
