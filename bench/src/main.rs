@@ -48,6 +48,9 @@ fn main() -> ExitCode {
     }
 
     let host = report::Host::detect();
+    // The revision built and measured: detected before the runs, which can
+    // be long while the tree moves on.
+    let revision = report::Revision::detect();
     if let Some(load) = &host.loadavg_before {
         eprintln!(
             "gort-bench: load average before: {load} ({} CPUs)",
@@ -91,7 +94,7 @@ fn main() -> ExitCode {
         warmup: opts.warmup,
         host,
         loadavg_after: report::loadavg(),
-        revision: report::Revision::detect(),
+        revision,
         outcome: &outcome,
     };
     let mut code: u8 = 0;
