@@ -701,3 +701,93 @@ fn select_send_and_recv_race_conserves_values() {
         }
     });
 }
+
+// ---- buffered channels: the lock-free ring and its wait queues ----
+
+/// Both sides of a one-place buffer block in turn (the sender on full, the
+/// receiver on empty): no wakeup is lost, every value arrives once, in
+/// order.
+#[test]
+fn chan_buffered_both_sides_block() {
+    model("chan_buffered_both_sides_block", || {
+        let c = Chan::<usize>::new(1);
+        let tx = c.clone();
+        let t = thread::spawn(move || {
+            for v in 1..=3 {
+                tx.send(v).unwrap();
+            }
+        });
+        assert_eq!((c.recv(), c.recv(), c.recv()), (Some(1), Some(2), Some(3)));
+        t.join().unwrap();
+        assert_eq!(c.try_recv(), Err(gort::chan::TryRecvError::Empty));
+    });
+}
+
+/// Two receivers wait on an empty buffer; one value and then `close`
+/// arrive. One receiver gets the value, the other sees the close: the
+/// woken-but-robbed receiver waits again instead of being lost.
+#[test]
+fn chan_buffered_two_receivers_one_value_then_close() {
+    model("chan_buffered_two_receivers_close", || {
+        let c = Chan::<usize>::new(1);
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = c.clone();
+                thread::spawn(move || rx.recv())
+            })
+            .collect();
+        c.send(9).unwrap();
+        c.close();
+        let mut got: Vec<_> = receivers.into_iter().map(|t| t.join().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [None, Some(9)]);
+    });
+}
+
+/// Two senders race for one free place while a receiver drains: both
+/// values arrive exactly once; the sender that lost the place waits and is
+/// woken by the receive that frees it.
+#[test]
+fn chan_buffered_two_senders_one_place() {
+    model("chan_buffered_two_senders", || {
+        let c = Chan::<usize>::new(1);
+        let senders: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|v| {
+                let tx = c.clone();
+                thread::spawn(move || tx.send(v).unwrap())
+            })
+            .collect();
+        let sum = c.recv().unwrap() + c.recv().unwrap();
+        for t in senders {
+            t.join().unwrap();
+        }
+        assert_eq!(sum, 3);
+        assert!(c.is_empty());
+    });
+}
+
+/// A select waits on two buffered channels, one fed and one closed by
+/// other threads: it completes exactly once, and a value it did not take
+/// stays buffered.
+#[test]
+fn select_buffered_value_or_close() {
+    model("select_buffered_value_or_close", || {
+        let (c1, c2) = (Chan::<usize>::new(1), Chan::<usize>::new(1));
+        let a = c1.clone();
+        let b = c2.clone();
+        let t1 = thread::spawn(move || a.send(1).unwrap());
+        let t2 = thread::spawn(move || b.close());
+        let got = gort::select! {
+            recv(c1) -> v => v,
+            recv(c2) -> v => v,
+        };
+        t1.join().unwrap();
+        t2.join().unwrap();
+        match got {
+            Some(1) => assert!(c1.is_empty()),
+            None => assert_eq!(c1.try_recv(), Ok(1)),
+            other => panic!("select got {other:?}"),
+        }
+    });
+}

@@ -1,40 +1,55 @@
-//! The channel proper: a buffer and two wait queues under one short lock.
+//! The channel proper: two wait queues under one short lock, and for a
+//! buffered channel a lock-free ring (`ring.rs`) beside them.
 //!
-//! Invariants (Go's chan.go, in this form):
+//! Unbuffered channels (Go's chan.go, in this form): every operation takes
+//! the lock; a sender hands its value straight to a queued receiver's slot
+//! or queues itself with the value in its own slot, and vice versa.
+//!
+//! Buffered channels: values go only through the ring, without the lock.
+//! The queues hold parties waiting for the ring to change ("not full",
+//! "not empty"); a queued entry's slot is never touched by others. After a
+//! push, a sender wakes one queued receiver (and after a pop, a receiver
+//! one queued sender) by deciding its attempt; the woken party retries its
+//! operation, and may find it taken by someone faster: then it waits again.
+//!
+//! Invariants:
 //! - the lock is held only for a few steps and never while parking or
 //!   waking, and never together with another channel's lock;
-//! - undecided receivers wait only while the buffer is empty, undecided
-//!   senders only while it is full (or the channel is unbuffered), so at
-//!   most one of the queues holds undecided entries;
-//! - FIFO: a value sent first is received first; a blocked sender's value
-//!   enters the buffer's tail when a receiver frees a place;
-//! - once `closed`, nothing is added: the buffer drains, then receives
-//!   report closed; every queued entry was completed as closed.
-
-use std::collections::VecDeque;
+//! - unbuffered: at most one of the queues holds undecided entries; once
+//!   `closed`, nothing is added and every queued entry was completed;
+//! - buffered, no lost wakeup: a waiter publishes its entry (queue, then
+//!   the `*_waiting` count, under the lock), fences (SeqCst) and re-checks
+//!   the ring; an operation changes the ring (SeqCst CAS), fences and reads
+//!   the count. Of the two, at least one sees the other: the waiter does
+//!   not sleep, or the operation wakes a queued waiter;
+//! - buffered, FIFO: the ring is FIFO; a woken sender re-sends its own
+//!   value, so each sender's values stay in order;
+//! - `close` sets the ring's closed bit before it takes the lock to wake
+//!   every queued entry, so a waiter queued later sees the bit on re-check.
 
 use super::queue::{Entry, WaitQueue};
+use super::ring::{Pop, Push, Ring};
 use crate::shim::UnsafeCell;
+use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
+use crate::shim::atomic::{AtomicUsize, fence};
 use crate::sync::RawMutex;
 use crate::task::{Task, TaskRef};
 
 pub(crate) enum SendAttempt<T> {
-    /// Sent; wake this receiver if any.
+    /// Sent; wake this task if any.
     Sent(Option<TaskRef>),
     Full(T),
     Closed(T),
 }
 
 pub(crate) enum RecvAttempt<T> {
-    /// Received; wake this sender if any.
+    /// Received; wake this task if any.
     Value(T, Option<TaskRef>),
     Empty,
     Closed,
 }
 
 pub(crate) struct State<T> {
-    buf: VecDeque<T>,
-    cap: usize,
     closed: bool,
     recvq: WaitQueue<T>,
     sendq: WaitQueue<T>,
@@ -43,26 +58,41 @@ pub(crate) struct State<T> {
 pub(crate) struct Inner<T> {
     lock: RawMutex,
     state: UnsafeCell<State<T>>,
+    /// The buffer; `None` for an unbuffered channel.
+    ring: Option<Ring<T>>,
+    /// Entries in `recvq`/`sendq` (buffered only): written under the lock,
+    /// read without it to skip the lock when nobody waits.
+    recv_waiting: AtomicUsize,
+    send_waiting: AtomicUsize,
 }
 
 // SAFETY: the state (values of type T and raw slot pointers into blocked
-// tasks' frames) is only touched under `lock`; values cross threads, hence
-// `T: Send`.
+// tasks' frames) is only touched under `lock`; the ring is Sync for
+// `T: Send`; values cross threads, hence `T: Send`.
 unsafe impl<T: Send> Send for Inner<T> {}
-// SAFETY: as above: `&Inner` gives access only through the lock.
+// SAFETY: as above: `&Inner` gives access only through the lock or the
+// ring's protocol.
 unsafe impl<T: Send> Sync for Inner<T> {}
+
+/// Which side of a buffered channel.
+#[derive(Clone, Copy)]
+enum Side {
+    Recv,
+    Send,
+}
 
 impl<T> Inner<T> {
     pub(crate) fn new(cap: usize) -> Self {
         Inner {
             lock: RawMutex::new(),
             state: UnsafeCell::new(State {
-                buf: VecDeque::with_capacity(cap.min(1 << 16)),
-                cap,
                 closed: false,
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
             }),
+            ring: (cap > 0).then(|| Ring::new(cap)),
+            recv_waiting: AtomicUsize::new(0),
+            send_waiting: AtomicUsize::new(0),
         }
     }
 
@@ -75,33 +105,145 @@ impl<T> Inner<T> {
         unsafe { self.lock.unlock() };
         r
     }
+
+    /// Whether values go through the ring (and a woken waiter must retry).
+    pub(crate) fn is_buffered(&self) -> bool {
+        self.ring.is_some()
+    }
+
+    pub(crate) fn try_send(&self, value: T) -> SendAttempt<T> {
+        let Some(ring) = &self.ring else {
+            return self.locked(|st| st.try_send(value, None));
+        };
+        match ring.push(value) {
+            Push::Done => SendAttempt::Sent(self.wake_one(Side::Recv)),
+            Push::Full(v) => SendAttempt::Full(v),
+            Push::Closed(v) => SendAttempt::Closed(v),
+        }
+    }
+
+    pub(crate) fn try_recv(&self) -> RecvAttempt<T> {
+        let Some(ring) = &self.ring else {
+            return self.locked(|st| st.try_recv(None));
+        };
+        match ring.pop() {
+            Pop::Value(v) => RecvAttempt::Value(v, self.wake_one(Side::Send)),
+            Pop::Empty => RecvAttempt::Empty,
+            Pop::Closed => RecvAttempt::Closed,
+        }
+    }
+
+    fn waiting(&self, side: Side) -> &AtomicUsize {
+        match side {
+            Side::Recv => &self.recv_waiting,
+            Side::Send => &self.send_waiting,
+        }
+    }
+
+    /// Runs `f` on one queue of a buffered channel, under the lock, and
+    /// republishes that queue's length.
+    fn with_queue<R>(&self, side: Side, f: impl FnOnce(&mut WaitQueue<T>) -> R) -> R {
+        self.locked(|st| {
+            let q = match side {
+                Side::Recv => &mut st.recvq,
+                Side::Send => &mut st.sendq,
+            };
+            let r = f(q);
+            self.waiting(side).store(q.len(), Relaxed);
+            r
+        })
+    }
+
+    /// After the ring changed: decides one waiter of `side`, if any, for
+    /// the caller to wake.
+    fn wake_one(&self, side: Side) -> Option<TaskRef> {
+        fence(SeqCst);
+        if self.waiting(side).load(Relaxed) == 0 {
+            return None;
+        }
+        self.with_queue(side, |q| q.wake_one())
+    }
+
+    /// Queues a blocked sender; returns whether the send could now proceed
+    /// (so the caller must not sleep).
+    pub(crate) fn wait_send(&self, entry: Entry<T>) -> bool {
+        let Some(ring) = &self.ring else {
+            return self.locked(|st| st.wait_send(entry));
+        };
+        self.with_queue(Side::Send, |q| q.push(entry));
+        fence(SeqCst);
+        ring.can_push()
+    }
+
+    /// Queues a blocked receiver; returns whether the receive could now
+    /// proceed.
+    pub(crate) fn wait_recv(&self, entry: Entry<T>) -> bool {
+        let Some(ring) = &self.ring else {
+            return self.locked(|st| st.wait_recv(entry));
+        };
+        self.with_queue(Side::Recv, |q| q.push(entry));
+        fence(SeqCst);
+        ring.can_pop()
+    }
+
+    pub(crate) fn forget_send(&self, task: &Task, case: usize) {
+        self.with_queue(Side::Send, |q| q.remove(task, case));
+    }
+
+    pub(crate) fn forget_recv(&self, task: &Task, case: usize) {
+        self.with_queue(Side::Recv, |q| q.remove(task, case));
+    }
+
+    /// Closes the channel, filling `wake` with the tasks to wake. Returns
+    /// false if it was already closed.
+    pub(crate) fn close(&self, wake: &mut Vec<TaskRef>) -> bool {
+        if let Some(ring) = &self.ring
+            && !ring.close()
+        {
+            return false;
+        }
+        self.locked(|st| {
+            if st.closed {
+                return false;
+            }
+            st.closed = true;
+            st.recvq.close_all(wake);
+            st.sendq.close_all(wake);
+            self.recv_waiting.store(0, Relaxed);
+            self.send_waiting.store(0, Relaxed);
+            true
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ring.as_ref().map_or(0, Ring::len)
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        self.ring.as_ref().map_or(0, Ring::cap)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        match &self.ring {
+            Some(ring) => ring.is_closed(),
+            None => self.locked(|st| st.closed),
+        }
+    }
 }
 
+/// The unbuffered channel's operations, under the lock.
 impl<T> State<T> {
     pub(crate) fn try_send(&mut self, value: T, me: Option<&Task>) -> SendAttempt<T> {
         if self.closed {
             return SendAttempt::Closed(value);
         }
-        let value = match self.recvq.give(value, me) {
-            Ok(receiver) => return SendAttempt::Sent(Some(receiver)),
-            Err(value) => value,
-        };
-        if self.buf.len() < self.cap {
-            self.buf.push_back(value);
-            return SendAttempt::Sent(None);
+        match self.recvq.give(value, me) {
+            Ok(receiver) => SendAttempt::Sent(Some(receiver)),
+            Err(value) => SendAttempt::Full(value),
         }
-        SendAttempt::Full(value)
     }
 
     pub(crate) fn try_recv(&mut self, me: Option<&Task>) -> RecvAttempt<T> {
-        if let Some(value) = self.buf.pop_front() {
-            // A place just freed: move a blocked sender's value in behind.
-            let sender = self.sendq.take(me).map(|(v, sender)| {
-                self.buf.push_back(v);
-                sender
-            });
-            return RecvAttempt::Value(value, sender);
-        }
         if let Some((value, sender)) = self.sendq.take(me) {
             return RecvAttempt::Value(value, Some(sender));
         }
@@ -111,12 +253,11 @@ impl<T> State<T> {
         RecvAttempt::Empty
     }
 
-    /// Queues a blocked sender; returns whether the send could now proceed
-    /// (so a select must not sleep).
+    /// Queues a blocked sender; returns whether the send could now proceed.
     pub(crate) fn wait_send(&mut self, entry: Entry<T>) -> bool {
         let me = entry.task.clone();
         self.sendq.push(entry);
-        self.closed || self.buf.len() < self.cap || self.recvq.has_waiter(Some(&me))
+        self.closed || self.recvq.has_waiter(Some(&me))
     }
 
     /// Queues a blocked receiver; returns whether the receive could now
@@ -124,37 +265,6 @@ impl<T> State<T> {
     pub(crate) fn wait_recv(&mut self, entry: Entry<T>) -> bool {
         let me = entry.task.clone();
         self.recvq.push(entry);
-        self.closed || !self.buf.is_empty() || self.sendq.has_waiter(Some(&me))
-    }
-
-    pub(crate) fn forget_send(&mut self, task: &Task, case: usize) {
-        self.sendq.remove(task, case);
-    }
-
-    pub(crate) fn forget_recv(&mut self, task: &Task, case: usize) {
-        self.recvq.remove(task, case);
-    }
-
-    /// Closes the channel. Returns false if it was already closed.
-    pub(crate) fn close(&mut self, wake: &mut Vec<TaskRef>) -> bool {
-        if self.closed {
-            return false;
-        }
-        self.closed = true;
-        self.recvq.close_all(wake);
-        self.sendq.close_all(wake);
-        true
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub(crate) fn cap(&self) -> usize {
-        self.cap
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed
+        self.closed || self.sendq.has_waiter(Some(&me))
     }
 }

@@ -6,16 +6,21 @@
 //! how one `select` registered on many channels is completed exactly once;
 //! `select.rs` the `select` algorithm and `select_macro.rs` its syntax.
 //!
-//! Every blocking operation follows one protocol: lock one channel, try the
-//! operation, and if it cannot proceed, queue an entry pointing at a slot on
-//! the caller's stack, unlock, and park until a counterpart decides the
-//! attempt (or the caller aborts it). No two channel locks are ever held at
+//! `ring.rs` is a buffered channel's lock-free buffer.
+//!
+//! Every blocking operation follows one protocol: try the operation, and if
+//! it cannot proceed, queue an entry (under that channel's lock) and park
+//! until a counterpart decides the attempt (or the caller aborts it). On an
+//! unbuffered channel the counterpart moves the value through the entry's
+//! slot on the caller's stack; on a buffered one it only wakes the caller,
+//! who retries through the ring. No two channel locks are ever held at
 //! once, so no lock order exists to invert; no task is woken while a lock
 //! is held.
 
 mod channel;
 mod error;
 mod queue;
+mod ring;
 #[doc(hidden)]
 pub mod select;
 mod select_macro;
@@ -61,7 +66,7 @@ impl<T> fmt::Debug for Chan<T> {
         match &self.inner {
             None => f.write_str("Chan(nil)"),
             Some(inner) => {
-                let (len, cap, closed) = inner.locked(|st| (st.len(), st.cap(), st.is_closed()));
+                let (len, cap, closed) = (inner.len(), inner.cap(), inner.is_closed());
                 f.debug_struct("Chan")
                     .field("len", &len)
                     .field("cap", &cap)
@@ -153,7 +158,7 @@ impl<T> Chan<T> {
         let Some(inner) = self.inner() else {
             return Err(TrySendError::Full(value));
         };
-        match inner.locked(|st| st.try_send(value, None)) {
+        match inner.try_send(value) {
             SendAttempt::Sent(receiver) => {
                 wake(receiver);
                 Ok(())
@@ -179,7 +184,7 @@ impl<T> Chan<T> {
         let Some(inner) = self.inner() else {
             return Err(TryRecvError::Empty);
         };
-        match inner.locked(|st| st.try_recv(None)) {
+        match inner.try_recv() {
             RecvAttempt::Value(v, sender) => {
                 wake(sender);
                 Ok(v)
@@ -204,7 +209,7 @@ impl<T> Chan<T> {
             panic!("close of nil channel");
         };
         let mut woken = Vec::new();
-        if !inner.locked(|st| st.close(&mut woken)) {
+        if !inner.close(&mut woken) {
             panic!("close of closed channel");
         }
         for t in woken {
@@ -214,7 +219,7 @@ impl<T> Chan<T> {
 
     /// Values buffered now.
     pub fn len(&self) -> usize {
-        self.inner().map_or(0, |i| i.locked(|st| st.len()))
+        self.inner().map_or(0, Inner::len)
     }
 
     /// Whether no value is buffered now.
@@ -224,12 +229,12 @@ impl<T> Chan<T> {
 
     /// The buffer capacity (0 for unbuffered and nil channels).
     pub fn cap(&self) -> usize {
-        self.inner().map_or(0, |i| i.locked(|st| st.cap()))
+        self.inner().map_or(0, Inner::cap)
     }
 
     /// Whether `close` has been called.
     pub fn is_closed(&self) -> bool {
-        self.inner().is_some_and(|i| i.locked(|st| st.is_closed()))
+        self.inner().is_some_and(Inner::is_closed)
     }
 
     fn send_until(&self, value: T, until: Until) -> Result<(), SendTimeoutError<T>> {
@@ -237,6 +242,9 @@ impl<T> Chan<T> {
             block_until(until);
             return Err(SendTimeoutError::Timeout(value));
         };
+        if inner.is_buffered() {
+            return send_buffered(inner, value, until);
+        }
         let slot = UnsafeCell::new(None);
         // The fast path never looks up the current task: only a send that
         // must wait needs it (`Err` carries it out of the lock).
@@ -268,7 +276,7 @@ impl<T> Chan<T> {
         };
         let state = select::wait_decided(&me, until);
         if state == ABORTED {
-            inner.locked(|st| st.forget_send(&me, 0));
+            inner.forget_send(&me, 0);
         }
         let value = slot.into_inner();
         match (state, value) {
@@ -284,6 +292,9 @@ impl<T> Chan<T> {
             block_until(until);
             return Err(RecvTimeoutError::Timeout);
         };
+        if inner.is_buffered() {
+            return recv_buffered(inner, until);
+        }
         let slot = UnsafeCell::new(None);
         let attempt = inner.locked(|st| match st.try_recv(None) {
             RecvAttempt::Empty => {
@@ -311,7 +322,7 @@ impl<T> Chan<T> {
         };
         let state = select::wait_decided(&me, until);
         if state == ABORTED {
-            inner.locked(|st| st.forget_recv(&me, 0));
+            inner.forget_recv(&me, 0);
             return Err(RecvTimeoutError::Timeout);
         }
         match slot.into_inner() {
@@ -320,6 +331,73 @@ impl<T> Chan<T> {
             None => unreachable!("a completed receive got a value"),
         }
     }
+}
+
+fn send_buffered<T>(inner: &Inner<T>, value: T, until: Until) -> Result<(), SendTimeoutError<T>> {
+    let mut value = value;
+    loop {
+        match inner.try_send(value) {
+            SendAttempt::Sent(receiver) => {
+                wake(receiver);
+                return Ok(());
+            }
+            SendAttempt::Closed(v) => return Err(SendTimeoutError::Closed(v)),
+            SendAttempt::Full(v) => value = v,
+        }
+        if !wait_buffered(inner, true, until) {
+            return Err(SendTimeoutError::Timeout(value));
+        }
+    }
+}
+
+fn recv_buffered<T>(inner: &Inner<T>, until: Until) -> Result<T, RecvTimeoutError> {
+    loop {
+        match inner.try_recv() {
+            RecvAttempt::Value(v, sender) => {
+                wake(sender);
+                return Ok(v);
+            }
+            RecvAttempt::Closed => return Err(RecvTimeoutError::Closed),
+            RecvAttempt::Empty => {}
+        }
+        if !wait_buffered(inner, false, until) {
+            return Err(RecvTimeoutError::Timeout);
+        }
+    }
+}
+
+/// Waits until a buffered channel's ring may let the caller's send (or
+/// receive) through: queued, and woken by a counterpart or by `close`, or
+/// not parked at all if the re-check after queueing says go. Returns false
+/// at the deadline. Whoever was woken retries: a wakeup is never dropped.
+fn wait_buffered<T>(inner: &Inner<T>, send: bool, until: Until) -> bool {
+    let me = task::current();
+    me.begin_wait();
+    let entry = Entry {
+        task: me.clone(),
+        case: 0,
+        slot: core::ptr::null_mut(),
+    };
+    let ready = if send {
+        inner.wait_send(entry)
+    } else {
+        inner.wait_recv(entry)
+    };
+    let state = if ready {
+        me.try_decide(ABORTED);
+        me.wait_state()
+    } else {
+        select::wait_decided(&me, until)
+    };
+    if state != ABORTED {
+        return true; // woken: the waker removed our entry
+    }
+    if send {
+        inner.forget_send(&me, 0);
+    } else {
+        inner.forget_recv(&me, 0);
+    }
+    ready
 }
 
 /// Wakes the task a channel operation completed, after every lock is gone.

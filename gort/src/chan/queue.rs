@@ -2,7 +2,9 @@
 //!
 //! An `Entry` is one registration: a task, the case number it registered
 //! under, and a pointer to that case's value slot on the task's stack (the
-//! value to send, or the place a received value goes).
+//! value to send, or the place a received value goes). On a buffered
+//! channel the slot is never touched by others: counterparts only wake the
+//! entry (`wake_one`) and the owner retries through the ring.
 //!
 //! Invariants (all under the owning channel's lock):
 //! - a slot is only touched by a counterpart holding this channel's lock
@@ -44,6 +46,23 @@ impl<T> WaitQueue<T> {
 
     pub(crate) fn push(&mut self, entry: Entry<T>) {
         self.entries.push_back(entry);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Decides the first undecided entry (as "case ready") and removes it;
+    /// returns its task to wake. Decided entries met on the way are dropped.
+    pub(crate) fn wake_one(&mut self) -> Option<TaskRef> {
+        loop {
+            let at = self.next_undecided(0, None)?;
+            let e = self.entries.remove(at).expect("entry at index");
+            if e.task.try_decide(done(e.case, false)) {
+                return Some(e.task);
+            }
+            // Decided meanwhile (another channel, or its own timeout): next.
+        }
     }
 
     /// Removes `task`'s entry for `case`, if still queued.

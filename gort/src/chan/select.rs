@@ -18,7 +18,9 @@
 //!    ready, so `default` reflects the channels' state at a single moment
 //!    (Go's TestNonblockSelectRace), not a smear over the poll.
 //! 5. Remove the remaining entries, one lock at a time, then finish the
-//!    chosen case from its slot.
+//!    chosen case: from its slot (unbuffered), or by trying the operation
+//!    again (buffered: the counterpart only woke us); if someone faster
+//!    took the value or the place, start over at step 1.
 //!
 //! Because at most one channel lock is held at any moment, two selects over
 //! the same channels in opposite orders cannot deadlock on locks, and no
@@ -53,9 +55,11 @@ pub trait Case {
     fn register(&mut self, me: &TaskRef, case: usize) -> bool;
     /// Removes `me`'s entry for this case, if still queued (step 5).
     fn unregister(&mut self, me: &Task, case: usize);
-    /// Finishes after a counterpart completed this case (`closed`: by
-    /// closing the channel).
-    fn complete(&mut self, closed: bool);
+    /// Finishes after a counterpart decided this case (`closed`: by
+    /// closing the channel). False if the case must be tried again: on a
+    /// buffered channel the counterpart only woke us, and someone faster
+    /// may have taken the value (or the place) since.
+    fn complete(&mut self, closed: bool) -> bool;
     /// Whether the case is on a nil channel (never ready).
     fn is_nil(&self) -> bool;
 }
@@ -109,7 +113,7 @@ impl<T> Case for RecvCase<'_, T> {
         let Some(inner) = self.chan.inner() else {
             return false;
         };
-        match inner.locked(|st| st.try_recv(None)) {
+        match inner.try_recv() {
             RecvAttempt::Value(v, sender) => {
                 wake(sender);
                 self.result = Some(Some(v));
@@ -125,30 +129,31 @@ impl<T> Case for RecvCase<'_, T> {
 
     fn register(&mut self, me: &TaskRef, case: usize) -> bool {
         let inner = self.chan.inner().expect("nil cases are not registered");
-        let slot = &self.slot;
-        inner.locked(|st| {
-            slot.with_mut(|s| {
-                st.wait_recv(Entry {
-                    task: me.clone(),
-                    case,
-                    slot: s,
-                })
+        self.slot.with_mut(|s| {
+            inner.wait_recv(Entry {
+                task: me.clone(),
+                case,
+                slot: s,
             })
         })
     }
 
     fn unregister(&mut self, me: &Task, case: usize) {
         if let Some(inner) = self.chan.inner() {
-            inner.locked(|st| st.forget_recv(me, case));
+            inner.forget_recv(me, case);
         }
     }
 
-    fn complete(&mut self, closed: bool) {
+    fn complete(&mut self, closed: bool) -> bool {
+        if self.chan.inner().is_some_and(|i| i.is_buffered()) {
+            return self.poll();
+        }
         // SAFETY: our attempt is decided and every entry is out of the
         // queues, so nobody else touches the slot any more.
         let v = self.slot.with_mut(|s| unsafe { (*s).take() });
         debug_assert!(closed == v.is_none());
         self.result = Some(v);
+        true
     }
 
     fn is_nil(&self) -> bool {
@@ -164,7 +169,7 @@ impl<T> Case for SendCase<'_, T> {
         // SAFETY: not registered anywhere: the slot is ours alone.
         let value = self.slot.with_mut(|s| unsafe { (*s).take() });
         let value = value.expect("a send case holds its value until chosen");
-        match inner.locked(|st| st.try_send(value, None)) {
+        match inner.try_send(value) {
             SendAttempt::Sent(receiver) => {
                 wake(receiver);
                 self.result = Some(Ok(()));
@@ -184,25 +189,25 @@ impl<T> Case for SendCase<'_, T> {
 
     fn register(&mut self, me: &TaskRef, case: usize) -> bool {
         let inner = self.chan.inner().expect("nil cases are not registered");
-        let slot = &self.slot;
-        inner.locked(|st| {
-            slot.with_mut(|s| {
-                st.wait_send(Entry {
-                    task: me.clone(),
-                    case,
-                    slot: s,
-                })
+        self.slot.with_mut(|s| {
+            inner.wait_send(Entry {
+                task: me.clone(),
+                case,
+                slot: s,
             })
         })
     }
 
     fn unregister(&mut self, me: &Task, case: usize) {
         if let Some(inner) = self.chan.inner() {
-            inner.locked(|st| st.forget_send(me, case));
+            inner.forget_send(me, case);
         }
     }
 
-    fn complete(&mut self, closed: bool) {
+    fn complete(&mut self, closed: bool) -> bool {
+        if self.chan.inner().is_some_and(|i| i.is_buffered()) {
+            return self.poll();
+        }
         // SAFETY: decided and unqueued: the slot is ours again.
         let v = self.slot.with_mut(|s| unsafe { (*s).take() });
         self.result = Some(match (closed, v) {
@@ -210,6 +215,7 @@ impl<T> Case for SendCase<'_, T> {
             (true, Some(v)) => Err(SendError(v)),
             _ => unreachable!("send slot out of step with its outcome"),
         });
+        true
     }
 
     fn is_nil(&self) -> bool {
@@ -288,8 +294,9 @@ pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
             }
         }
         let (case, closed) = decode(state);
-        cases[case].complete(closed);
-        return Some(case);
+        if cases[case].complete(closed) {
+            return Some(case);
+        }
     }
 }
 
