@@ -593,6 +593,47 @@ fn close_misuse_panics_with_gos_messages() {
     );
 }
 
+/// A capacity whose buffer cannot exist panics with Go's `make` message
+/// instead of aborting on allocation.
+#[test]
+#[cfg(panic = "unwind")]
+fn impossible_capacity_panics_with_gos_message() {
+    for cap in [usize::MAX, usize::MAX / 2, isize::MAX as usize / 4] {
+        let e = std::panic::catch_unwind(|| Chan::<u64>::new(cap)).unwrap_err();
+        assert_eq!(
+            e.downcast_ref::<&str>().copied(),
+            Some("makechan: size out of range"),
+            "cap {cap}"
+        );
+    }
+}
+
+/// `len` counts buffered values through wrap-around of the ring, and a
+/// closed channel still drains in order.
+#[test]
+fn len_and_order_across_many_laps() {
+    let c = Chan::new(3);
+    for lap in 0..1000u32 {
+        for i in 0..3 {
+            c.try_send(lap * 3 + i).unwrap();
+        }
+        assert_eq!(c.try_send(0), Err(TrySendError::Full(0)));
+        assert_eq!(c.len(), 3);
+        for i in 0..2 {
+            assert_eq!(c.try_recv(), Ok(lap * 3 + i));
+        }
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.try_recv(), Ok(lap * 3 + 2));
+        assert_eq!(c.len(), 0);
+    }
+    c.try_send(7).unwrap();
+    c.close();
+    assert!(c.is_closed());
+    assert_eq!(c.len(), 1);
+    assert_eq!(c.try_recv(), Ok(7));
+    assert_eq!(c.try_recv(), Err(TryRecvError::Closed));
+}
+
 #[test]
 fn nil_channel_blocks_and_is_never_selected() {
     each_scheduler("nil_channel", Duration::from_secs(30), || {

@@ -333,8 +333,26 @@ impl<T> Chan<T> {
     }
 }
 
+/// Attempts a buffered operation makes before it queues: the counterpart
+/// is often a few microseconds away on another core, and queueing, parking
+/// and being woken cost far more. None under loom (it would only grow the
+/// models).
+const RETRIES: u32 = if cfg!(loom) { 0 } else { 10 };
+
+/// Pause before retry `round`: a doubling spin, then yields.
+fn snooze(round: u32) {
+    if round < 6 {
+        for _ in 0..1 << round {
+            core::hint::spin_loop();
+        }
+    } else {
+        crate::platform::yield_now();
+    }
+}
+
 fn send_buffered<T>(inner: &Inner<T>, value: T, until: Until) -> Result<(), SendTimeoutError<T>> {
     let mut value = value;
+    let mut round = 0;
     loop {
         match inner.try_send(value) {
             SendAttempt::Sent(receiver) => {
@@ -344,6 +362,11 @@ fn send_buffered<T>(inner: &Inner<T>, value: T, until: Until) -> Result<(), Send
             SendAttempt::Closed(v) => return Err(SendTimeoutError::Closed(v)),
             SendAttempt::Full(v) => value = v,
         }
+        if round < RETRIES {
+            snooze(round);
+            round += 1;
+            continue;
+        }
         if !wait_buffered(inner, true, until) {
             return Err(SendTimeoutError::Timeout(value));
         }
@@ -351,6 +374,7 @@ fn send_buffered<T>(inner: &Inner<T>, value: T, until: Until) -> Result<(), Send
 }
 
 fn recv_buffered<T>(inner: &Inner<T>, until: Until) -> Result<T, RecvTimeoutError> {
+    let mut round = 0;
     loop {
         match inner.try_recv() {
             RecvAttempt::Value(v, sender) => {
@@ -359,6 +383,11 @@ fn recv_buffered<T>(inner: &Inner<T>, until: Until) -> Result<T, RecvTimeoutErro
             }
             RecvAttempt::Closed => return Err(RecvTimeoutError::Closed),
             RecvAttempt::Empty => {}
+        }
+        if round < RETRIES {
+            snooze(round);
+            round += 1;
+            continue;
         }
         if !wait_buffered(inner, false, until) {
             return Err(RecvTimeoutError::Timeout);
