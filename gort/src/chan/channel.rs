@@ -18,7 +18,7 @@
 //! - unbuffered: at most one of the queues holds undecided entries; once
 //!   `closed`, nothing is added and every queued entry was completed;
 //! - buffered, no lost wakeup: a waiter publishes its entry (queue, then
-//!   the `*_waiting` count, under the lock), fences (SeqCst) and re-checks
+//!   the `waiting` count, under the lock), fences (SeqCst) and re-checks
 //!   the ring; an operation changes the ring (SeqCst CAS), fences and reads
 //!   the count. Of the two, at least one sees the other: the waiter does
 //!   not sleep, or the operation wakes a queued waiter;
@@ -60,10 +60,16 @@ pub(crate) struct Inner<T> {
     state: UnsafeCell<State<T>>,
     /// The buffer; `None` for an unbuffered channel.
     ring: Option<Ring<T>>,
-    /// Entries in `recvq`/`sendq` (buffered only): written under the lock,
-    /// read without it to skip the lock when nobody waits.
-    recv_waiting: AtomicUsize,
-    send_waiting: AtomicUsize,
+    waiting: Waiting,
+}
+
+/// How many entries `recvq` and `sendq` hold (buffered only): written under
+/// the lock, read without it by every operation to skip the lock when
+/// nobody waits. On a line of its own, away from the lock and the queues.
+#[repr(align(128))]
+struct Waiting {
+    recv: AtomicUsize,
+    send: AtomicUsize,
 }
 
 // SAFETY: the state (values of type T and raw slot pointers into blocked
@@ -91,8 +97,10 @@ impl<T> Inner<T> {
                 sendq: WaitQueue::new(),
             }),
             ring: (cap > 0).then(|| Ring::new(cap)),
-            recv_waiting: AtomicUsize::new(0),
-            send_waiting: AtomicUsize::new(0),
+            waiting: Waiting {
+                recv: AtomicUsize::new(0),
+                send: AtomicUsize::new(0),
+            },
         }
     }
 
@@ -111,6 +119,7 @@ impl<T> Inner<T> {
         self.ring.is_some()
     }
 
+    #[inline]
     pub(crate) fn try_send(&self, value: T) -> SendAttempt<T> {
         let Some(ring) = &self.ring else {
             return self.locked(|st| st.try_send(value, None));
@@ -122,6 +131,7 @@ impl<T> Inner<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn try_recv(&self) -> RecvAttempt<T> {
         let Some(ring) = &self.ring else {
             return self.locked(|st| st.try_recv(None));
@@ -135,8 +145,8 @@ impl<T> Inner<T> {
 
     fn waiting(&self, side: Side) -> &AtomicUsize {
         match side {
-            Side::Recv => &self.recv_waiting,
-            Side::Send => &self.send_waiting,
+            Side::Recv => &self.waiting.recv,
+            Side::Send => &self.waiting.send,
         }
     }
 
@@ -156,6 +166,7 @@ impl<T> Inner<T> {
 
     /// After the ring changed: decides one waiter of `side`, if any, for
     /// the caller to wake.
+    #[inline]
     fn wake_one(&self, side: Side) -> Option<TaskRef> {
         fence(SeqCst);
         if self.waiting(side).load(Relaxed) == 0 {
@@ -209,8 +220,8 @@ impl<T> Inner<T> {
             st.closed = true;
             st.recvq.close_all(wake);
             st.sendq.close_all(wake);
-            self.recv_waiting.store(0, Relaxed);
-            self.send_waiting.store(0, Relaxed);
+            self.waiting.recv.store(0, Relaxed);
+            self.waiting.send.store(0, Relaxed);
             true
         })
     }

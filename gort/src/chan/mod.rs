@@ -430,6 +430,7 @@ fn wait_buffered<T>(inner: &Inner<T>, send: bool, until: Until) -> bool {
 }
 
 /// Wakes the task a channel operation completed, after every lock is gone.
+#[inline]
 pub(crate) fn wake(task: Option<task::TaskRef>) {
     if let Some(t) = task {
         t.unpark();
