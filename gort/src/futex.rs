@@ -8,8 +8,11 @@
 //! - A store followed by `wake` can never be lost: the OS (or the loom model
 //!   below) checks the word and queues the waiter as one atomic step.
 //!
-//! Today every waiter is an OS thread (plain threads and goroutines of the
-//! threads scheduler), so this is the OS futex itself.
+//! A waiter is an OS thread (a plain thread, or a goroutine of the threads
+//! scheduler), which sleeps in the OS futex, or an M:N goroutine, which
+//! must not block its worker: it queues itself in `goroutine_waiters` (a
+//! table keyed by the word's address) and parks. `wake` serves that table
+//! first, then the OS futex.
 
 use core::time::Duration;
 
@@ -67,6 +70,10 @@ impl Futex {
 
     /// Wakes one waiter, if any.
     pub fn wake(&self) {
+        #[cfg(gort_mn)]
+        if goroutine_waiters::wake(&self.word, false) {
+            return;
+        }
         #[cfg(not(loom))]
         crate::platform::futex_wake(&self.word);
         #[cfg(loom)]
@@ -75,6 +82,8 @@ impl Futex {
 
     /// Wakes every waiter.
     pub fn wake_all(&self) {
+        #[cfg(gort_mn)]
+        goroutine_waiters::wake(&self.word, true);
         #[cfg(not(loom))]
         crate::platform::futex_wake_all(&self.word);
         #[cfg(loom)]
@@ -85,6 +94,10 @@ impl Futex {
     fn wait_inner(&self, expected: u32, timeout: Option<Duration>) -> bool {
         if self.word.load(Ordering::Relaxed) != expected {
             return true;
+        }
+        #[cfg(gort_mn)]
+        if let Some(task) = crate::task::current_goroutine() {
+            return goroutine_waiters::wait(&self.word, expected, timeout, task);
         }
         crate::platform::futex_wait(&self.word, expected, timeout)
     }
@@ -107,6 +120,115 @@ impl core::fmt::Debug for Futex {
         f.debug_tuple("Futex")
             .field(&self.word.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+/// M:N goroutines waiting on futex words: 64 buckets, each a list of
+/// `(address, task)` under a lock, plus a count read without it.
+///
+/// Invariants:
+/// - a waiter counts itself in its bucket, fences (SeqCst) and only then
+///   compares the word, all under the bucket lock, and queues itself if
+///   it still equals `expected`; a waker's caller changed the word first,
+///   and `wake` fences before it reads the count. So either the waiter sees
+///   the new value, or the waker sees the waiter;
+/// - a woken waiter was removed by its waker; one that timed out removes
+///   itself (an unpark that raced that leaves a spare token, which callers
+///   tolerate: waits may return spuriously).
+#[cfg(gort_mn)]
+mod goroutine_waiters {
+    use std::sync::Mutex;
+    use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+    use std::sync::atomic::{AtomicU32, AtomicUsize, fence};
+
+    use core::time::Duration;
+
+    use crate::task::TaskRef;
+
+    struct Bucket {
+        count: AtomicUsize,
+        waiters: Mutex<Vec<(usize, TaskRef)>>,
+    }
+
+    const BUCKETS: usize = 64;
+
+    static TABLE: [Bucket; BUCKETS] = [const {
+        Bucket {
+            count: AtomicUsize::new(0),
+            waiters: Mutex::new(Vec::new()),
+        }
+    }; BUCKETS];
+
+    fn bucket(word: &AtomicU32) -> (&'static Bucket, usize) {
+        let addr = word as *const AtomicU32 as usize;
+        let h = (addr >> 2).wrapping_mul(0x9E37_79B9) >> 7;
+        (&TABLE[h % BUCKETS], addr)
+    }
+
+    pub(super) fn wait(
+        word: &AtomicU32,
+        expected: u32,
+        timeout: Option<Duration>,
+        me: TaskRef,
+    ) -> bool {
+        let (b, addr) = bucket(word);
+        {
+            let mut w = b.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            b.count.fetch_add(1, Relaxed);
+            fence(SeqCst);
+            if word.load(Relaxed) != expected {
+                b.count.fetch_sub(1, Relaxed);
+                return true;
+            }
+            w.push((addr, me.clone()));
+        }
+        let woken = match timeout {
+            None => {
+                crate::task::park();
+                true
+            }
+            Some(t) => crate::task::park_timeout(t),
+        };
+        // Still queued (timeout, or a spurious return): leave.
+        let mut w = b.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pos) = w
+            .iter()
+            .position(|(a, t)| *a == addr && TaskRef::ptr_eq(t, &me))
+        {
+            w.remove(pos);
+            b.count.fetch_sub(1, Relaxed);
+        }
+        woken
+    }
+
+    /// Wakes one (or every) goroutine waiting on `word`; whether any was.
+    pub(super) fn wake(word: &AtomicU32, all: bool) -> bool {
+        let (b, addr) = bucket(word);
+        fence(SeqCst);
+        if b.count.load(Relaxed) == 0 {
+            return false;
+        }
+        let mut woken = Vec::new();
+        {
+            let mut w = b.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let mut i = 0;
+            while i < w.len() {
+                if w[i].0 == addr {
+                    woken.push(w.remove(i).1);
+                    b.count.fetch_sub(1, Relaxed);
+                    if !all {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        let any = !woken.is_empty();
+        for t in woken {
+            t.unpark();
+        }
+        any
     }
 }
 

@@ -11,22 +11,34 @@
 
 use core::fmt;
 use std::any::Any;
-use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::futex::Futex;
+#[cfg(gort_mn)]
+use crate::task::mn;
 use crate::task::{self, Task, threads::ThreadPool};
 
 /// Which scheduler runs a runtime's goroutines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheduler {
     /// Goroutines as stackful coroutines on `workers` threads (M:N).
-    /// Not implemented yet: building a runtime with it panics.
+    /// Not available on wasm and bare metal: building it there panics.
     MN,
     /// One pooled OS thread per goroutine (1:1).
     Threads,
+}
+
+impl Scheduler {
+    /// Whether this target has the scheduler (M:N needs switchable stacks:
+    /// not on wasm or bare metal).
+    pub fn is_available(self) -> bool {
+        match self {
+            Scheduler::Threads => true,
+            Scheduler::MN => cfg!(gort_mn),
+        }
+    }
 }
 
 /// Default stack for a goroutine thread: virtual memory, touched lazily.
@@ -81,23 +93,27 @@ impl Builder {
         self
     }
 
-    /// Builds the runtime.
+    /// Builds the runtime (M:N: starts its worker threads).
     ///
     /// # Panics
-    /// With `Scheduler::MN`, which is not implemented yet.
+    /// With `Scheduler::MN` on a target without it (wasm, bare metal).
     pub fn build(self) -> Runtime {
-        match self.scheduler {
-            Scheduler::Threads => {}
+        let workers = self.workers.unwrap_or_else(gomaxprocs_env);
+        let sched = match self.scheduler {
+            Scheduler::Threads => Sched::Threads(ThreadPool::new(self.stack_size)),
+            #[cfg(gort_mn)]
+            Scheduler::MN => Sched::MN(mn::Scheduler::start(workers, self.stack_size)),
+            #[cfg(not(gort_mn))]
             Scheduler::MN => panic!(
-                "gort: the M:N scheduler is not implemented yet; use Scheduler::Threads \
-                 (or GORT_SCHEDULER=threads)"
+                "gort: the M:N scheduler is not available on this target; use \
+                 Scheduler::Threads (or GORT_SCHEDULER=threads)"
             ),
-        }
+        };
         Runtime {
             inner: Arc::new(RuntimeInner {
                 scheduler: self.scheduler,
-                workers: self.workers.unwrap_or_else(gomaxprocs_env),
-                pool: ThreadPool::new(self.stack_size),
+                workers,
+                sched,
             }),
         }
     }
@@ -112,7 +128,23 @@ pub struct Runtime {
 struct RuntimeInner {
     scheduler: Scheduler,
     workers: usize,
-    pool: Arc<ThreadPool>,
+    sched: Sched,
+}
+
+enum Sched {
+    Threads(Arc<ThreadPool>),
+    #[cfg(gort_mn)]
+    MN(Arc<mn::Scheduler>),
+}
+
+impl Drop for RuntimeInner {
+    fn drop(&mut self) {
+        // No handle and no goroutine of this runtime is left.
+        #[cfg(gort_mn)]
+        if let Sched::MN(s) = &self.sched {
+            s.shutdown();
+        }
+    }
 }
 
 impl fmt::Debug for Runtime {
@@ -122,11 +154,6 @@ impl fmt::Debug for Runtime {
             .field("workers", &self.inner.workers)
             .finish()
     }
-}
-
-thread_local! {
-    /// The runtime of the goroutine running on this thread, if any.
-    static CURRENT_RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
 }
 
 /// Goroutines started and not yet finished, in every runtime.
@@ -151,20 +178,24 @@ impl Runtime {
             state: Futex::new(0),
             result: std::cell::UnsafeCell::new(None),
         });
-        let task = Task::new();
+        let task = Task::for_runtime(self.inner.clone());
         let id = task.id();
-        let rt = self.clone();
         let theirs = packet.clone();
         LIVE_GOROUTINES.fetch_add(1, Ordering::Relaxed);
-        self.inner.pool.spawn(Box::new(move || {
-            task::set_current(Some(task));
-            CURRENT_RUNTIME.with(|c| *c.borrow_mut() = Some(rt));
+        let job = move || {
             let result = catch_unwind(AssertUnwindSafe(f));
-            CURRENT_RUNTIME.with(|c| *c.borrow_mut() = None);
-            task::set_current(None);
             LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
             theirs.finish(id, result);
-        }));
+        };
+        match &self.inner.sched {
+            Sched::Threads(pool) => pool.spawn(Box::new(move || {
+                task::set_current(Some(task));
+                job();
+                task::set_current(None);
+            })),
+            #[cfg(gort_mn)]
+            Sched::MN(s) => s.spawn(task, Box::new(job)),
+        }
         JoinHandle {
             packet: Some(packet),
             id,
@@ -183,9 +214,13 @@ impl Runtime {
 
     /// The runtime of the calling goroutine, or the default one.
     fn current() -> Runtime {
-        CURRENT_RUNTIME
-            .with(|c| c.borrow().clone())
-            .unwrap_or_else(|| default_runtime().clone())
+        Runtime::of_current_goroutine().unwrap_or_else(|| default_runtime().clone())
+    }
+
+    fn of_current_goroutine() -> Option<Runtime> {
+        let task = task::current();
+        let inner = task.runtime()?.clone().downcast::<RuntimeInner>().ok()?;
+        Some(Runtime { inner })
     }
 }
 
@@ -207,7 +242,7 @@ pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinH
 
 /// Lets other goroutines run (Go's `runtime.Gosched`).
 pub fn gosched() {
-    std::thread::yield_now();
+    task::yield_now();
 }
 
 /// Logical CPUs usable by this process (Go's `runtime.NumCPU`).
@@ -218,9 +253,7 @@ pub fn num_cpu() -> usize {
 /// Worker count: the current runtime's `workers`, else `GOMAXPROCS` from
 /// the environment (read once), else `num_cpu()`.
 pub fn gomaxprocs() -> usize {
-    CURRENT_RUNTIME
-        .with(|c| c.borrow().as_ref().map(|rt| rt.inner.workers))
-        .unwrap_or_else(gomaxprocs_env)
+    Runtime::of_current_goroutine().map_or_else(gomaxprocs_env, |rt| rt.inner.workers)
 }
 
 /// Goroutines that exist now, counting the main thread as one (Go's

@@ -38,9 +38,9 @@ fn signal_wakes_one_waiter_at_a_time() {
                 drop(state.0.lock());
                 state.1.signal();
                 while awake.load(Ordering::SeqCst) < i + 1 {
-                    std::thread::sleep(Duration::from_millis(1));
+                    gort::time::sleep(Duration::from_millis(1));
                 }
-                std::thread::sleep(Duration::from_millis(5));
+                gort::time::sleep(Duration::from_millis(5));
                 assert_eq!(
                     awake.load(Ordering::SeqCst),
                     i + 1,
@@ -146,7 +146,7 @@ fn broadcast_wakes_everyone() {
             })
             .collect();
         while state.0.lock().0 < n {
-            std::thread::sleep(Duration::from_millis(1));
+            gort::time::sleep(Duration::from_millis(1));
         }
         state.0.lock().1 = true;
         state.1.broadcast();

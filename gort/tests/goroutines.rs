@@ -2,11 +2,13 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Watchdog, each_scheduler, is_child};
+use gort::Scheduler;
 use gort::sync::WaitGroup;
 
 #[test]
@@ -156,7 +158,7 @@ fn park_and_unpark_in_either_order() {
             let h = {
                 let me = me.clone();
                 gort::spawn(move || {
-                    std::thread::sleep(Duration::from_millis(10));
+                    gort::time::sleep(Duration::from_millis(10));
                     me.unpark();
                 })
             };
@@ -186,11 +188,100 @@ fn many_short_goroutines_reuse_threads() {
     );
 }
 
+/// M:N goroutines run on the runtime's worker threads, and a spawn storm
+/// keeps every worker busy (work stealing spreads it).
 #[test]
-#[should_panic(expected = "the M:N scheduler is not implemented yet")]
-#[cfg(panic = "unwind")]
-fn mn_scheduler_refuses_until_implemented() {
-    let _ = gort::Builder::new().scheduler(gort::Scheduler::MN).build();
+fn mn_spawn_storm_runs_on_every_worker() {
+    if !Scheduler::MN.is_available() {
+        return;
+    }
+    let _dog = Watchdog::new(
+        "mn_spawn_storm_runs_on_every_worker",
+        Duration::from_secs(60),
+    );
+    let workers = 2;
+    let rt = gort::Builder::new()
+        .scheduler(Scheduler::MN)
+        .workers(workers)
+        .build();
+    let seen = rt.run(move || {
+        assert_eq!(gort::gomaxprocs(), workers);
+        let names = Arc::new(gort::sync::Mutex::new(HashMap::<String, usize>::new()));
+        let handles: Vec<_> = (0..2000)
+            .map(|i| {
+                let names = names.clone();
+                gort::spawn(move || {
+                    // Some work, so that one worker cannot drain the storm
+                    // alone before the other wakes.
+                    let mut x = i as u64;
+                    for _ in 0..20_000 {
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    }
+                    let name = std::thread::current().name().unwrap_or("?").to_string();
+                    *names.lock().entry(name).or_default() += 1;
+                    x
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        names.lock().clone()
+    });
+    assert_eq!(seen.values().sum::<usize>(), 2000);
+    let mut names: Vec<_> = seen.keys().cloned().collect();
+    names.sort();
+    assert_eq!(names, ["gort-worker-0", "gort-worker-1"], "{seen:?}");
+}
+
+/// Many goroutines parked on one channel hold no worker each; closing it
+/// releases every one, exactly once.
+#[test]
+fn mn_many_parked_goroutines_are_released() {
+    if !Scheduler::MN.is_available() {
+        return;
+    }
+    // Each goroutine stack is two memory mappings (the stack and its guard
+    // page), and Linux allows `vm.max_map_count` mappings per process
+    // (65530 by default): stay well inside that.
+    let map_limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(65530);
+    let n = common::stress(20_000).min(map_limit / 3);
+    let _dog = Watchdog::new(
+        "mn_many_parked_goroutines_are_released",
+        Duration::from_secs(120),
+    );
+    let rt = gort::Builder::new()
+        .scheduler(Scheduler::MN)
+        .stack_size(64 * 1024)
+        .build();
+    let total = rt.run(move || {
+        let gate = gort::chan::Chan::<()>::new(0);
+        let done = gort::chan::Chan::<usize>::new(n);
+        let parked = Arc::new(AtomicUsize::new(0));
+        for i in 0..n {
+            let (gate, done, parked) = (gate.clone(), done.clone(), parked.clone());
+            gort::go(move || {
+                parked.fetch_add(1, Ordering::Relaxed);
+                assert_eq!(gate.recv(), None);
+                done.send(i).unwrap();
+            });
+        }
+        while parked.load(Ordering::Relaxed) < n {
+            gort::gosched();
+        }
+        gate.close();
+        let mut seen = vec![false; n];
+        for _ in 0..n {
+            let i = done.recv().unwrap();
+            assert!(!seen[i], "goroutine {i} finished twice");
+            seen[i] = true;
+        }
+        seen.iter().filter(|&&s| s).count()
+    });
+    assert_eq!(total, n);
 }
 
 // ---- whole-process behaviour, checked in a child process ----
@@ -209,7 +300,7 @@ fn child_dropped_handle_of_panicked_goroutine() {
     if is_child() {
         let h = gort::spawn(|| panic!("dropped handle"));
         while !h.is_finished() {
-            std::thread::sleep(Duration::from_millis(1));
+            gort::time::sleep(Duration::from_millis(1));
         }
         drop(h);
         unreachable!("dropping the handle of a panicked goroutine exits");

@@ -89,13 +89,13 @@ fn mutex_fairness_bounded_starvation() {
                 gort::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         let _g = m.lock();
-                        std::thread::sleep(Duration::from_micros(100));
+                        gort::time::sleep(Duration::from_micros(100));
                     }
                 })
             };
             let start = Instant::now();
             for _ in 0..10 {
-                std::thread::sleep(Duration::from_micros(100));
+                gort::time::sleep(Duration::from_micros(100));
                 drop(m.lock());
             }
             let took = start.elapsed();
@@ -126,7 +126,7 @@ fn many_waiters_all_get_through() {
                     })
                 })
                 .collect();
-            std::thread::sleep(Duration::from_millis(20));
+            gort::time::sleep(Duration::from_millis(20));
             assert_eq!(done.load(Ordering::SeqCst), 0, "nobody passes a held lock");
             drop(g);
             for h in handles {

@@ -24,7 +24,7 @@ fn runs_exactly_once_and_everyone_sees_it_finished() {
                 gort::go(move || {
                     once.call_once(|| {
                         runs.fetch_add(1, Ordering::Relaxed);
-                        std::thread::sleep(Duration::from_micros(200));
+                        gort::time::sleep(Duration::from_micros(200));
                         value.store(42, Ordering::Relaxed);
                     });
                     // Whoever returns must see what the function wrote.

@@ -89,7 +89,7 @@ fn waiting_writer_not_starved_by_later_readers() {
                             if n == 0 {
                                 started.fetch_add(1, Ordering::SeqCst);
                             }
-                            std::thread::sleep(Duration::from_micros(200));
+                            gort::time::sleep(Duration::from_micros(200));
                             n += 1;
                         }
                         n
@@ -99,7 +99,7 @@ fn waiting_writer_not_starved_by_later_readers() {
             // Every reader is in its loop before the writer asks (thread
             // start-up is slow under emulators).
             while started.load(Ordering::SeqCst) < 4 {
-                std::thread::sleep(Duration::from_millis(1));
+                gort::time::sleep(Duration::from_millis(1));
             }
             for _ in 0..20 {
                 drop(lock.write());
@@ -136,12 +136,12 @@ fn readers_queued_behind_writer_all_enter_when_it_leaves() {
                         // Stay until every queued reader is in (the writer
                         // behind us cannot enter before we leave).
                         while inside.load(Ordering::SeqCst) < N {
-                            std::thread::sleep(Duration::from_millis(1));
+                            gort::time::sleep(Duration::from_millis(1));
                         }
                     })
                 })
                 .collect();
-            std::thread::sleep(Duration::from_millis(30));
+            gort::time::sleep(Duration::from_millis(30));
             assert_eq!(
                 inside.load(Ordering::SeqCst),
                 0,
@@ -154,7 +154,7 @@ fn readers_queued_behind_writer_all_enter_when_it_leaves() {
                     inside.load(Ordering::SeqCst)
                 })
             };
-            std::thread::sleep(Duration::from_millis(10));
+            gort::time::sleep(Duration::from_millis(10));
             drop(w1);
             for r in readers {
                 r.join().unwrap();

@@ -79,7 +79,7 @@ fn release_wakes_a_parked_acquirer() {
                 s2.acquire();
                 s2.release();
             });
-            std::thread::sleep(Duration::from_millis(10));
+            gort::time::sleep(Duration::from_millis(10));
             assert!(!h.is_finished());
             sem.release();
             h.join().unwrap();

@@ -74,7 +74,7 @@ fn many_waiters_are_all_released() {
                     gort::spawn(move || wg.wait())
                 })
                 .collect();
-            std::thread::sleep(Duration::from_millis(10));
+            gort::time::sleep(Duration::from_millis(10));
             wg.done();
             for w in waiters {
                 w.join().unwrap();

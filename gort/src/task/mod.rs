@@ -10,12 +10,14 @@
 //! park leaves `NOTIFIED`, and the next park consumes it and returns at
 //! once, so the order of the two never loses a wakeup.
 //!
-//! Schedulers: `threads` (here, 1:1) parks the OS thread on the task's
-//! word. The M:N scheduler will switch the goroutine out instead; only the
-//! bodies of `park`/`unpark` change. Under loom a task is a loom thread and
+//! Schedulers: `threads` (1:1) parks the OS thread on the task's word;
+//! `mn` (M:N) switches the goroutine out to its worker, and `unpark` queues
+//! it again. Only the bodies of `park`/`unpark` differ. Under loom a task is a loom thread and
 //! parks with loom's own park/unpark, so the channel core above can be
 //! model-checked as written.
 
+#[cfg(gort_mn)]
+pub(crate) mod mn;
 #[cfg(not(loom))]
 pub(crate) mod threads;
 
@@ -54,6 +56,12 @@ pub struct Task {
     /// in (see `chan::waiter`); it lives with the task so blocking on a
     /// channel allocates nothing.
     pub(crate) select_state: AtomicUsize,
+    /// The coroutine side of an M:N goroutine (unused by other tasks).
+    #[cfg(gort_mn)]
+    pub(crate) goroutine: mn::Slot,
+    /// The runtime a goroutine belongs to (`None` for plain threads).
+    #[cfg(not(loom))]
+    runtime: Option<std::sync::Arc<dyn core::any::Any + Send + Sync>>,
 }
 
 /// A shared handle to a task: what wakers keep to `unpark` it.
@@ -77,7 +85,27 @@ impl Task {
             #[cfg(loom)]
             park_state: Futex::new(EMPTY),
             select_state: AtomicUsize::new(0),
+            #[cfg(gort_mn)]
+            goroutine: mn::Slot::default(),
+            #[cfg(not(loom))]
+            runtime: None,
         })
+    }
+
+    /// A task for a goroutine of `runtime` (kept opaque at this layer).
+    #[cfg(not(loom))]
+    pub(crate) fn for_runtime(
+        runtime: std::sync::Arc<dyn core::any::Any + Send + Sync>,
+    ) -> TaskRef {
+        let mut task = Task::new();
+        Arc::get_mut(&mut task).expect("new task").runtime = Some(runtime);
+        task
+    }
+
+    /// The runtime this goroutine belongs to, if it is one.
+    #[cfg(not(loom))]
+    pub(crate) fn runtime(&self) -> Option<&std::sync::Arc<dyn core::any::Any + Send + Sync>> {
+        self.runtime.as_ref()
     }
 
     /// The goroutine id, unique for the life of the process (plain threads
@@ -88,7 +116,13 @@ impl Task {
 
     /// Makes the task runnable: its current or next `park` returns.
     pub fn unpark(&self) {
-        if self.park_state.swap(NOTIFIED, Ordering::Release) == PARKED {
+        // AcqRel: seeing PARKED must also show an M:N worker's write of the
+        // parked goroutine (see `mn`).
+        if self.park_state.swap(NOTIFIED, Ordering::AcqRel) == PARKED {
+            #[cfg(gort_mn)]
+            if mn::unparked(self) {
+                return;
+            }
             #[cfg(not(loom))]
             crate::platform::futex_wake(&self.park_state);
             #[cfg(loom)]
@@ -109,6 +143,26 @@ pub(crate) fn set_current(task: Option<TaskRef>) {
     CURRENT.with(|c| *c.borrow_mut() = task);
 }
 
+/// The current task if it is an M:N goroutine (which must park rather than
+/// block its worker).
+#[cfg(gort_mn)]
+pub(crate) fn current_goroutine() -> Option<TaskRef> {
+    let task = CURRENT.with(|c| c.borrow().clone())?;
+    mn::in_goroutine(&task).then_some(task)
+}
+
+/// Lets other goroutines run: an M:N goroutine goes to the back of the
+/// global queue; a thread yields its CPU.
+#[cfg(not(loom))]
+pub(crate) fn yield_now() {
+    #[cfg(gort_mn)]
+    if let Some(task) = current_goroutine() {
+        mn::yield_now(&task);
+        return;
+    }
+    std::thread::yield_now();
+}
+
 /// Blocks the current task until `unpark` is called on it (or was called
 /// since the last park). May return spuriously; callers re-check.
 pub fn park() {
@@ -124,6 +178,11 @@ pub fn park_timeout(timeout: Duration) -> bool {
 
 fn park_inner(timeout: Option<Duration>) -> bool {
     let task = current();
+    #[cfg(gort_mn)]
+    if mn::in_goroutine(&task) {
+        let deadline = timeout.and_then(crate::platform::deadline_after);
+        return mn::park(&task, deadline);
+    }
     let state = &task.park_state;
     // A wake-up often follows within microseconds (the other side of a
     // channel is running on another core): look for the token a little

@@ -8,10 +8,16 @@ use std::time::Duration;
 
 use gort::{Builder, Runtime, Scheduler};
 
-/// Every scheduler a test body must pass under. The M:N scheduler joins
-/// this list when it lands.
+/// Every scheduler a test body must pass under: both, where the target
+/// has M:N (`GORT_TEST_SCHEDULERS=threads` or `=mn` narrows it, to chase a
+/// failure).
 pub fn schedulers() -> Vec<Scheduler> {
-    vec![Scheduler::Threads]
+    let all = [Scheduler::Threads, Scheduler::MN];
+    let only = std::env::var("GORT_TEST_SCHEDULERS").unwrap_or_default();
+    all.into_iter()
+        .filter(|s| s.is_available())
+        .filter(|s| only.is_empty() || only.eq_ignore_ascii_case(&format!("{s:?}")))
+        .collect()
 }
 
 /// Runs `body` as the root goroutine of a fresh runtime of each scheduler,

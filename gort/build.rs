@@ -1,0 +1,18 @@
+//! Sets `cfg(gort_mn)` where the M:N scheduler exists: with std, on targets
+//! whose stacks corosensei can switch (not wasm, not bare metal), and not
+//! under loom (the models run the channel and sync code on loom threads).
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(gort_mn)");
+    println!("cargo::rerun-if-changed=build.rs");
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let std = std::env::var_os("CARGO_FEATURE_STD").is_some();
+    let loom = std::env::var_os("CARGO_CFG_LOOM").is_some();
+    let wasm = env("CARGO_CFG_TARGET_FAMILY")
+        .split(',')
+        .any(|f| f == "wasm");
+    let bare = env("CARGO_CFG_TARGET_OS") == "none";
+    if std && !loom && !wasm && !bare {
+        println!("cargo::rustc-cfg=gort_mn");
+    }
+}

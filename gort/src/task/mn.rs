@@ -1,0 +1,436 @@
+//! The M:N scheduler: goroutines are stackful coroutines (corosensei) run
+//! by N worker threads, each from its own run queue, stealing from the
+//! others and from a global queue when it runs dry.
+//!
+//! Invariants:
+//! - a goroutine is in exactly one place: running on one worker; queued (a
+//!   worker's deque, or the global `injector`); or parked in its task's
+//!   slot;
+//! - parking: the goroutine suspends itself first; only then, on the
+//!   worker's stack, does the worker put it in the task's slot and move the
+//!   park word EMPTY → PARKED (Release). An `unpark` that swaps PARKED out
+//!   owns the goroutine and queues it; an `unpark` that came earlier left
+//!   NOTIFIED, the worker's CAS fails, and the worker runs it again. So no
+//!   wakeup is lost and no goroutine runs on two workers;
+//! - a worker sleeps only after announcing itself idle (in `idle`, under
+//!   its lock) and then, after a SeqCst fence, finding every queue empty;
+//!   whoever queues work fences and then wakes one idle worker, unless a
+//!   worker is already spinning (looking for work), which will find it. A
+//!   spinning worker that finds work wakes another before running it, so
+//!   queued work never waits while the other workers sleep, and a burst of
+//!   readies wakes workers one at a time, not all at once;
+//! - a worker's deque is LIFO for its owner: the goroutine readied last (a
+//!   ping-pong partner) runs next on the same worker, warm in its cache;
+//!   thieves take the oldest. Everything queued is stealable, so a
+//!   goroutine that blocks its worker's thread (outside gort) delays only
+//!   what nobody else steals.
+//! - the stack of a finished goroutine goes back to a pool; a goroutine's
+//!   stack is never freed while it can still run.
+
+use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, fence};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
+
+use super::{EMPTY, NOTIFIED, PARKED, Task, TaskRef};
+
+/// What a goroutine asks of its worker when it suspends.
+pub(crate) enum Request {
+    /// Park (see the module invariants).
+    Park,
+    /// Go to the back of the global queue (`gosched`).
+    Yield,
+}
+
+type GoYielder = Yielder<(), Request>;
+
+pub(crate) struct Goroutine {
+    task: TaskRef,
+    co: Coroutine<(), Request, (), DefaultStack>,
+    sched: Arc<Scheduler>,
+}
+
+// SAFETY: a goroutine moves between workers only while suspended, and only
+// one thread touches it at a time (module invariants). What its stack
+// holds across a park is the user's closure state, which is `Send`; the
+// documented hazard is thread-affine state (thread-locals) held across a
+// blocking call, as in any M:N runtime.
+unsafe impl Send for Goroutine {}
+
+type Gor = Box<Goroutine>;
+
+/// The part of a `Task` that only goroutines of this scheduler use.
+#[derive(Default)]
+pub(crate) struct Slot {
+    /// The parked goroutine (module invariants say who may touch it).
+    parked: UnsafeCell<Option<Gor>>,
+    /// Set once when the goroutine starts; null for every other task.
+    yielder: AtomicPtr<GoYielder>,
+}
+
+// SAFETY: `parked` is handed over by the park word protocol (module
+// invariants); `yielder` is atomic.
+unsafe impl Sync for Slot {}
+// SAFETY: as above; a `Gor` is `Send`.
+unsafe impl Send for Slot {}
+
+impl core::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Slot")
+    }
+}
+
+impl Slot {
+    fn yielder(&self) -> Option<&GoYielder> {
+        // SAFETY: the pointer was set by this goroutine from the `&Yielder`
+        // corosensei passed it, which lives as long as the coroutine; only
+        // the goroutine itself calls this (through `current()`).
+        unsafe { self.yielder.load(Relaxed).as_ref() }
+    }
+}
+
+/// Whether the current task is a goroutine of an M:N scheduler.
+pub(crate) fn in_goroutine(task: &Task) -> bool {
+    task.goroutine.yielder().is_some()
+}
+
+/// Parks the current goroutine (see `task::park`). Returns `false` only if
+/// `deadline` passed without an unpark.
+pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
+    let state = &task.park_state;
+    if state
+        .compare_exchange(NOTIFIED, EMPTY, Acquire, Relaxed)
+        .is_ok()
+    {
+        return true;
+    }
+    if deadline.is_some_and(|d| crate::platform::now_nanos() >= d) {
+        return false;
+    }
+    let timer = deadline.map(|d| crate::time::timers::arm_unpark(d, task.clone()));
+    let yielder = task.goroutine.yielder().expect("park: not a goroutine");
+    yielder.suspend(Request::Park);
+    // Resumed: an unpark queued us (or raced our park). Consume its token.
+    state.swap(EMPTY, Acquire);
+    match timer {
+        // Still armed: a real unpark came first.
+        Some(t) => crate::time::timers::disarm(t),
+        None => true,
+    }
+}
+
+/// Called by `Task::unpark` after it swapped PARKED out: the goroutine is
+/// ours to queue. Returns false if the task is not a parked goroutine.
+pub(crate) fn unparked(task: &Task) -> bool {
+    // SAFETY: the swap that saw PARKED (AcqRel) made us the slot's only
+    // user, after the worker's write (Release on PARKED).
+    match unsafe { (*task.goroutine.parked.get()).take() } {
+        Some(g) => {
+            let sched = g.sched.clone();
+            sched.ready(g);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Moves the current goroutine to the back of the global queue.
+pub(crate) fn yield_now(task: &Task) {
+    if let Some(y) = task.goroutine.yielder() {
+        y.suspend(Request::Yield);
+    }
+}
+
+/// One worker's own state, reachable from its thread.
+struct WorkerCtx {
+    sched: *const Scheduler,
+    index: usize,
+    local: Deque<Gor>,
+}
+
+thread_local! {
+    static WORKER: Cell<*const WorkerCtx> = const { Cell::new(core::ptr::null()) };
+}
+
+/// Rounds a worker looks for work (spinning, then yielding) before it
+/// sleeps.
+const SPIN_ROUNDS: u32 = 8;
+
+pub(crate) struct Scheduler {
+    injector: Injector<Gor>,
+    stealers: OnceLock<Vec<Stealer<Gor>>>,
+    /// One futex word per worker: 1 once it is told to wake.
+    wake_words: Box<[AtomicU32]>,
+    /// Indices of sleeping (or about to sleep) workers.
+    idle: Mutex<Vec<usize>>,
+    nidle: AtomicUsize,
+    /// Workers looking for work (woken, or about to sleep).
+    nspinning: AtomicUsize,
+    shutdown: AtomicBool,
+    stacks: Mutex<Vec<DefaultStack>>,
+    stack_size: usize,
+}
+
+impl Scheduler {
+    /// Starts `workers` worker threads.
+    pub(crate) fn start(workers: usize, stack_size: usize) -> Arc<Scheduler> {
+        let sched = Arc::new(Scheduler {
+            injector: Injector::new(),
+            stealers: OnceLock::new(),
+            wake_words: (0..workers).map(|_| AtomicU32::new(0)).collect(),
+            idle: Mutex::new(Vec::new()),
+            nidle: AtomicUsize::new(0),
+            nspinning: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            stacks: Mutex::new(Vec::new()),
+            stack_size,
+        });
+        let deques: Vec<Deque<Gor>> = (0..workers).map(|_| Deque::new_lifo()).collect();
+        let _ = sched
+            .stealers
+            .set(deques.iter().map(Deque::stealer).collect());
+        for (index, local) in deques.into_iter().enumerate() {
+            let s = sched.clone();
+            std::thread::Builder::new()
+                .name(format!("gort-worker-{index}"))
+                .spawn(move || s.work(index, local))
+                .unwrap_or_else(|e| panic!("gort: failed to start a worker thread: {e}"));
+        }
+        sched
+    }
+
+    /// Starts `job` as a new goroutine running `task`.
+    pub(crate) fn spawn(self: &Arc<Self>, task: TaskRef, job: Box<dyn FnOnce() + Send>) {
+        let stack = self.take_stack();
+        let me = task.clone();
+        let co = Coroutine::with_stack(stack, move |y: &GoYielder, ()| {
+            me.goroutine
+                .yielder
+                .store(y as *const GoYielder as *mut GoYielder, Relaxed);
+            drop(me);
+            job();
+        });
+        self.ready(Box::new(Goroutine {
+            task,
+            co,
+            sched: self.clone(),
+        }));
+    }
+
+    /// Stops the workers once they run out of work (the runtime is gone).
+    pub(crate) fn shutdown(&self) {
+        self.shutdown.store(true, SeqCst);
+        let idle: Vec<usize> =
+            std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for i in idle {
+            self.nidle.fetch_sub(1, Relaxed);
+            self.nspinning.fetch_add(1, Relaxed); // as `wake_one` does
+            self.wake_words[i].store(1, Release);
+            crate::platform::futex_wake(&self.wake_words[i]);
+        }
+    }
+
+    fn take_stack(&self) -> DefaultStack {
+        let pooled = self.stacks.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        pooled.unwrap_or_else(|| {
+            DefaultStack::new(self.stack_size)
+                .unwrap_or_else(|e| panic!("gort: cannot map a goroutine stack: {e}"))
+        })
+    }
+
+    /// Queues a runnable goroutine: on this worker's deque if we are one
+    /// of ours, else on the global queue; then makes sure a worker will
+    /// look for it.
+    fn ready(&self, g: Gor) {
+        match self.this_worker() {
+            Some(ctx) => ctx.local.push(g),
+            None => self.injector.push(g),
+        }
+        self.wake_one();
+    }
+
+    fn this_worker(&self) -> Option<&WorkerCtx> {
+        let ctx = WORKER.with(Cell::get);
+        // SAFETY: a non-null WORKER points at the context of the worker
+        // running on this thread, alive while it runs.
+        unsafe { ctx.as_ref() }.filter(|c| core::ptr::eq(c.sched, self))
+    }
+
+    /// Wakes one sleeping worker (as a spinner) after work was queued,
+    /// unless some worker is spinning already or none sleeps.
+    fn wake_one(&self) {
+        fence(SeqCst);
+        if self.nspinning.load(Relaxed) != 0 || self.nidle.load(Relaxed) == 0 {
+            return;
+        }
+        let index = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let i = idle.pop();
+            if i.is_some() {
+                self.nidle.fetch_sub(1, Relaxed);
+                self.nspinning.fetch_add(1, Relaxed);
+            }
+            i
+        };
+        if let Some(i) = index {
+            self.wake_words[i].store(1, Release);
+            crate::platform::futex_wake(&self.wake_words[i]);
+        }
+    }
+
+    fn work(&self, index: usize, local: Deque<Gor>) {
+        let ctx = WorkerCtx {
+            sched: self,
+            index,
+            local,
+        };
+        WORKER.with(|w| w.set(&ctx));
+        // Spinning: woken by `wake_one` (it counted us), or about to sleep.
+        let mut spinning = false;
+        loop {
+            if let Some(g) = self.find_work(&ctx, &mut spinning) {
+                self.run(&ctx, g);
+                continue;
+            }
+            if self.shutdown.load(Acquire) {
+                break;
+            }
+            spinning = self.sleep(&ctx, spinning);
+        }
+        WORKER.with(|w| w.set(core::ptr::null()));
+    }
+
+    /// The next goroutine to run: our own newest, else stolen (spinning a
+    /// while before giving up).
+    fn find_work(&self, ctx: &WorkerCtx, spinning: &mut bool) -> Option<Gor> {
+        let found = ctx.local.pop().or_else(|| {
+            if !*spinning {
+                *spinning = true;
+                self.nspinning.fetch_add(1, Relaxed);
+            }
+            (0..SPIN_ROUNDS).find_map(|round| {
+                let g = self.steal(ctx);
+                if g.is_none() {
+                    if round < 4 {
+                        for _ in 0..(16 << round) {
+                            core::hint::spin_loop();
+                        }
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+                g
+            })
+        });
+        if found.is_some() && *spinning {
+            // Stop spinning; if we were the last spinner, have another
+            // worker look for whatever else is queued.
+            *spinning = false;
+            if self.nspinning.fetch_sub(1, Relaxed) == 1 {
+                self.wake_one();
+            }
+        }
+        found
+    }
+
+    fn steal(&self, ctx: &WorkerCtx) -> Option<Gor> {
+        let stealers = self.stealers.get().expect("stealers are set at start");
+        loop {
+            let mut retry = false;
+            match self.injector.steal_batch_and_pop(&ctx.local) {
+                Steal::Success(g) => return Some(g),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            let n = stealers.len();
+            for k in 1..n {
+                match stealers[(ctx.index + k) % n].steal_batch_and_pop(&ctx.local) {
+                    Steal::Success(g) => return Some(g),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty()
+            || self
+                .stealers
+                .get()
+                .is_some_and(|s| s.iter().any(|s| !s.is_empty()))
+    }
+
+    /// Sleeps until woken; returns whether we wake as a spinner.
+    fn sleep(&self, ctx: &WorkerCtx, spinning: bool) -> bool {
+        let word = &self.wake_words[ctx.index];
+        word.store(0, Relaxed);
+        if spinning {
+            self.nspinning.fetch_sub(1, Relaxed);
+        }
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.push(ctx.index);
+            self.nidle.fetch_add(1, Relaxed);
+        }
+        fence(SeqCst);
+        if self.has_work() || self.shutdown.load(Acquire) {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(pos) = idle.iter().position(|&i| i == ctx.index) {
+                idle.swap_remove(pos);
+                self.nidle.fetch_sub(1, Relaxed);
+                return false;
+            }
+            // Someone popped us to wake us: the word is on its way.
+        }
+        while word.load(Acquire) == 0 {
+            crate::platform::futex_wait(word, 0, None);
+        }
+        true // `wake_one` counted us as spinning
+    }
+
+    fn run(&self, ctx: &WorkerCtx, mut g: Gor) {
+        super::set_current(Some(g.task.clone()));
+        let result = g.co.resume(());
+        super::set_current(None);
+        match result {
+            CoroutineResult::Yield(Request::Park) => {
+                let task = g.task.clone();
+                // SAFETY: the goroutine is suspended and not yet PARKED, so
+                // nobody else touches the slot (module invariants).
+                unsafe { *task.goroutine.parked.get() = Some(g) };
+                if task
+                    .park_state
+                    .compare_exchange(EMPTY, PARKED, Release, Relaxed)
+                    .is_err()
+                {
+                    // An unpark came first (NOTIFIED): run it again soon.
+                    // SAFETY: not PARKED, so the slot is still ours.
+                    let g = unsafe { (*task.goroutine.parked.get()).take() }
+                        .expect("goroutine just stored");
+                    ctx.local.push(g);
+                }
+            }
+            CoroutineResult::Yield(Request::Yield) => {
+                self.injector.push(g);
+                self.wake_one();
+            }
+            CoroutineResult::Return(()) => {
+                let Goroutine { co, task, .. } = *g;
+                drop(task);
+                let stack = co.into_stack();
+                self.stacks
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(stack);
+            }
+        }
+    }
+}
