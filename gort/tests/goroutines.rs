@@ -295,6 +295,25 @@ fn child_unjoined_panic() {
     }
 }
 
+/// Recurses without end: every frame keeps a buffer live.
+#[allow(unconditional_recursion)]
+fn recurse_forever(depth: u64) -> u64 {
+    let buf = std::hint::black_box([depth as u8; 512]);
+    buf[7] as u64 + recurse_forever(std::hint::black_box(depth + 1))
+}
+
+#[test]
+fn child_mn_stack_overflow() {
+    if is_child() {
+        let rt = gort::Builder::new()
+            .scheduler(Scheduler::MN)
+            .stack_size(64 * 1024)
+            .build();
+        let v = rt.run(|| recurse_forever(0));
+        unreachable!("the process should have exited ({v})");
+    }
+}
+
 #[test]
 fn child_dropped_handle_of_panicked_goroutine() {
     if is_child() {
@@ -341,6 +360,37 @@ mod process {
         let (code, _, err) = run_child("child_unjoined_panic", &[]);
         assert_eq!(code, Some(2), "stderr: {err}");
         assert!(err.contains("panic: nobody joins me"), "stderr: {err}");
+        assert!(
+            err.contains("goroutine ") && err.contains("[running]"),
+            "stderr: {err}"
+        );
+    }
+
+    #[test]
+    fn unjoined_panic_exits_2_under_mn() {
+        if !gort::Scheduler::MN.is_available() {
+            return;
+        }
+        let (code, _, err) = run_child("child_unjoined_panic", &[("GORT_SCHEDULER", "mn")]);
+        assert_eq!(code, Some(2), "stderr: {err}");
+        assert!(err.contains("panic: nobody joins me"), "stderr: {err}");
+    }
+
+    /// A goroutine overflowing its M:N stack is reported with its id and
+    /// exit status 2, not a bare SIGSEGV. (Unix: the Windows hook is not
+    /// written yet.)
+    #[test]
+    #[cfg(unix)]
+    fn mn_stack_overflow_is_reported() {
+        if !gort::Scheduler::MN.is_available() {
+            return;
+        }
+        let (code, _, err) = run_child("child_mn_stack_overflow", &[]);
+        assert_eq!(code, Some(2), "stderr: {err}");
+        assert!(
+            err.contains("fatal error: goroutine stack overflow"),
+            "stderr: {err}"
+        );
         assert!(
             err.contains("goroutine ") && err.contains("[running]"),
             "stderr: {err}"

@@ -43,6 +43,22 @@ mod freebsd;
 #[cfg(all(target_os = "freebsd", not(loom)))]
 pub(crate) use freebsd::*;
 
+#[cfg(all(unix, feature = "std", not(loom)))]
+mod posix_faults;
+#[cfg(all(unix, feature = "std", not(loom)))]
+pub(crate) use posix_faults::{exit_now, on_memory_fault, page_size, write_stderr};
+
+/// Where memory faults cannot be hooked yet (Windows): never called back.
+#[cfg(all(not(unix), feature = "std", not(loom)))]
+pub(crate) fn on_memory_fault(_check: fn(usize)) {}
+
+/// The size of a memory page (not asked of the OS here: only the fault
+/// hook, absent on these targets, uses it).
+#[cfg(all(not(unix), feature = "std", not(loom)))]
+pub(crate) fn page_size() -> usize {
+    4096
+}
+
 #[cfg(all(target_family = "wasm", not(loom)))]
 mod wasm;
 #[cfg(all(target_family = "wasm", not(loom)))]

@@ -25,14 +25,17 @@
 //!   goroutine that blocks its worker's thread (outside gort) delays only
 //!   what nobody else steals.
 //! - the stack of a finished goroutine goes back to a pool; a goroutine's
-//!   stack is never freed while it can still run.
+//!   stack is never freed while it can still run;
+//! - while a goroutine runs, its worker's `GUARD` names the memory just
+//!   below its stack: a fault there is its stack overflowing, reported in
+//!   Go's words and ending the process with status 2.
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use corosensei::stack::DefaultStack;
+use corosensei::stack::{DefaultStack, Stack};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
@@ -50,6 +53,9 @@ type GoYielder = Yielder<(), Request>;
 
 pub(crate) struct Goroutine {
     task: TaskRef,
+    /// The addresses whose fault means this stack overflowed: its guard
+    /// page and `GUARD_REACH` below it.
+    guard: (usize, usize),
     co: Coroutine<(), Request, (), DefaultStack>,
     sched: Arc<Scheduler>,
 }
@@ -154,6 +160,49 @@ struct WorkerCtx {
 
 thread_local! {
     static WORKER: Cell<*const WorkerCtx> = const { Cell::new(core::ptr::null()) };
+    /// `(lowest, end)` of the addresses whose fault means the running
+    /// goroutine's stack overflowed, and its id; read by the fault handler.
+    static GUARD: Cell<(usize, usize, u64)> = const { Cell::new((0, 0, 0)) };
+}
+
+/// How far below a stack's guard page a fault still counts as that stack
+/// overflowing (a large frame's first probe can land there).
+const GUARD_REACH: usize = 64 * 1024;
+
+/// The memory fault hook (async-signal-safe): if the fault is just below
+/// the running goroutine's stack, report a stack overflow and exit 2.
+fn report_stack_overflow(addr: usize) {
+    let Ok((lo, hi, id)) = GUARD.try_with(Cell::get) else {
+        return;
+    };
+    if addr < lo || addr >= hi {
+        return;
+    }
+    let mut msg = [0u8; 160];
+    let mut len = 0;
+    for part in [
+        &b"fatal error: goroutine stack overflow\n\ngoroutine "[..],
+        format_u64(id, &mut [0u8; 20]),
+        &b" [running]:\n(raise the stack with gort::Builder::stack_size)\n"[..],
+    ] {
+        msg[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    crate::platform::write_stderr(&msg[..len]);
+    crate::platform::exit_now(2);
+}
+
+/// `n` in decimal, in `buf` (no allocation: used in a signal handler).
+fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
 }
 
 /// Rounds a worker looks for work (spinning, then yielding) before it
@@ -178,6 +227,7 @@ pub(crate) struct Scheduler {
 impl Scheduler {
     /// Starts `workers` worker threads.
     pub(crate) fn start(workers: usize, stack_size: usize) -> Arc<Scheduler> {
+        crate::platform::on_memory_fault(report_stack_overflow);
         let sched = Arc::new(Scheduler {
             injector: Injector::new(),
             stealers: OnceLock::new(),
@@ -206,6 +256,12 @@ impl Scheduler {
     /// Starts `job` as a new goroutine running `task`.
     pub(crate) fn spawn(self: &Arc<Self>, task: TaskRef, job: Box<dyn FnOnce() + Send>) {
         let stack = self.take_stack();
+        // `limit()` is the lowest address of the mapping: the guard page.
+        let limit = stack.limit().get();
+        let guard = (
+            limit.saturating_sub(GUARD_REACH),
+            limit + crate::platform::page_size(),
+        );
         let me = task.clone();
         let co = Coroutine::with_stack(stack, move |y: &GoYielder, ()| {
             me.goroutine
@@ -216,6 +272,7 @@ impl Scheduler {
         });
         self.ready(Box::new(Goroutine {
             task,
+            guard,
             co,
             sched: self.clone(),
         }));
@@ -398,7 +455,9 @@ impl Scheduler {
 
     fn run(&self, ctx: &WorkerCtx, mut g: Gor) {
         super::set_current(Some(g.task.clone()));
+        GUARD.with(|c| c.set((g.guard.0, g.guard.1, g.task.id())));
         let result = g.co.resume(());
+        GUARD.with(|c| c.set((0, 0, 0)));
         super::set_current(None);
         match result {
             CoroutineResult::Yield(Request::Park) => {
