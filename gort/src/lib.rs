@@ -32,6 +32,6 @@ pub mod time;
 mod runtime;
 #[cfg(all(feature = "std", not(loom)))]
 pub use runtime::{
-    Builder, JoinHandle, Runtime, Scheduler, go, gomaxprocs, gosched, num_cpu, num_goroutine,
-    print_line, spawn,
+    Builder, JoinHandle, Runtime, Scheduler, blocking, go, gomaxprocs, gosched, num_cpu,
+    num_goroutine, print_line, spawn,
 };

@@ -234,6 +234,47 @@ fn mn_spawn_storm_runs_on_every_worker() {
     assert_eq!(names, ["gort-worker-0", "gort-worker-1"], "{seen:?}");
 }
 
+/// `blocking` lets other goroutines run while one sits in a call that
+/// blocks its thread, even on a single worker; the call may borrow from
+/// the goroutine, and its panic resumes in the goroutine.
+#[test]
+fn blocking_call_does_not_stall_other_goroutines() {
+    for sched in common::schedulers() {
+        let _dog = Watchdog::new(
+            &format!("blocking_call_does_not_stall_other_goroutines [{sched:?}]"),
+            Duration::from_secs(60),
+        );
+        let rt = gort::Builder::new().scheduler(sched).workers(1).build();
+        rt.run(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let other = gort::spawn(move || {
+                let c = gort::chan::Chan::new(0);
+                let c2 = c.clone();
+                let h = gort::spawn(move || c2.send(7).unwrap());
+                let v = c.recv();
+                h.join().unwrap();
+                tx.send(v).unwrap();
+            });
+            // Without `blocking`, this would hold the only worker and the
+            // other goroutine could not send before the timeout.
+            let got = gort::blocking(move || rx.recv_timeout(Duration::from_secs(30)));
+            assert_eq!(got, Ok(Some(7)), "the other goroutines ran meanwhile");
+            other.join().unwrap();
+
+            let mut v = vec![1, 2, 3];
+            gort::blocking(|| v.push(4));
+            assert_eq!(v, [1, 2, 3, 4]);
+        });
+        #[cfg(panic = "unwind")]
+        {
+            let e =
+                std::panic::catch_unwind(|| rt.run(|| gort::blocking(|| panic!("in blocking"))))
+                    .unwrap_err();
+            assert_eq!(e.downcast_ref::<&str>().copied(), Some("in blocking"));
+        }
+    }
+}
+
 /// Many goroutines parked on one channel hold no worker each; closing it
 /// releases every one, exactly once.
 #[test]

@@ -64,6 +64,12 @@ pub struct Task {
     runtime: Option<std::sync::Arc<dyn core::any::Any + Send + Sync>>,
 }
 
+// A task's state words are atomics whose every transition is complete
+// before a panic could start; the goroutine slot is only touched by the
+// scheduler, outside any user code.
+impl std::panic::UnwindSafe for Task {}
+impl std::panic::RefUnwindSafe for Task {}
+
 /// A shared handle to a task: what wakers keep to `unpark` it.
 pub type TaskRef = Arc<Task>;
 
@@ -149,6 +155,16 @@ pub(crate) fn set_current(task: Option<TaskRef>) {
 pub(crate) fn current_goroutine() -> Option<TaskRef> {
     let task = CURRENT.with(|c| c.borrow().clone())?;
     mn::in_goroutine(&task).then_some(task)
+}
+
+/// Whether the current task is an M:N goroutine (which must not block its
+/// worker's thread).
+#[cfg(not(loom))]
+pub(crate) fn current_is_mn_goroutine() -> bool {
+    #[cfg(gort_mn)]
+    return current_goroutine().is_some();
+    #[cfg(not(gort_mn))]
+    false
 }
 
 /// Lets other goroutines run: an M:N goroutine goes to the back of the
