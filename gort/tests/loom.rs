@@ -791,3 +791,21 @@ fn select_buffered_value_or_close() {
         }
     });
 }
+
+/// A receive that found a buffered channel ready while queueing removes
+/// its entry before it goes on: here the same thread then blocks on an
+/// unbuffered channel, and a stale entry left on `a` would let a later
+/// send on `a` "complete" that unrelated receive.
+#[test]
+fn buffered_ready_path_leaves_no_stale_entry() {
+    model("buffered_ready_path_leaves_no_stale_entry", || {
+        let (a, b) = (Chan::<usize>::new(1), Chan::<usize>::new(0));
+        let (a2, b2) = (a.clone(), b.clone());
+        let t = thread::spawn(move || (a2.recv(), b2.recv()));
+        a.send(1).unwrap();
+        a.send(2).unwrap();
+        b.send(3).unwrap();
+        assert_eq!(t.join().unwrap(), (Some(1), Some(3)));
+        assert_eq!(a.try_recv(), Ok(2));
+    });
+}

@@ -24,8 +24,9 @@
 //!   not sleep, or the operation wakes a queued waiter;
 //! - buffered, FIFO: the ring is FIFO; a woken sender re-sends its own
 //!   value, so each sender's values stay in order;
-//! - `close` sets the ring's closed bit before it takes the lock to wake
-//!   every queued entry, so a waiter queued later sees the bit on re-check.
+//! - `close` sets the ring's closed bit and, under the lock, wakes every
+//!   queued entry; a waiter queues under that lock and re-checks the ring
+//!   afterwards, so it is either woken or sees the bit.
 
 use super::queue::{Entry, WaitQueue};
 use super::ring::{Pop, Push, Ring};
