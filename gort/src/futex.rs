@@ -18,6 +18,30 @@ use core::time::Duration;
 
 use crate::shim::atomic::{AtomicU32, Ordering};
 
+/// What a task waits on, for the report (Go's wait reasons).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[allow(dead_code)] // some reasons are named only by std-only modules
+#[repr(u8)]
+pub(crate) enum WaitReason {
+    Unknown = 0,
+    ChanReceive,
+    ChanSend,
+    ChanReceiveNil,
+    ChanSendNil,
+    Select,
+    SelectNoCases,
+    Mutex,
+    RwMutex,
+    WaitGroup,
+    Cond,
+    Semaphore,
+    Once,
+    Join,
+    Sleep,
+    /// gort's own idle threads: counted as asleep, not reported.
+    Internal,
+}
+
 /// A 32-bit atomic word that threads and goroutines can sleep on.
 ///
 /// ```
@@ -62,6 +86,15 @@ impl Futex {
         self.wait_inner(expected, None);
     }
 
+    /// `wait`, naming what the caller waits for (for the deadlock report).
+    pub(crate) fn wait_as(&self, expected: u32, reason: WaitReason) {
+        #[cfg(all(feature = "std", not(loom)))]
+        crate::deadlock::set_reason(reason);
+        #[cfg(not(all(feature = "std", not(loom))))]
+        let _ = reason;
+        self.wait(expected);
+    }
+
     /// Like `wait`, but gives up after `timeout`. Returns `false` only if the
     /// timeout elapsed; `true` means woken, value changed, or spurious.
     pub fn wait_timeout(&self, expected: u32, timeout: Duration) -> bool {
@@ -97,7 +130,16 @@ impl Futex {
         }
         #[cfg(gort_mn)]
         if let Some(task) = crate::task::current_goroutine() {
+            // The goroutine parks: `task::park` accounts for the wait.
             return goroutine_waiters::wait(&self.word, expected, timeout, task);
+        }
+        #[cfg(feature = "std")]
+        {
+            let reason = crate::deadlock::take_reason();
+            if timeout.is_none() {
+                let _asleep = crate::deadlock::Asleep::new(reason);
+                return crate::platform::futex_wait(&self.word, expected, None);
+            }
         }
         crate::platform::futex_wait(&self.word, expected, timeout)
     }

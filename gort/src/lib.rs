@@ -29,6 +29,8 @@ pub mod chan;
 pub mod time;
 
 #[cfg(all(feature = "std", not(loom)))]
+mod deadlock;
+#[cfg(all(feature = "std", not(loom)))]
 mod runtime;
 #[cfg(all(feature = "std", not(loom)))]
 pub use runtime::{

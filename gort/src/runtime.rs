@@ -284,10 +284,12 @@ pub fn blocking<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     // last touch of them (parking cannot unwind), so the borrows outlive
     // the job although its type says 'static.
     let job: Box<dyn FnOnce() + Send + 'static> = unsafe { core::mem::transmute(job) };
+    crate::deadlock::blocking_begins();
     blocking_pool().spawn(job);
     while !done.flag.load(Ordering::Acquire) {
         task::park();
     }
+    crate::deadlock::blocking_ends();
     // SAFETY: `flag` is set: the helper wrote the slot and is done with it.
     match unsafe { (*done.result.get()).take() }.expect("blocking: result written") {
         Ok(v) => v,
@@ -398,7 +400,7 @@ impl<T> JoinHandle<T> {
             if s & DONE != 0 {
                 break;
             }
-            packet.state.wait(s);
+            packet.state.wait_as(s, crate::futex::WaitReason::Join);
         }
         // SAFETY: DONE (Acquire) means the goroutine wrote the slot and
         // will not touch it again; the handle is the only other owner.

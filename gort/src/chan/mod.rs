@@ -34,6 +34,7 @@ pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, Try
 use self::channel::{Inner, RecvAttempt, SendAttempt};
 use self::queue::Entry;
 use self::waiter::{ABORTED, decode};
+use crate::futex::WaitReason;
 use crate::shim::{Arc, UnsafeCell};
 use crate::task;
 
@@ -239,7 +240,7 @@ impl<T> Chan<T> {
 
     fn send_until(&self, value: T, until: Until) -> Result<(), SendTimeoutError<T>> {
         let Some(inner) = self.inner() else {
-            block_until(until);
+            block_until(until, WaitReason::ChanSendNil);
             return Err(SendTimeoutError::Timeout(value));
         };
         if inner.is_buffered() {
@@ -274,7 +275,7 @@ impl<T> Chan<T> {
             Ok(SendAttempt::Full(_)) => unreachable!("handled under the lock"),
             Err(me) => me,
         };
-        let state = select::wait_decided(&me, until);
+        let state = select::wait_decided(&me, until, WaitReason::ChanSend);
         if state == ABORTED {
             inner.forget_send(&me, 0);
         }
@@ -289,7 +290,7 @@ impl<T> Chan<T> {
 
     fn recv_until(&self, until: Until) -> Result<T, RecvTimeoutError> {
         let Some(inner) = self.inner() else {
-            block_until(until);
+            block_until(until, WaitReason::ChanReceiveNil);
             return Err(RecvTimeoutError::Timeout);
         };
         if inner.is_buffered() {
@@ -320,7 +321,7 @@ impl<T> Chan<T> {
             Ok(RecvAttempt::Empty) => unreachable!("handled under the lock"),
             Err(me) => me,
         };
-        let state = select::wait_decided(&me, until);
+        let state = select::wait_decided(&me, until, WaitReason::ChanReceive);
         if state == ABORTED {
             inner.forget_recv(&me, 0);
             return Err(RecvTimeoutError::Timeout);
@@ -416,7 +417,12 @@ fn wait_buffered<T>(inner: &Inner<T>, send: bool, until: Until) -> bool {
         me.try_decide(ABORTED);
         me.wait_state()
     } else {
-        select::wait_decided(&me, until)
+        let reason = if send {
+            WaitReason::ChanSend
+        } else {
+            WaitReason::ChanReceive
+        };
+        select::wait_decided(&me, until, reason)
     };
     if state != ABORTED {
         return true; // woken: the waker removed our entry
@@ -438,9 +444,13 @@ pub(crate) fn wake(task: Option<task::TaskRef>) {
 }
 
 /// Blocks for good (nil channel), or until the deadline.
-pub(crate) fn block_until(until: Until) {
+pub(crate) fn block_until(until: Until, reason: WaitReason) {
+    #[cfg(loom)]
+    let _ = reason;
     match until {
         Until::Forever => loop {
+            #[cfg(not(loom))]
+            crate::deadlock::set_reason(reason);
             task::park();
         },
         #[cfg(not(loom))]

@@ -32,6 +32,7 @@ use super::channel::{RecvAttempt, SendAttempt};
 use super::queue::Entry;
 use super::waiter::{ABORTED, WAITING, decode};
 use super::{Chan, SendError, Until, wake};
+use crate::futex::WaitReason;
 use crate::shim::UnsafeCell;
 use crate::task::{self, Task, TaskRef};
 
@@ -240,7 +241,7 @@ pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
         let live = cases.iter().filter(|c| !c.is_nil()).count();
         if live == 0 {
             if let Some(until) = block {
-                super::block_until(until);
+                super::block_until(until, WaitReason::SelectNoCases);
             }
             return None;
         }
@@ -275,7 +276,7 @@ pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
                 me.try_decide(ABORTED);
                 me.wait_state()
             }
-            Some(until) => wait_decided(&me, until),
+            Some(until) => wait_decided(&me, until, WaitReason::Select),
         };
         for &i in &order[..registered] {
             let i = i as usize;
@@ -302,7 +303,7 @@ pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
 
 /// Parks `me` until its attempt is decided; at the deadline, aborts it
 /// (unless a counterpart decides first). Returns the decided state.
-pub(crate) fn wait_decided(me: &TaskRef, until: Until) -> usize {
+pub(crate) fn wait_decided(me: &TaskRef, until: Until, reason: WaitReason) -> usize {
     #[cfg(not(loom))]
     let timer = match until {
         Until::Deadline(d) => Some(crate::time::timers::arm_unpark(d, me.clone())),
@@ -326,8 +327,11 @@ pub(crate) fn wait_decided(me: &TaskRef, until: Until) -> usize {
             }
             continue;
         }
+        #[cfg(not(loom))]
+        crate::deadlock::set_reason(reason);
         task::park();
     };
+    let _ = reason;
     #[cfg(not(loom))]
     if let Some(t) = timer {
         crate::time::timers::disarm(t);

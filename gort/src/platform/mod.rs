@@ -59,6 +59,13 @@ pub(crate) fn page_size() -> usize {
     4096
 }
 
+/// The process's thread count; unknown here (only Linux says it), so the
+/// deadlock monitor stays off.
+#[cfg(all(not(target_os = "linux"), feature = "std", not(loom)))]
+pub(crate) fn thread_count() -> Option<usize> {
+    None
+}
+
 #[cfg(all(target_family = "wasm", not(loom)))]
 mod wasm;
 #[cfg(all(target_family = "wasm", not(loom)))]

@@ -15,7 +15,7 @@
 use alloc::collections::VecDeque;
 
 use super::mutex::{MutexGuard, RawMutex};
-use crate::futex::Futex;
+use crate::futex::{Futex, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Release};
 use crate::shim::{Arc, UnsafeCell};
 
@@ -63,7 +63,7 @@ impl Cond {
         let mutex = guard.mutex();
         drop(guard);
         while node.load(Acquire) == 0 {
-            node.wait(0);
+            node.wait_as(0, WaitReason::Cond);
         }
         mutex.lock()
     }

@@ -26,7 +26,7 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::ops::{Deref, DerefMut};
 
-use crate::futex::Futex;
+use crate::futex::{Futex, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 
 const LOCKED: u32 = 1;
@@ -157,7 +157,7 @@ impl RawMutex {
                     }
                 }
             }
-            self.state.wait(s);
+            self.state.wait_as(s, WaitReason::Mutex);
             check_starving = true;
             s = self.spin();
         }

@@ -5,7 +5,7 @@
 //! final and is published with Release, read with Acquire, so whatever the
 //! function wrote is visible to every caller that returns.
 
-use crate::futex::Futex;
+use crate::futex::{Futex, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, Release};
 
 const INCOMPLETE: u32 = 0;
@@ -81,7 +81,7 @@ impl Once {
                     }
                 }
                 _ => {
-                    self.state.wait(RUNNING_WAITED);
+                    self.state.wait_as(RUNNING_WAITED, WaitReason::Once);
                     s = self.state.load(Acquire);
                 }
             }

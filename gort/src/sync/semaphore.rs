@@ -13,7 +13,7 @@
 //! - Not FIFO: a thread arriving while a woken waiter is on its way may take
 //!   the permit first; the woken waiter then sleeps again.
 
-use crate::futex::Futex;
+use crate::futex::{Futex, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use crate::shim::atomic::{AtomicU32, fence};
 
@@ -60,7 +60,7 @@ impl RawSemaphore {
         self.waiters.fetch_add(1, SeqCst);
         fence(SeqCst);
         while !self.try_acquire() {
-            self.permits.wait(0);
+            self.permits.wait_as(0, WaitReason::Semaphore);
         }
         self.waiters.fetch_sub(1, Relaxed);
     }

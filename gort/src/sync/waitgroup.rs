@@ -10,7 +10,7 @@
 //! - as in Go, a new round of `add` must happen after the previous `wait`s
 //!   returned; a waiter woken into a new round waits for that round too.
 
-use crate::futex::Futex;
+use crate::futex::{Futex, WaitReason};
 use crate::shim::Arc;
 use crate::shim::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
@@ -93,7 +93,7 @@ impl WaitGroup {
                 }
                 s |= WAITERS;
             }
-            self.state.wait(s);
+            self.state.wait_as(s, WaitReason::WaitGroup);
             s = self.state.load(Acquire);
         }
     }

@@ -447,6 +447,7 @@ impl Scheduler {
             }
             // Someone popped us to wake us: the word is on its way.
         }
+        let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
         while word.load(Acquire) == 0 {
             crate::platform::futex_wait(word, 0, None);
         }

@@ -194,10 +194,19 @@ pub fn park_timeout(timeout: Duration) -> bool {
 
 fn park_inner(timeout: Option<Duration>) -> bool {
     let task = current();
+    #[cfg(not(loom))]
+    let reason = crate::deadlock::take_reason();
     #[cfg(gort_mn)]
     if mn::in_goroutine(&task) {
         let deadline = timeout.and_then(crate::platform::deadline_after);
-        return mn::park(&task, deadline);
+        if deadline.is_none() {
+            crate::deadlock::task_waits(reason);
+        }
+        let woken = mn::park(&task, deadline);
+        if deadline.is_none() {
+            crate::deadlock::task_wakes(reason);
+        }
+        return woken;
     }
     let state = &task.park_state;
     // A wake-up often follows within microseconds (the other side of a
@@ -225,6 +234,11 @@ fn park_inner(timeout: Option<Duration>) -> bool {
         return true;
     }
     let deadline = timeout.and_then(crate::platform::deadline_after);
+    // An untimed sleep of this thread, for the deadlock monitor.
+    #[cfg(not(loom))]
+    let _asleep = timeout
+        .is_none()
+        .then(|| crate::deadlock::Asleep::new(reason));
     loop {
         let remaining = match (timeout, deadline) {
             (None, _) => None,

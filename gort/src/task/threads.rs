@@ -104,7 +104,10 @@ impl ThreadPool {
             }
             let left = deadline
                 .map(|d| Duration::from_nanos(d.saturating_sub(crate::platform::now_nanos())));
-            let timed_out = !crate::platform::futex_wait(&me.state, IDLE, left);
+            let timed_out = {
+                let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
+                !crate::platform::futex_wait(&me.state, IDLE, left)
+            };
             if timed_out {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(pos) = idle.iter().position(|w| Arc::ptr_eq(w, me)) {

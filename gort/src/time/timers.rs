@@ -156,7 +156,7 @@ fn run(t: &'static Timers) {
             Some(d) => {
                 t.epoch.wait_timeout(epoch, d);
             }
-            None => t.epoch.wait(epoch),
+            None => t.epoch.wait_as(epoch, crate::futex::WaitReason::Internal),
         }
     }
 }

@@ -1,0 +1,187 @@
+//! Go's "all goroutines are asleep - deadlock!", under both schedulers,
+//! each case in a child process of this binary (it has its own `main`:
+//! libtest keeps a thread busy outside gort, which rightly hides every
+//! deadlock). A case that should be reported but hangs is killed after
+//! `LIMIT` and fails.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gort::chan::Chan;
+use gort::sync::{Mutex, WaitGroup};
+use gort::{Builder, Scheduler};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn runtime() -> gort::Runtime {
+    let sched = match std::env::var("GORT_SCHEDULER").as_deref() {
+        Ok("mn") => Scheduler::MN,
+        _ => Scheduler::Threads,
+    };
+    Builder::new().scheduler(sched).build()
+}
+
+/// The programs the children run.
+fn run_case(case: &str) {
+    match case {
+        "goroutines_wait_on_each_other" => {
+            runtime().run(|| {
+                let (a, b) = (Chan::<i32>::new(0), Chan::<i32>::new(0));
+                let (a2, b2) = (a.clone(), b.clone());
+                gort::go(move || {
+                    let v = a2.recv().unwrap();
+                    b2.send(v).unwrap();
+                });
+                let (a3, b3) = (a.clone(), b.clone());
+                gort::go(move || {
+                    let v = b3.recv().unwrap();
+                    a3.send(v).unwrap();
+                });
+                let wg = WaitGroup::new();
+                wg.add(1);
+                wg.wait();
+            });
+        }
+        "main_waits_alone" => {
+            let c = Chan::<i32>::new(1);
+            c.recv();
+        }
+        "mutex_locked_twice" => {
+            runtime().run(|| {
+                let m = Mutex::new(0);
+                let _g = m.lock();
+                let _h = m.lock();
+            });
+        }
+        "sleeper_is_no_deadlock" => {
+            runtime().run(|| {
+                let c = Chan::<i32>::new(0);
+                let c2 = c.clone();
+                gort::go(move || {
+                    gort::time::sleep(Duration::from_millis(700));
+                    c2.send(1).unwrap();
+                });
+                assert_eq!(c.recv(), Some(1));
+            });
+        }
+        "blocking_call_is_no_deadlock" => {
+            runtime().run(|| {
+                let c = Chan::<i32>::new(0);
+                let c2 = c.clone();
+                gort::go(move || {
+                    gort::blocking(|| std::thread::sleep(Duration::from_millis(700)));
+                    c2.send(2).unwrap();
+                });
+                assert_eq!(c.recv(), Some(2));
+            });
+        }
+        "busy_plain_thread_is_no_deadlock" => {
+            let c = Chan::<i32>::new(0);
+            let c2 = c.clone();
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(700));
+                c2.send(3).unwrap();
+            });
+            assert_eq!(c.recv(), Some(3));
+            t.join().unwrap();
+        }
+        other => panic!("unknown case {other}"),
+    }
+}
+
+/// Runs `case` in a child; returns its exit code (None: killed at LIMIT)
+/// and stderr.
+fn child(case: &str, sched: &str) -> (Option<i32>, String) {
+    let mut c = Command::new(std::env::current_exe().unwrap())
+        .env("GORT_DEADLOCK_CASE", case)
+        .env("GORT_SCHEDULER", sched)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > LIMIT {
+            let _ = c.kill();
+            let _ = c.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    c.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (code, err)
+}
+
+fn main() {
+    if let Ok(case) = std::env::var("GORT_DEADLOCK_CASE") {
+        run_case(&case);
+        return;
+    }
+    // The monitor needs the kernel's thread count (Linux), and an emulator
+    // adds threads of its own.
+    if !cfg!(target_os = "linux") || std::env::var_os("GORT_CHILD_RUNNER").is_some() {
+        println!("deadlock: skipped (needs Linux, run natively)");
+        return;
+    }
+    let mut scheds = vec!["threads"];
+    if Scheduler::MN.is_available() {
+        scheds.push("mn");
+    }
+    let reported: [(&str, &[&str]); 3] = [
+        (
+            "goroutines_wait_on_each_other",
+            &[
+                "2 [chan receive]",
+                "1 [sync.WaitGroup.Wait]",
+                "1 [JoinHandle.join]",
+            ],
+        ),
+        ("main_waits_alone", &["1 [chan receive]"]),
+        (
+            "mutex_locked_twice",
+            &["1 [sync.Mutex.Lock]", "1 [JoinHandle.join]"],
+        ),
+    ];
+    let quiet = [
+        "sleeper_is_no_deadlock",
+        "blocking_call_is_no_deadlock",
+        "busy_plain_thread_is_no_deadlock",
+    ];
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    for sched in &scheds {
+        for (case, wants) in reported {
+            let (code, err) = child(case, sched);
+            let ok = code == Some(2)
+                && err.contains("fatal error: all goroutines are asleep - deadlock!")
+                && wants.iter().all(|w| err.contains(w));
+            if ok {
+                passed += 1;
+            } else {
+                failures.push(format!("{case} [{sched}]: exit {code:?}, stderr:\n{err}"));
+            }
+        }
+        for case in quiet {
+            let (code, err) = child(case, sched);
+            if code == Some(0) && !err.contains("deadlock") {
+                passed += 1;
+            } else {
+                failures.push(format!("{case} [{sched}]: exit {code:?}, stderr:\n{err}"));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        eprintln!(
+            "deadlock: {} failed:\n{}",
+            failures.len(),
+            failures.join("\n---\n")
+        );
+        std::process::exit(1);
+    }
+    println!("deadlock: {passed} cases passed");
+}
