@@ -21,8 +21,10 @@ fn is_prime(n: u64) -> bool {
 fn main() {
     let workers = gort::gomaxprocs() * 4;
     gort::println!(
-        "gort demo: counting primes below {N} with {workers} goroutines on {} CPUs",
-        gort::num_cpu()
+        "gort demo: counting primes below {N} with {workers} goroutines on {} CPUs \
+         ({:?} scheduler; GORT_SCHEDULER=threads|mn)",
+        gort::num_cpu(),
+        gort::Builder::new().scheduler_choice()
     );
     let results = Arc::new(Mutex::new(Vec::new()));
     let wg = WaitGroup::new();

@@ -59,7 +59,8 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// The defaults: `GORT_SCHEDULER` (`threads` today), `GOMAXPROCS`
+    /// The defaults: `GORT_SCHEDULER` (else M:N where available, threads
+    /// on wasm), `GOMAXPROCS`
     /// workers, 256 KiB goroutine stacks.
     pub fn new() -> Self {
         Builder {
@@ -67,6 +68,11 @@ impl Builder {
             workers: None,
             stack_size: DEFAULT_STACK_SIZE,
         }
+    }
+
+    /// The scheduler this builder will use.
+    pub fn scheduler_choice(&self) -> Scheduler {
+        self.scheduler
     }
 
     /// Chooses the scheduler.
@@ -338,12 +344,19 @@ fn gomaxprocs_env() -> usize {
 
 fn env_scheduler() -> Scheduler {
     static S: OnceLock<Scheduler> = OnceLock::new();
+    // M:N wherever stacks can switch, as in Go; threads elsewhere (wasm).
+    let default = if Scheduler::MN.is_available() {
+        Scheduler::MN
+    } else {
+        Scheduler::Threads
+    };
     *S.get_or_init(|| match std::env::var("GORT_SCHEDULER").as_deref() {
-        Ok("mn") | Ok("MN") => Scheduler::MN,
-        Ok("threads") | Err(_) => Scheduler::Threads,
+        Ok("mn") | Ok("MN") if Scheduler::MN.is_available() => Scheduler::MN,
+        Ok("threads") => Scheduler::Threads,
+        Err(_) => default,
         Ok(other) => {
-            eprintln!("gort: unknown GORT_SCHEDULER={other:?}; using threads");
-            Scheduler::Threads
+            eprintln!("gort: GORT_SCHEDULER={other:?} is not available here; using {default:?}");
+            default
         }
     })
 }
