@@ -24,8 +24,9 @@
 //!   thieves take the oldest. Everything queued is stealable, so a
 //!   goroutine that blocks its worker's thread (outside gort) delays only
 //!   what nobody else steals.
-//! - the stack of a finished goroutine goes back to a pool; a goroutine's
-//!   stack is never freed while it can still run;
+//! - the stack of a finished goroutine goes back to a pool (up to
+//!   `MAX_POOLED_STACKS`); a goroutine's stack is never freed while it can
+//!   still run;
 //! - while a goroutine runs, its worker's `GUARD` names the memory just
 //!   below its stack: a fault there is its stack overflowing, reported in
 //!   Go's words and ending the process with status 2.
@@ -204,6 +205,10 @@ fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
         }
     }
 }
+
+/// Finished goroutines' stacks kept for reuse; beyond this many they are
+/// unmapped (a burst of goroutines should not pin its memory for good).
+const MAX_POOLED_STACKS: usize = 1024;
 
 /// Rounds a worker looks for work (spinning, then yielding) before it
 /// sleeps.
@@ -486,10 +491,10 @@ impl Scheduler {
                 let Goroutine { co, task, .. } = *g;
                 drop(task);
                 let stack = co.into_stack();
-                self.stacks
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(stack);
+                let mut pool = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
+                if pool.len() < MAX_POOLED_STACKS {
+                    pool.push(stack);
+                } // else: unmapped here, on drop
             }
         }
     }
