@@ -52,6 +52,19 @@ pub(crate) use posix_faults::{exit_now, on_memory_fault, page_size, write_stderr
 #[cfg(all(not(unix), feature = "std", not(loom)))]
 pub(crate) fn on_memory_fault(_check: fn(usize)) {}
 
+/// Writes `bytes` to standard error.
+#[cfg(all(not(unix), feature = "std", not(loom)))]
+pub(crate) fn write_stderr(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(bytes);
+}
+
+/// Ends the process at once with `code`.
+#[cfg(all(not(unix), feature = "std", not(loom)))]
+pub(crate) fn exit_now(code: i32) -> ! {
+    std::process::exit(code)
+}
+
 /// The size of a memory page (not asked of the OS here: only the fault
 /// hook, absent on these targets, uses it).
 #[cfg(all(not(unix), feature = "std", not(loom)))]
