@@ -340,13 +340,17 @@ impl<T> Chan<T> {
 /// models).
 const RETRIES: u32 = if cfg!(loom) { 0 } else { 10 };
 
-/// Pause before retry `round`: a doubling spin, then yields.
+/// Pause before retry `round`: a doubling spin, then yields (an M:N
+/// goroutine yields its worker, where the counterpart may be queued).
 fn snooze(round: u32) {
     if round < 6 {
         for _ in 0..1 << round {
             core::hint::spin_loop();
         }
     } else {
+        #[cfg(not(loom))]
+        task::yield_now();
+        #[cfg(loom)]
         crate::platform::yield_now();
     }
 }
