@@ -29,7 +29,7 @@ use std::time::Duration;
 
 pub(crate) use crate::futex::WaitReason;
 
-const REASONS: usize = WaitReason::Internal as usize + 1;
+const REASONS: usize = WaitReason::ALL.len();
 
 impl WaitReason {
     fn text(self) -> &'static str {
@@ -116,7 +116,6 @@ pub(crate) struct Asleep(WaitReason);
 
 impl Asleep {
     pub(crate) fn new(reason: WaitReason) -> Self {
-        start_monitor();
         task_waits(reason);
         thread_sleeps();
         Asleep(reason)
@@ -174,9 +173,8 @@ fn report() -> ! {
     use std::io::Write;
     let mut msg = String::from("fatal error: all goroutines are asleep - deadlock!\n\n");
     let mut parts = Vec::new();
-    for (i, count) in WAITING.iter().enumerate() {
+    for (count, r) in WAITING.iter().zip(WaitReason::ALL) {
         let n = count.load(Relaxed);
-        let r = reason_from(i);
         if n > 0 && r != WaitReason::Internal {
             parts.push(format!("{n} [{}]", r.text()));
         }
@@ -186,28 +184,6 @@ fn report() -> ! {
     msg.push('\n');
     let _ = std::io::stderr().lock().write_all(msg.as_bytes());
     std::process::exit(2);
-}
-
-fn reason_from(i: usize) -> WaitReason {
-    use WaitReason::*;
-    [
-        Unknown,
-        ChanReceive,
-        ChanSend,
-        ChanReceiveNil,
-        ChanSendNil,
-        Select,
-        SelectNoCases,
-        Mutex,
-        RwMutex,
-        WaitGroup,
-        Cond,
-        Semaphore,
-        Once,
-        Join,
-        Sleep,
-        Internal,
-    ][i]
 }
 
 fn os_thread_count() -> Option<usize> {

@@ -42,6 +42,40 @@ pub(crate) enum WaitReason {
     Internal,
 }
 
+impl WaitReason {
+    /// Every reason, in discriminant order.
+    pub(crate) const ALL: [WaitReason; 16] = {
+        use WaitReason::*;
+        [
+            Unknown,
+            ChanReceive,
+            ChanSend,
+            ChanReceiveNil,
+            ChanSendNil,
+            Select,
+            SelectNoCases,
+            Mutex,
+            RwMutex,
+            WaitGroup,
+            Cond,
+            Semaphore,
+            Once,
+            Join,
+            Sleep,
+            Internal,
+        ]
+    };
+}
+
+// `ALL[i]` is the reason whose discriminant is `i`.
+const _: () = {
+    let mut i = 0;
+    while i < WaitReason::ALL.len() {
+        assert!(WaitReason::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
 /// A 32-bit atomic word that threads and goroutines can sleep on.
 ///
 /// ```

@@ -230,7 +230,7 @@ impl Runtime {
     }
 
     fn of_current_goroutine() -> Option<Runtime> {
-        let task = task::current();
+        let task = task::current_if_any()?;
         let inner = task.runtime()?.clone().downcast::<RuntimeInner>().ok()?;
         Some(Runtime { inner })
     }

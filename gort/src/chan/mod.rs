@@ -340,21 +340,6 @@ impl<T> Chan<T> {
 /// models).
 const RETRIES: u32 = if cfg!(loom) { 0 } else { 10 };
 
-/// Pause before retry `round`: a doubling spin, then yields (an M:N
-/// goroutine yields its worker, where the counterpart may be queued).
-fn snooze(round: u32) {
-    if round < 6 {
-        for _ in 0..1 << round {
-            core::hint::spin_loop();
-        }
-    } else {
-        #[cfg(not(loom))]
-        task::yield_now();
-        #[cfg(loom)]
-        crate::platform::yield_now();
-    }
-}
-
 fn send_buffered<T>(inner: &Inner<T>, value: T, until: Until) -> Result<(), SendTimeoutError<T>> {
     let mut value = value;
     let mut round = 0;
@@ -368,7 +353,7 @@ fn send_buffered<T>(inner: &Inner<T>, value: T, until: Until) -> Result<(), Send
             SendAttempt::Full(v) => value = v,
         }
         if round < RETRIES {
-            snooze(round);
+            task::snooze(round);
             round += 1;
             continue;
         }
@@ -390,7 +375,7 @@ fn recv_buffered<T>(inner: &Inner<T>, until: Until) -> Result<T, RecvTimeoutErro
             RecvAttempt::Empty => {}
         }
         if round < RETRIES {
-            snooze(round);
+            task::snooze(round);
             round += 1;
             continue;
         }

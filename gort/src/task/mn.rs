@@ -320,11 +320,16 @@ impl Scheduler {
         let idle: Vec<usize> =
             std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
         for i in idle {
-            self.nidle.fetch_sub(1, Relaxed);
-            self.nspinning.fetch_add(1, Relaxed); // as `wake_one` does
-            self.wake_words[i].store(1, Release);
-            crate::platform::futex_wake(&self.wake_words[i]);
+            self.wake_worker(i);
         }
+    }
+
+    /// Wakes worker `i`, just taken out of `idle`, as a spinner.
+    fn wake_worker(&self, i: usize) {
+        self.nidle.fetch_sub(1, Relaxed);
+        self.nspinning.fetch_add(1, Relaxed);
+        self.wake_words[i].store(1, Release);
+        crate::platform::futex_wake(&self.wake_words[i]);
     }
 
     fn take_stack(&self) -> DefaultStack {
@@ -360,18 +365,9 @@ impl Scheduler {
         if self.nspinning.load(Relaxed) != 0 || self.nidle.load(Relaxed) == 0 {
             return;
         }
-        let index = {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            let i = idle.pop();
-            if i.is_some() {
-                self.nidle.fetch_sub(1, Relaxed);
-                self.nspinning.fetch_add(1, Relaxed);
-            }
-            i
-        };
+        let index = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         if let Some(i) = index {
-            self.wake_words[i].store(1, Release);
-            crate::platform::futex_wake(&self.wake_words[i]);
+            self.wake_worker(i);
         }
     }
 

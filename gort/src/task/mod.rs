@@ -142,6 +142,12 @@ pub fn current() -> TaskRef {
     CURRENT.with(|c| c.borrow_mut().get_or_insert_with(Task::new).clone())
 }
 
+/// The current task, if this thread has one yet (never creates one).
+#[cfg(not(loom))]
+pub(crate) fn current_if_any() -> Option<TaskRef> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
 /// Installs `task` as this thread's current task (a scheduler starting a
 /// goroutine on a thread it owns).
 #[cfg(not(loom))]
@@ -153,8 +159,7 @@ pub(crate) fn set_current(task: Option<TaskRef>) {
 /// block its worker).
 #[cfg(gort_mn)]
 pub(crate) fn current_goroutine() -> Option<TaskRef> {
-    let task = CURRENT.with(|c| c.borrow().clone())?;
-    mn::in_goroutine(&task).then_some(task)
+    current_if_any().filter(|t| mn::in_goroutine(t))
 }
 
 /// Whether the current task is an M:N goroutine (which must not block its
@@ -165,6 +170,21 @@ pub(crate) fn current_is_mn_goroutine() -> bool {
     return current_goroutine().is_some();
     #[cfg(not(gort_mn))]
     false
+}
+
+/// One step of a polling loop's backoff, `round` from 0: a doubling spin
+/// for 6 rounds, then a yield (of the worker, for an M:N goroutine).
+pub(crate) fn snooze(round: u32) {
+    if round < 6 {
+        for _ in 0..1 << round {
+            core::hint::spin_loop();
+        }
+    } else {
+        #[cfg(not(loom))]
+        yield_now();
+        #[cfg(loom)]
+        loom::thread::yield_now();
+    }
 }
 
 /// Lets other goroutines run: an M:N goroutine goes to the back of the
@@ -220,13 +240,7 @@ fn park_inner(timeout: Option<Duration>) -> bool {
             {
                 return true;
             }
-            if round < 6 {
-                for _ in 0..1 << round {
-                    core::hint::spin_loop();
-                }
-            } else {
-                std::thread::yield_now();
-            }
+            snooze(round);
         }
     }
     // NOTIFIED → EMPTY (consume the token) or EMPTY → PARKED.
