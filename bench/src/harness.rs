@@ -38,6 +38,15 @@ pub fn timed(f: impl FnOnce()) -> Duration {
     start.elapsed()
 }
 
+/// Runs `f` on a goroutine and returns its result: gort's side spawns from
+/// a goroutine, as a Go program's `main` does.
+pub fn in_goroutine<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match gort::spawn(f).join() {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    }
+}
+
 /// Fails a run whose result shows the work was not all done.
 pub fn check(what: &str, got: u64, want: u64) -> Result<(), String> {
     if got == want {

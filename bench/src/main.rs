@@ -8,8 +8,16 @@
 //!
 //! Run it in release: `cargo run --release -p gort-bench -- --quick`.
 
+/// See `Cargo.toml`: every Rust contender allocates through mimalloc unless
+/// the `system-alloc` feature is on (the report records which).
+#[cfg(not(feature = "system-alloc"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
+mod go;
 mod harness;
+mod may_peer;
 mod report;
 mod runner;
 mod workload;
@@ -70,12 +78,14 @@ fn main() -> ExitCode {
 
     print!("{}", report::table(&outcome.workloads));
     println!(
-        "{} run(s) per contender, {} warm-up; {} sizes; limit {} s per run; {} CPUs; wall {:.1} s; load average before {}, after {}",
+        "{} run(s) per contender, {} warm-up; {} sizes; limit {} s per run; {} CPUs; Rust allocator {}; {}; wall {:.1} s; load average before {}, after {}",
         opts.runs,
         opts.warmup,
         if opts.quick { "quick" } else { "full" },
         opts.timeout().as_secs(),
         gort::num_cpu(),
+        host.allocator,
+        host.go_version.as_deref().unwrap_or("no Go toolchain"),
         wall_s,
         host.loadavg_before.as_deref().unwrap_or("?"),
         report::loadavg().as_deref().unwrap_or("?"),

