@@ -48,6 +48,11 @@ mod posix_faults;
 #[cfg(all(unix, feature = "std", not(loom)))]
 pub(crate) use posix_faults::{exit_now, on_memory_fault, page_size, write_stderr};
 
+#[cfg(all(unix, feature = "std", not(loom)))]
+mod posix_memory;
+#[cfg(all(unix, feature = "std", not(loom)))]
+pub(crate) use posix_memory::{discard_pages, guard_pages, map_region, unmap_region};
+
 /// Where memory faults cannot be hooked yet (Windows): never called back.
 #[cfg(all(not(unix), feature = "std", not(loom)))]
 pub(crate) fn on_memory_fault(_check: fn(usize)) {}

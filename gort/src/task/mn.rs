@@ -27,9 +27,8 @@
 //! - a goroutine about to park polls its token for about a microsecond
 //!   first, but only when its worker has nothing else queued (it delays
 //!   nobody local);
-//! - the stack of a finished goroutine goes back to a pool (up to
-//!   `MAX_POOLED_STACKS`); a goroutine's stack is never freed while it can
-//!   still run;
+//! - the stack of a finished goroutine goes back to the pool (`stacks`); a
+//!   goroutine's stack is never reused while it can still run;
 //! - while a goroutine runs, its worker's `GUARD` names the memory just
 //!   below its stack: a fault there is its stack overflowing, reported in
 //!   Go's words and ending the process with status 2.
@@ -39,10 +38,11 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use corosensei::stack::{DefaultStack, Stack};
+use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
+use super::stacks::{GoStack, Stacks};
 use super::{EMPTY, NOTIFIED, PARKED, Task, TaskRef};
 
 /// What a goroutine asks of its worker when it suspends.
@@ -56,7 +56,7 @@ pub(crate) enum Request {
 type GoYielder = Yielder<(), Request>;
 
 type Job = Box<dyn FnOnce() + Send>;
-type GoCoroutine = Coroutine<(), Request, (), DefaultStack>;
+type GoCoroutine = Coroutine<(), Request, (), GoStack>;
 
 /// A goroutine's code: it gets its stack when it first runs, not when it
 /// is spawned, so a burst of spawns queues closures, not stacks.
@@ -251,10 +251,6 @@ fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-/// Finished goroutines' stacks kept for reuse; beyond this many they are
-/// unmapped (a burst of goroutines should not pin its memory for good).
-const MAX_POOLED_STACKS: usize = 1024;
-
 /// Rounds a worker looks for work (spinning, then yielding) before it
 /// sleeps.
 const SPIN_ROUNDS: u32 = 8;
@@ -270,8 +266,7 @@ pub(crate) struct Scheduler {
     /// Workers looking for work (woken, or about to sleep).
     nspinning: AtomicUsize,
     shutdown: AtomicBool,
-    stacks: Mutex<Vec<DefaultStack>>,
-    stack_size: usize,
+    stacks: Stacks,
 }
 
 impl Scheduler {
@@ -286,8 +281,7 @@ impl Scheduler {
             nidle: AtomicUsize::new(0),
             nspinning: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
-            stacks: Mutex::new(Vec::new()),
-            stack_size,
+            stacks: Stacks::new(stack_size),
         });
         let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_lifo()).collect();
         let _ = sched
@@ -353,11 +347,18 @@ impl Scheduler {
         crate::platform::futex_wake(&self.wake_words[i]);
     }
 
-    fn take_stack(&self) -> DefaultStack {
-        let pooled = self.stacks.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        pooled.unwrap_or_else(|| {
-            DefaultStack::new(self.stack_size)
-                .unwrap_or_else(|e| panic!("gort: cannot map a goroutine stack: {e}"))
+    /// A stack for a goroutine about to start. Running out of memory for
+    /// one ends the process, as in Go: the goroutine cannot run, and the
+    /// worker cannot report to anyone.
+    fn take_stack(&self) -> GoStack {
+        self.stacks.take().unwrap_or_else(|e| {
+            let msg = format!(
+                "fatal error: out of memory for a goroutine stack: {e}\n\
+                 ({} goroutines; each stack takes gort::Builder::stack_size of address space)\n",
+                crate::runtime::num_goroutine()
+            );
+            crate::platform::write_stderr(msg.as_bytes());
+            crate::platform::exit_now(2)
         })
     }
 
@@ -551,11 +552,7 @@ impl Scheduler {
                 let Some(Body::Started { co, .. }) = body.take() else {
                     unreachable!("it just ran")
                 };
-                let stack = co.into_stack();
-                let mut pool = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
-                if pool.len() < MAX_POOLED_STACKS {
-                    pool.push(stack);
-                } // else: unmapped here, on drop
+                self.stacks.give(co.into_stack());
             }
         }
     }

@@ -18,6 +18,8 @@
 
 #[cfg(gort_mn)]
 pub(crate) mod mn;
+#[cfg(gort_mn)]
+mod stacks;
 #[cfg(not(loom))]
 pub(crate) mod threads;
 

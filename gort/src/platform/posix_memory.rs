@@ -1,0 +1,130 @@
+//! Memory for goroutine stacks on Unix: large regions mapped once, a guard
+//! page at the low end of each stack, pages given back when a stack goes
+//! cold. The pool that carves stacks out of these regions is
+//! `task::stacks`.
+//!
+//! On Linux 6.13 and later a guard page is a page-table marker
+//! (`MADV_GUARD_INSTALL`) inside the region's one mapping, so a million
+//! stacks need no million mappings (`vm.max_map_count` is 65,530 by
+//! default). Elsewhere, or on an older kernel, the guard is `mprotect`ed
+//! to no access, which splits the mapping: two mappings per stack.
+
+use std::io;
+#[cfg(target_os = "linux")]
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+/// Maps `len` bytes (a multiple of the page size) readable and writable,
+/// without reserving swap for them: pages are committed when touched.
+pub(crate) fn map_region(len: usize) -> io::Result<usize> {
+    #[cfg(target_os = "linux")]
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK;
+    #[cfg(not(target_os = "linux"))]
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+    // SAFETY: an anonymous mapping at an address the kernel chooses touches
+    // no existing memory.
+    let p = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(p as usize)
+    }
+}
+
+/// Unmaps a region from `map_region`.
+///
+/// # Safety
+/// Nothing may use any byte of `[addr, addr + len)` afterwards.
+pub(crate) unsafe fn unmap_region(addr: usize, len: usize) {
+    // SAFETY: the caller gives up the whole range.
+    unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+}
+
+/// `madvise` advice that installs guard markers (Linux 6.13); not in the
+/// libc crate yet.
+#[cfg(target_os = "linux")]
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// Whether guard markers work here: not tried yet, yes, or no (an older
+/// kernel refuses them; an emulator such as qemu-user may accept the call
+/// and ignore it, which only a probe reveals).
+#[cfg(target_os = "linux")]
+static GUARD_MARKERS: AtomicU8 = AtomicU8::new(MARKERS_UNTRIED);
+#[cfg(target_os = "linux")]
+const MARKERS_UNTRIED: u8 = 0;
+#[cfg(target_os = "linux")]
+const MARKERS_WORK: u8 = 1;
+#[cfg(target_os = "linux")]
+const MARKERS_FAIL: u8 = 2;
+
+/// Makes `[addr, addr + len)` (page-aligned, inside a region) fault on any
+/// access, for good.
+pub(crate) fn guard_pages(addr: usize, len: usize) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if GUARD_MARKERS.load(Relaxed) != MARKERS_FAIL {
+        // SAFETY: the range is inside a region of ours that nothing uses
+        // yet; guard markers only change how it faults.
+        if unsafe { libc::madvise(addr as *mut libc::c_void, len, MADV_GUARD_INSTALL) } == 0 {
+            if GUARD_MARKERS.load(Relaxed) == MARKERS_WORK || markers_fault(addr) {
+                GUARD_MARKERS.store(MARKERS_WORK, Relaxed);
+                return Ok(());
+            }
+        } else {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINVAL) {
+                return Err(e);
+            }
+        }
+        GUARD_MARKERS.store(MARKERS_FAIL, Relaxed);
+    }
+    // SAFETY: as above; the range becomes inaccessible, which is the point.
+    if unsafe { libc::mprotect(addr as *mut libc::c_void, len, libc::PROT_NONE) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether reading the guarded page at `addr` faults, asked without a
+/// signal: the kernel copying from it into a pipe fails with `EFAULT`.
+#[cfg(target_os = "linux")]
+fn markers_fault(addr: usize) -> bool {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return false;
+    }
+    // SAFETY: write reads one byte at `addr` in the kernel, which reports
+    // a fault as EFAULT rather than raising a signal; the descriptors are
+    // ours and closed right after.
+    let wrote = unsafe { libc::write(fds[1], addr as *const libc::c_void, 1) };
+    let fault = wrote < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT);
+    // SAFETY: closing the two descriptors pipe2 just gave us.
+    unsafe {
+        libc::close(fds[0]);
+        libc::close(fds[1]);
+    }
+    fault
+}
+
+/// Gives the pages of `[addr, addr + len)` back to the OS; the range stays
+/// mapped and reads as zeros (or its old bytes) when touched again.
+///
+/// # Safety
+/// Nothing may rely on the range's contents afterwards.
+pub(crate) unsafe fn discard_pages(addr: usize, len: usize) {
+    #[cfg(target_os = "linux")]
+    let advice = libc::MADV_DONTNEED;
+    #[cfg(not(target_os = "linux"))]
+    let advice = libc::MADV_FREE;
+    // SAFETY: the caller no longer needs the contents; the mapping stays.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, advice) };
+}

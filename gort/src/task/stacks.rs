@@ -1,0 +1,200 @@
+//! Goroutine stacks for the M:N scheduler: carved out of large regions,
+//! each with a guard page at its low end, and reused.
+//!
+//! Invariants:
+//! - a stack is `[guard page][usable]`, the usable part being the
+//!   configured size rounded up to whole pages; its guard is installed
+//!   when it is carved and stays as long as its region;
+//! - a stack is in exactly one place: owned by one goroutine (a `GoStack`
+//!   value), in `warm` (pages kept, up to `MAX_WARM`), in `discard` (pages
+//!   kept, to be given back with the next batch), or in `cold` (pages given
+//!   back to the OS; address range and guard kept);
+//! - pages go back to the OS in batches, neighbouring stacks in one call
+//!   (each call interrupts every CPU to flush its TLB); a guard survives
+//!   that (`MADV_DONTNEED` keeps guard markers, and never touches an
+//!   `mprotect`ed page's protection);
+//! - regions are unmapped only when the pool is dropped, which is after
+//!   its scheduler and so after every goroutine (every stack) of it.
+//!
+//! On Unix the memory comes from `platform` (see `posix_memory`: on Linux
+//! 6.13+ a guard costs no extra mapping, so a million goroutines fit the
+//! default `vm.max_map_count`); elsewhere each stack is corosensei's own
+//! `DefaultStack` (needed on Windows for its thread-block fields), pooled
+//! the same way.
+
+use std::sync::Mutex;
+
+/// Finished goroutines' stacks whose pages stay committed for the next
+/// goroutine; beyond this many they go cold.
+const MAX_WARM: usize = 1024;
+
+/// Stacks whose pages go back to the OS together.
+#[cfg(unix)]
+const DISCARD_BATCH: usize = 64;
+
+/// Stacks carved from one region at a time (bounded to 64 MiB a region).
+#[cfg(unix)]
+const STACKS_PER_REGION: usize = 64;
+#[cfg(unix)]
+const MAX_REGION: usize = 64 << 20;
+
+#[cfg(unix)]
+pub(crate) use unix::GoStack;
+#[cfg(not(unix))]
+pub(crate) type GoStack = corosensei::stack::DefaultStack;
+
+/// A scheduler's stacks, all of one size.
+pub(crate) struct Stacks {
+    /// Usable bytes per stack (whole pages).
+    usable: usize,
+    pool: Mutex<Pool>,
+}
+
+#[derive(Default)]
+struct Pool {
+    warm: Vec<GoStack>,
+    #[cfg(unix)]
+    discard: Vec<GoStack>,
+    cold: Vec<GoStack>,
+    #[cfg(unix)]
+    carve: unix::Carver,
+}
+
+impl Stacks {
+    pub(crate) fn new(stack_size: usize) -> Stacks {
+        let page = crate::platform::page_size();
+        let usable = stack_size
+            .max(corosensei::stack::MIN_STACK_SIZE)
+            .next_multiple_of(page);
+        Stacks {
+            usable,
+            pool: Mutex::new(Pool::default()),
+        }
+    }
+
+    /// A stack for a new goroutine: warm, else cold, else a new one.
+    pub(crate) fn take(&self) -> std::io::Result<GoStack> {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        let warm = pool.warm.pop();
+        #[cfg(unix)]
+        let warm = warm.or_else(|| pool.discard.pop());
+        if let Some(s) = warm.or_else(|| pool.cold.pop()) {
+            return Ok(s);
+        }
+        #[cfg(unix)]
+        return pool.carve.next(self.usable);
+        #[cfg(not(unix))]
+        return GoStack::new(self.usable);
+    }
+
+    /// Takes back the stack of a finished goroutine.
+    pub(crate) fn give(&self, stack: GoStack) {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.warm.len() < MAX_WARM {
+            pool.warm.push(stack);
+            return;
+        }
+        #[cfg(unix)]
+        {
+            pool.discard.push(stack);
+            if pool.discard.len() < DISCARD_BATCH {
+                return;
+            }
+            let mut batch = std::mem::take(&mut pool.discard);
+            drop(pool);
+            unix::discard_pages(&mut batch);
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            pool.cold.append(&mut batch);
+        }
+        // Elsewhere a stack beyond the warm ones is simply unmapped.
+        #[cfg(not(unix))]
+        drop((pool, stack));
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    use corosensei::stack::{Stack, StackPointer};
+
+    /// One goroutine stack inside a region: `[guard page][usable]`.
+    pub(crate) struct GoStack {
+        /// One past the highest usable byte (the stack grows down from it).
+        top: usize,
+        /// Bytes from the guard page's start to `top`.
+        len: usize,
+    }
+
+    // SAFETY: `base` is the top of memory we own for as long as this value
+    // exists (module invariants), `limit` its lowest byte including the
+    // guard page, as the trait asks; both are page-aligned, so aligned to
+    // `STACK_ALIGNMENT`.
+    unsafe impl Stack for GoStack {
+        fn base(&self) -> StackPointer {
+            StackPointer::new(self.top).expect("a stack is never at address 0")
+        }
+        fn limit(&self) -> StackPointer {
+            StackPointer::new(self.top - self.len).expect("a stack is never at address 0")
+        }
+    }
+
+    /// Gives the pages of `stacks` (owned by no goroutine) back to the OS,
+    /// one call per run of neighbouring stacks. Sorts `stacks`.
+    pub(super) fn discard_pages(stacks: &mut [GoStack]) {
+        stacks.sort_unstable_by_key(|s| s.top);
+        let mut i = 0;
+        while i < stacks.len() {
+            // Runs from the first usable byte of stacks[i] (past its guard)
+            // to the top of the last neighbour; guards inside stay guards.
+            let low = stacks[i].top - stacks[i].len + crate::platform::page_size();
+            let mut top = stacks[i].top;
+            i += 1;
+            while i < stacks.len() && stacks[i].top - stacks[i].len == top {
+                top = stacks[i].top;
+                i += 1;
+            }
+            // SAFETY: these stacks are in the pool, owned by no goroutine:
+            // their contents are dead, and the range is inside our regions.
+            unsafe { crate::platform::discard_pages(low, top - low) };
+        }
+    }
+
+    /// Carves stacks out of regions, mapping a new region when the current
+    /// one is used up; unmaps every region when dropped.
+    #[derive(Default)]
+    pub(super) struct Carver {
+        next: usize,
+        end: usize,
+        regions: Vec<(usize, usize)>,
+    }
+
+    impl Carver {
+        pub(super) fn next(&mut self, usable: usize) -> std::io::Result<GoStack> {
+            let page = crate::platform::page_size();
+            let len = usable + page;
+            if self.end - self.next < len {
+                let region = (len * super::STACKS_PER_REGION).min(super::MAX_REGION.max(len));
+                let start = crate::platform::map_region(region)?;
+                self.regions.push((start, region));
+                self.next = start;
+                self.end = start + region - region % len;
+            }
+            crate::platform::guard_pages(self.next, page)?;
+            let stack = GoStack {
+                top: self.next + len,
+                len,
+            };
+            self.next += len;
+            Ok(stack)
+        }
+    }
+
+    impl Drop for Carver {
+        fn drop(&mut self) {
+            for &(start, len) in &self.regions {
+                // SAFETY: the pool is dropped after every stack carved from
+                // it came back (module invariants), so nothing uses them.
+                unsafe { crate::platform::unmap_region(start, len) };
+            }
+        }
+    }
+}
