@@ -291,7 +291,8 @@ fn parkable_goroutines() -> usize {
         .take(2)
         .filter_map(|p| p.parse().ok())
         .collect();
-    let markers = kernel.len() == 2 && (kernel[0], kernel[1]) >= (6, 13);
+    let markers =
+        cfg!(target_os = "linux") && kernel.len() == 2 && (kernel[0], kernel[1]) >= (6, 13);
     let emulated = std::env::var_os("GORT_CHILD_RUNNER").is_some();
     // Each parked goroutine holds about 4.3 KiB (a stack page and its
     // task); leave most of the available memory alone.
