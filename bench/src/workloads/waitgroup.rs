@@ -7,11 +7,18 @@ use crate::harness::timed;
 use crate::workload::{Contender, Params, RunResult, Workload};
 
 /// gort: one `WaitGroup` reused across rounds (as Go code does), detached
-/// goroutines from `gort::go`.
+/// goroutines from `gort::go`, started and waited for by a goroutine (as
+/// Go's `main` is one).
 fn gort_wg(p: &Params) -> RunResult {
     let (rounds, fanout) = (p.n("rounds"), p.n("fanout"));
+    Ok(crate::harness::in_goroutine(move || {
+        gort_rounds(rounds, fanout)
+    }))
+}
+
+fn gort_rounds(rounds: usize, fanout: usize) -> std::time::Duration {
     let wg = gort::sync::WaitGroup::new();
-    Ok(timed(|| {
+    timed(|| {
         for _ in 0..rounds {
             wg.add(fanout as isize);
             for i in 0..fanout {
@@ -23,7 +30,7 @@ fn gort_wg(p: &Params) -> RunResult {
             }
             wg.wait();
         }
-    }))
+    })
 }
 
 /// std: `thread::scope` per round; the scope's implicit join is the wait.
