@@ -19,14 +19,17 @@
 //!   spinning worker that finds work wakes another before running it, so
 //!   queued work never waits while the other workers sleep, and a burst of
 //!   readies wakes workers one at a time, not all at once;
-//! - a worker's deque is LIFO for its owner: the goroutine readied last (a
-//!   ping-pong partner) runs next on the same worker, warm in its cache;
-//!   thieves take the oldest. Everything queued is stealable, so a
+//! - a goroutine readied by a running goroutine goes to its worker's
+//!   `runnext` slot (the one it held before moves to the deque) and runs
+//!   next there, so a ping-pong pair shares one core and its cache. Other
+//!   workers take a `runnext` only on their last look before sleeping, by
+//!   which time its owner has usually run it;
+//! - a worker's deque is LIFO for its owner; thieves take the oldest. Everything queued is stealable, so a
 //!   goroutine that blocks its worker's thread (outside gort) delays only
 //!   what nobody else steals.
-//! - a goroutine about to park polls its token for about a microsecond
-//!   first, but only when its worker has nothing else queued (it delays
-//!   nobody local);
+//! - a goroutine about to park (or retrying a channel) spins a little
+//!   first only when that can help: another worker exists and its own has
+//!   nothing else queued (it delays nobody local);
 //! - the stack of a finished goroutine goes back to the pool (`stacks`); a
 //!   goroutine's stack is never reused while it can still run;
 //! - while a goroutine runs, its worker's `GUARD` names the memory just
@@ -34,7 +37,7 @@
 //!   Go's words and ending the process with status 2.
 
 use std::cell::{Cell, UnsafeCell};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -133,10 +136,9 @@ pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
         return false;
     }
     // A wakeup often follows within a microsecond (the counterpart runs on
-    // another worker). If this worker has nothing else to run, look for
-    // the token a little before switching out: a switch and a requeue
-    // cost more than the wait.
-    if worker_has_no_other_work() {
+    // another worker). If that can be so, look for the token a little
+    // before switching out: a switch and a requeue cost more than the wait.
+    if spinning_may_help() {
         for round in 0..SPIN_BEFORE_PARK {
             for _ in 0..(1u32 << round) {
                 core::hint::spin_loop();
@@ -165,11 +167,19 @@ pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
 /// switches out (about a microsecond in all).
 const SPIN_BEFORE_PARK: u32 = 7;
 
-/// Whether the worker running the calling goroutine has nothing queued.
-fn worker_has_no_other_work() -> bool {
+/// Whether the calling goroutine, waiting for another goroutine's step,
+/// may do better spinning a little than switching out: only if another
+/// worker exists to take that step, and ours has nothing else queued (the
+/// other goroutine may be right there, waiting for us to switch).
+pub(crate) fn spinning_may_help() -> bool {
     let ctx = WORKER.with(Cell::get);
     // SAFETY: a non-null WORKER points at the running worker's context.
-    unsafe { ctx.as_ref() }.is_some_and(|c| c.local.is_empty())
+    let Some(ctx) = (unsafe { ctx.as_ref() }) else {
+        return true; // not a worker: a plain thread
+    };
+    // SAFETY: the scheduler outlives its workers' contexts.
+    let sched = unsafe { &*ctx.sched };
+    sched.runnext.len() > 1 && ctx.local.is_empty() && sched.runnext[ctx.index].is_empty()
 }
 
 /// Called by `Task::unpark` after it swapped PARKED out: the goroutine is
@@ -194,6 +204,54 @@ pub(crate) fn unparked(task: &Task) -> bool {
 pub(crate) fn yield_now(task: &Task) {
     if let Some(y) = task.goroutine.yielder() {
         y.suspend(Request::Yield);
+    }
+}
+
+/// A worker's "run next" slot: one goroutine, as a raw `TaskRef`
+/// (`Arc::into_raw`), or null. Whoever swaps a pointer out owns that
+/// reference. Padded to its own cache lines: the owner writes it on every
+/// ready, thieves read it.
+#[repr(align(128))]
+struct RunNext(AtomicPtr<Task>);
+
+impl RunNext {
+    /// Puts `t` in the slot; returns the goroutine it displaced.
+    fn put(&self, t: TaskRef) -> Option<TaskRef> {
+        let old = self.0.swap(TaskRef::into_raw(t).cast_mut(), AcqRel);
+        // SAFETY: a non-null pointer in the slot came from `into_raw`, and
+        // the swap gave its reference to us alone.
+        (!old.is_null()).then(|| unsafe { TaskRef::from_raw(old) })
+    }
+
+    /// Empties the slot (the owner, or `Drop`).
+    fn take(&self) -> Option<TaskRef> {
+        let old = self.0.swap(core::ptr::null_mut(), AcqRel);
+        // SAFETY: as in `put`.
+        (!old.is_null()).then(|| unsafe { TaskRef::from_raw(old) })
+    }
+
+    /// Empties the slot if it still holds what we saw (a thief).
+    fn steal(&self) -> Option<TaskRef> {
+        let seen = self.0.load(Acquire);
+        if seen.is_null() {
+            return None;
+        }
+        let old = self
+            .0
+            .compare_exchange(seen, core::ptr::null_mut(), AcqRel, Relaxed)
+            .ok()?;
+        // SAFETY: as in `put`: the successful exchange gave us `old`.
+        Some(unsafe { TaskRef::from_raw(old) })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.load(Acquire).is_null()
+    }
+}
+
+impl Drop for RunNext {
+    fn drop(&mut self) {
+        drop(self.take());
     }
 }
 
@@ -258,6 +316,7 @@ const SPIN_ROUNDS: u32 = 8;
 pub(crate) struct Scheduler {
     injector: Injector<TaskRef>,
     stealers: OnceLock<Vec<Stealer<TaskRef>>>,
+    runnext: Box<[RunNext]>,
     /// One futex word per worker: 1 once it is told to wake.
     wake_words: Box<[AtomicU32]>,
     /// Indices of sleeping (or about to sleep) workers.
@@ -276,6 +335,9 @@ impl Scheduler {
         let sched = Arc::new(Scheduler {
             injector: Injector::new(),
             stealers: OnceLock::new(),
+            runnext: (0..workers)
+                .map(|_| RunNext(AtomicPtr::new(core::ptr::null_mut())))
+                .collect(),
             wake_words: (0..workers).map(|_| AtomicU32::new(0)).collect(),
             idle: Mutex::new(Vec::new()),
             nidle: AtomicUsize::new(0),
@@ -367,7 +429,11 @@ impl Scheduler {
     /// look for it.
     fn ready(&self, g: TaskRef) {
         match self.this_worker() {
-            Some(ctx) => ctx.local.push(g),
+            Some(ctx) => {
+                if let Some(old) = self.runnext[ctx.index].put(g) {
+                    ctx.local.push(old);
+                }
+            }
             None => self.injector.push(g),
         }
         self.wake_one();
@@ -415,16 +481,17 @@ impl Scheduler {
         WORKER.with(|w| w.set(core::ptr::null()));
     }
 
-    /// The next goroutine to run: our own newest, else stolen (spinning a
-    /// while before giving up).
+    /// The next goroutine to run: our `runnext`, else our own newest, else
+    /// stolen (spinning a while before giving up).
     fn find_work(&self, ctx: &WorkerCtx, spinning: &mut bool) -> Option<TaskRef> {
-        let found = ctx.local.pop().or_else(|| {
+        let mine = self.runnext[ctx.index].take().or_else(|| ctx.local.pop());
+        let found = mine.or_else(|| {
             if !*spinning {
                 *spinning = true;
                 self.nspinning.fetch_add(1, Relaxed);
             }
             (0..SPIN_ROUNDS).find_map(|round| {
-                let g = self.steal(ctx);
+                let g = self.steal(ctx, round == SPIN_ROUNDS - 1);
                 if g.is_none() {
                     if round < 4 {
                         for _ in 0..(16 << round) {
@@ -448,7 +515,9 @@ impl Scheduler {
         found
     }
 
-    fn steal(&self, ctx: &WorkerCtx) -> Option<TaskRef> {
+    /// Steals from the global queue, else another worker's deque, else (if
+    /// `runnext`) another worker's `runnext` slot.
+    fn steal(&self, ctx: &WorkerCtx, runnext: bool) -> Option<TaskRef> {
         let stealers = self.stealers.get().expect("stealers are set at start");
         loop {
             let mut retry = false;
@@ -466,9 +535,13 @@ impl Scheduler {
                 }
             }
             if !retry {
-                return None;
+                break;
             }
         }
+        let n = self.runnext.len();
+        (1..n)
+            .filter(|_| runnext)
+            .find_map(|k| self.runnext[(ctx.index + k) % n].steal())
     }
 
     fn has_work(&self) -> bool {
@@ -477,6 +550,7 @@ impl Scheduler {
                 .stealers
                 .get()
                 .is_some_and(|s| s.iter().any(|s| !s.is_empty()))
+            || self.runnext.iter().any(|r| !r.is_empty())
     }
 
     /// Sleeps until woken; returns whether we wake as a spinner.

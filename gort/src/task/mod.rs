@@ -175,9 +175,15 @@ pub(crate) fn current_is_mn_goroutine() -> bool {
 }
 
 /// One step of a polling loop's backoff, `round` from 0: a doubling spin
-/// for 6 rounds, then a yield (of the worker, for an M:N goroutine).
+/// for 6 rounds, then a yield (of the worker, for an M:N goroutine). An
+/// M:N goroutine whose counterpart cannot be running elsewhere yields at
+/// once (`mn::spinning_may_help`).
 pub(crate) fn snooze(round: u32) {
-    if round < 6 {
+    #[cfg(gort_mn)]
+    let spin = round < 6 && mn::spinning_may_help();
+    #[cfg(not(gort_mn))]
+    let spin = round < 6;
+    if spin {
         for _ in 0..1 << round {
             core::hint::spin_loop();
         }
