@@ -22,8 +22,9 @@
 //! - a goroutine readied by a running goroutine goes to its worker's
 //!   `runnext` slot (the one it held before moves to the deque) and runs
 //!   next there, so a ping-pong pair shares one core and its cache. Other
-//!   workers take a `runnext` only on their last look before sleeping, by
-//!   which time its owner has usually run it;
+//!   workers take a `runnext` only on their last look before sleeping, and
+//!   only if it held the same goroutine for `RUNNEXT_AGE` (its owner is
+//!   stuck, not about to run it);
 //! - a worker's deque is LIFO for its owner; thieves take the oldest. Everything queued is stealable, so a
 //!   goroutine that blocks its worker's thread (outside gort) delays only
 //!   what nobody else steals.
@@ -207,6 +208,10 @@ pub(crate) fn yield_now(task: &Task) {
     }
 }
 
+/// How long a thief watches a `runnext` slot hold the same goroutine
+/// before it takes it, in nanoseconds.
+const RUNNEXT_AGE: u64 = 3_000;
+
 /// A worker's "run next" slot: one goroutine, as a raw `TaskRef`
 /// (`Arc::into_raw`), or null. Whoever swaps a pointer out owns that
 /// reference. Padded to its own cache lines: the owner writes it on every
@@ -230,11 +235,20 @@ impl RunNext {
         (!old.is_null()).then(|| unsafe { TaskRef::from_raw(old) })
     }
 
-    /// Empties the slot if it still holds what we saw (a thief).
+    /// Empties the slot if it holds the same goroutine for `RUNNEXT_AGE`
+    /// (a thief): a busy owner gets the time to run it itself, as a
+    /// ping-pong partner would be, and only a stuck one is taken.
     fn steal(&self) -> Option<TaskRef> {
         let seen = self.0.load(Acquire);
         if seen.is_null() {
             return None;
+        }
+        let until = crate::platform::now_nanos() + RUNNEXT_AGE;
+        while crate::platform::now_nanos() < until {
+            if self.0.load(Relaxed) != seen {
+                return None;
+            }
+            core::hint::spin_loop();
         }
         let old = self
             .0
