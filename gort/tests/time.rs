@@ -166,3 +166,102 @@ fn select_timeout_and_after_in_select() {
         assert_eq!(r, 2);
     });
 }
+
+/// One worker, 100 goroutines asleep at once: each counts itself before
+/// sleeping, and the last one can only count if no sleeper holds the
+/// worker. Then all wake.
+#[test]
+fn sleepers_hold_no_worker() {
+    for sched in common::schedulers() {
+        let _dog = common::Watchdog::new("sleepers_hold_no_worker", Duration::from_secs(60));
+        let rt = gort::Builder::new().scheduler(sched).workers(1).build();
+        let woke = rt.run(|| {
+            let n = 100;
+            let asleep = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let all_asleep = WaitGroup::new();
+            all_asleep.add(n);
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    let (asleep, all_asleep) = (asleep.clone(), all_asleep.clone());
+                    gort::spawn(move || {
+                        asleep.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        all_asleep.done();
+                        sleep(50 * MS);
+                    })
+                })
+                .collect();
+            all_asleep.wait();
+            assert_eq!(asleep.load(std::sync::atomic::Ordering::SeqCst), n as usize);
+            handles
+                .into_iter()
+                .map(|h| h.join())
+                .filter(Result::is_ok)
+                .count()
+        });
+        assert_eq!(woke, 100, "{sched:?}");
+    }
+}
+
+/// A short sleep armed while an idle worker already sleeps until a much
+/// later deadline (an hour away) wakes on time: arming the earlier deadline
+/// must wake that worker. A lost wakeup here hangs until the watchdog.
+#[test]
+fn an_earlier_deadline_wakes_the_worker_waiting_for_a_later_one() {
+    each_scheduler("earlier_deadline", Duration::from_secs(60), || {
+        let quit = gort::chan::Chan::<()>::new(0);
+        let q = quit.clone();
+        let long = gort::spawn(move || {
+            gort::select! {
+                recv(q) -> _ => true,
+                default(Duration::from_secs(3600)) => false,
+            }
+        });
+        // Let the other worker go idle and wait for the hour-long timeout
+        // (this blocks ours, which is the point).
+        std::thread::sleep(20 * MS);
+        let t = Instant::now();
+        sleep(20 * MS);
+        assert!(t.elapsed() >= 20 * MS);
+        quit.close();
+        assert!(long.join().unwrap(), "the long wait ended by the close");
+    });
+}
+
+/// In a child process: M:N goroutines sleep and time out without the
+/// global timer thread ever starting (their timers live in the scheduler).
+#[test]
+fn child_mn_sleeps_start_no_timer_thread() {
+    if common::is_child() {
+        let rt = gort::Builder::new().scheduler(gort::Scheduler::MN).build();
+        rt.run(|| {
+            sleep(MS);
+            let c = gort::chan::Chan::<()>::new(0);
+            let timed_out = gort::select! {
+                recv(c) -> _ => false,
+                default(MS) => true,
+            };
+            assert!(timed_out);
+            let h = gort::spawn(|| sleep(2 * MS));
+            h.join().unwrap();
+        });
+        let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).unwrap())
+            .collect();
+        assert!(
+            threads.iter().all(|n| n.trim() != "gort-timers"),
+            "threads: {threads:?}"
+        );
+        assert!(threads.iter().any(|n| n.trim().starts_with("gort-worker")));
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn mn_sleeps_start_no_timer_thread() {
+    if !gort::Scheduler::MN.is_available() || common::is_child() {
+        return;
+    }
+    let (code, out, err) = common::run_child("child_mn_sleeps_start_no_timer_thread", &[]);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+}

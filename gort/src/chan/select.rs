@@ -334,7 +334,7 @@ pub(crate) fn wait_decided(me: &TaskRef, until: Until, reason: WaitReason) -> us
     let _ = reason;
     #[cfg(not(loom))]
     if let Some(t) = timer {
-        crate::time::timers::disarm(t);
+        crate::time::timers::disarm_unpark(t);
     }
     state
 }

@@ -33,6 +33,13 @@
 //!   nothing else queued (it delays nobody local);
 //! - the stack of a finished goroutine goes back to the pool (`stacks`); a
 //!   goroutine's stack is never reused while it can still run;
+//! - timers: goroutines' sleeps and timeouts live in the scheduler's own
+//!   heap. Workers run due timers at every turn of their loop; an idle
+//!   worker with none due becomes the one `timer_waiter` and sleeps until
+//!   the first deadline. Arming an earlier one wakes it (or, with no
+//!   waiter, wakes an idle worker): after a SeqCst fence the armer reads
+//!   `timer_waiter`, and the waiter reads the deadline after publishing
+//!   itself, so one of them sees the other;
 //! - while a goroutine runs, its worker's `GUARD` names the memory just
 //!   below its stack: a fault there is its stack overflowing, reported in
 //!   Go's words and ending the process with status 2.
@@ -48,6 +55,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
 use super::stacks::{GoStack, Stacks};
 use super::{EMPTY, NOTIFIED, PARKED, Task, TaskRef};
+use crate::time::timers::{Action, TimerHeap};
 
 /// What a goroutine asks of its worker when it suspends.
 pub(crate) enum Request {
@@ -159,7 +167,7 @@ pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
     state.swap(EMPTY, Acquire);
     match timer {
         // Still armed: a real unpark came first.
-        Some(t) => crate::time::timers::disarm(t),
+        Some(t) => crate::time::timers::disarm_unpark(t),
         None => true,
     }
 }
@@ -199,6 +207,33 @@ pub(crate) fn unparked(task: &Task) -> bool {
         }
         None => false,
     }
+}
+
+/// Arms a timer that unparks `task` at `deadline` in its scheduler's heap,
+/// if it is a goroutine of an M:N scheduler; else hands `task` back.
+pub(crate) fn arm_timer(deadline: u64, task: TaskRef) -> Result<u64, TaskRef> {
+    let sched = task.goroutine.sched.load(Relaxed);
+    if sched.is_null() {
+        return Err(task);
+    }
+    // SAFETY: set at spawn; the task's runtime keeps the scheduler alive
+    // while we hold the task.
+    let sched = unsafe { &*sched };
+    let (id, earliest) = sched.timers.arm(deadline, Action::Unpark(task));
+    if earliest {
+        sched.timer_armed_earlier();
+    }
+    Ok(id)
+}
+
+/// Disarms a timer from `arm_timer`; called by the goroutine that armed
+/// it, so its scheduler is the current one. True if it had not fired.
+pub(crate) fn disarm_timer(id: u64) -> bool {
+    let task = super::current();
+    // SAFETY: as in `arm_timer`: the current goroutine armed it, and its
+    // scheduler outlives it.
+    let sched = unsafe { &*task.goroutine.sched.load(Relaxed) };
+    sched.timers.disarm(id)
 }
 
 /// Moves the current goroutine to the back of the global queue.
@@ -339,6 +374,11 @@ pub(crate) struct Scheduler {
     /// Workers looking for work (woken, or about to sleep).
     nspinning: AtomicUsize,
     shutdown: AtomicBool,
+    /// Sleeps and timeouts of this scheduler's goroutines.
+    timers: TimerHeap,
+    /// 1 + the index of the idle worker sleeping until `timers.next()`;
+    /// 0 if none.
+    timer_waiter: AtomicUsize,
     stacks: Stacks,
 }
 
@@ -357,6 +397,8 @@ impl Scheduler {
             nidle: AtomicUsize::new(0),
             nspinning: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            timers: TimerHeap::default(),
+            timer_waiter: AtomicUsize::new(0),
             stacks: Stacks::new(stack_size),
         });
         let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_lifo()).collect();
@@ -483,6 +525,7 @@ impl Scheduler {
         // Spinning: woken by `wake_one` (it counted us), or about to sleep.
         let mut spinning = false;
         loop {
+            self.run_due_timers();
             if let Some(g) = self.find_work(&ctx, &mut spinning) {
                 self.run(&ctx, g);
                 continue;
@@ -567,7 +610,45 @@ impl Scheduler {
             || self.runnext.iter().any(|r| !r.is_empty())
     }
 
-    /// Sleeps until woken; returns whether we wake as a spinner.
+    /// Runs the timers that are due (their goroutines go to this worker's
+    /// queue). Costs one atomic load when none is armed.
+    fn run_due_timers(&self) {
+        let next = self.timers.next();
+        if next != u64::MAX {
+            let now = crate::platform::now_nanos();
+            if now >= next {
+                self.timers.run_due(now);
+            }
+        }
+    }
+
+    fn timers_due(&self) -> bool {
+        let next = self.timers.next();
+        next != u64::MAX && crate::platform::now_nanos() >= next
+    }
+
+    /// A timer was armed earlier than every other: the worker sleeping
+    /// until the old first deadline must wake and sleep again, or, if no
+    /// worker waits on timers, an idle one must wake to (it becomes the
+    /// timer waiter when it finds no work).
+    fn timer_armed_earlier(&self) {
+        fence(SeqCst);
+        let waiter = self.timer_waiter.load(SeqCst);
+        if waiter == 0 {
+            self.wake_one();
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pos) = idle.iter().position(|&i| i == waiter - 1) {
+            idle.swap_remove(pos);
+            drop(idle);
+            self.wake_worker(waiter - 1);
+        } // else it is awake already and will look at the timers
+    }
+
+    /// Sleeps until woken (then returns true: we were counted as a
+    /// spinner), or, as the timer waiter, until the first timer is due
+    /// (then returns false).
     fn sleep(&self, ctx: &WorkerCtx, spinning: bool) -> bool {
         let word = &self.wake_words[ctx.index];
         word.store(0, Relaxed);
@@ -580,20 +661,55 @@ impl Scheduler {
             self.nidle.fetch_add(1, Relaxed);
         }
         fence(SeqCst);
-        if self.has_work() || self.shutdown.load(Acquire) {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(pos) = idle.iter().position(|&i| i == ctx.index) {
-                idle.swap_remove(pos);
-                self.nidle.fetch_sub(1, Relaxed);
+        if self.has_work() || self.shutdown.load(Acquire) || self.timers_due() {
+            if self.leave_idle(ctx.index) {
                 return false;
             }
             // Someone popped us to wake us: the word is on its way.
+        } else if self.timers.next() != u64::MAX
+            && self
+                .timer_waiter
+                .compare_exchange(0, ctx.index + 1, SeqCst, Relaxed)
+                .is_ok()
+        {
+            // We wait on the timers. Reading `next` after announcing that
+            // (SeqCst) means an earlier deadline armed from now on finds
+            // us in `timer_waiter` and wakes us.
+            fence(SeqCst);
+            loop {
+                let next = self.timers.next();
+                let now = crate::platform::now_nanos();
+                if word.load(Acquire) != 0 || next == u64::MAX || now >= next {
+                    break;
+                }
+                let wait = core::time::Duration::from_nanos(next - now);
+                crate::platform::futex_wait(word, 0, Some(wait));
+            }
+            self.timer_waiter.store(0, SeqCst);
+            if word.load(Acquire) == 0 && self.leave_idle(ctx.index) {
+                return false; // a timer is due (or gone): look again
+            }
+            // Woken (or being woken: the word is on its way).
         }
         let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
         while word.load(Acquire) == 0 {
             crate::platform::futex_wait(word, 0, None);
         }
-        true // `wake_one` counted us as spinning
+        true // whoever woke us counted us as spinning
+    }
+
+    /// Takes worker `index` off the idle list; false if someone already
+    /// did, to wake it (its word is then on its way).
+    fn leave_idle(&self, index: usize) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        match idle.iter().position(|&i| i == index) {
+            Some(pos) => {
+                idle.swap_remove(pos);
+                self.nidle.fetch_sub(1, Relaxed);
+                true
+            }
+            None => false,
+        }
     }
 
     fn run(&self, ctx: &WorkerCtx, task: TaskRef) {

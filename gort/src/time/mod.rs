@@ -41,7 +41,7 @@ pub(crate) fn sleep_until_nanos(deadline: u64) {
         crate::deadlock::set_reason(crate::futex::WaitReason::Sleep);
         task::park();
     }
-    timers::disarm(timer);
+    let _ = timers::disarm_unpark(timer);
 }
 
 /// A channel that receives the time once, after `d` (Go's `time.After`).

@@ -1,28 +1,32 @@
-//! The one timer facility: a min-heap of deadlines served by one thread.
-//! It serves `sleep`, `after`, `tick`, `Timer`, `Ticker` and every channel
-//! and `select` timeout.
+//! Timer heaps. One global heap, served by a thread of its own, holds the
+//! timers of `Timer`, `Ticker`, `after`, `tick`, and the sleeps and
+//! timeouts of threads and of goroutines of the threads scheduler. Each M:N
+//! scheduler has its own heap for its goroutines' sleeps and timeouts,
+//! served by its workers (see `task::mn`): a sleeping goroutine costs no
+//! thread, and the worker that wakes at the deadline runs it.
 //!
 //! Invariants:
-//! - `actions` holds exactly the armed timers; a heap entry whose id is not
-//!   in `actions` was disarmed and is skipped when it surfaces, and the
-//!   heap is rebuilt when such stale entries outnumber live ones, so a
-//!   program that arms and disarms 100,000 timers stays O(log n) per step;
-//! - the timer thread sleeps on `epoch` until `sleeping_until`; arming an
-//!   earlier deadline bumps `epoch` and wakes it, and the thread reads the
-//!   epoch under the lock before deciding how long to sleep, so no earlier
-//!   deadline is missed;
-//! - actions run with no lock of ours held (a timer's own lock comes
-//!   first, then a channel's: see `time::TimerShared`).
+//! - a heap's `actions` holds exactly its armed timers; a queue entry whose
+//!   id is not in `actions` was disarmed and is skipped when it surfaces,
+//!   and the queue is rebuilt when such stale entries outnumber live ones,
+//!   so arming and disarming 100,000 timers stays O(log n) per step;
+//! - `next` is the earliest armed deadline (`u64::MAX` for none), stored
+//!   under the heap's lock; whoever arms an earlier deadline than `next`
+//!   learns it from `arm` and wakes the heap's server, which reads `next`
+//!   only after announcing it is about to sleep (the thread: `epoch`;
+//!   workers: see `task::mn`), so no earlier deadline is slept through;
+//! - actions run with no heap lock held (a timer's own lock comes first,
+//!   then a channel's: see `time::TimerShared`);
+//! - timer ids come from one counter, unique across heaps.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::TimerShared;
 use crate::futex::Futex;
-use crate::sync::Mutex;
 use crate::task::TaskRef;
 
 /// What happens when a timer fires.
@@ -31,48 +35,176 @@ pub(crate) enum Action {
     Fire(Arc<TimerShared>),
 }
 
-/// Names an armed timer, to disarm it.
+impl Action {
+    fn run(self, id: u64) {
+        match self {
+            Action::Unpark(task) => task.unpark(),
+            Action::Fire(timer) => timer.fire(TimerId(id)),
+        }
+    }
+}
+
+/// Names a timer of the global heap, to disarm it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerId(u64);
 
-struct Heap {
-    queue: BinaryHeap<Reverse<(u64, u64)>>,
-    actions: HashMap<u64, Action>,
-    next_id: u64,
-    sleeping_until: u64,
+/// A sleep or timeout armed by `arm_unpark`, in whichever heap serves the
+/// task that armed it; only that task disarms it (`disarm_unpark`).
+#[derive(Debug)]
+#[must_use = "an armed timer must be disarmed"]
+pub(crate) enum UnparkTimer {
+    Global(TimerId),
+    /// In the heap of the M:N scheduler running the arming goroutine.
+    #[cfg(gort_mn)]
+    Scheduler(u64),
 }
 
-struct Timers {
-    heap: Mutex<Heap>,
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Timers armed in every heap and not yet fired or disarmed.
+static ARMED: AtomicUsize = AtomicUsize::new(0);
+
+struct Queue {
+    order: BinaryHeap<Reverse<(u64, u64)>>,
+    actions: HashMap<u64, Action>,
+}
+
+/// A min-heap of deadlines and what to do at each.
+pub(crate) struct TimerHeap {
+    queue: Mutex<Queue>,
+    next: AtomicU64,
+}
+
+impl Default for TimerHeap {
+    fn default() -> Self {
+        TimerHeap {
+            queue: Mutex::new(Queue {
+                order: BinaryHeap::new(),
+                actions: HashMap::new(),
+            }),
+            next: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl TimerHeap {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // Nothing panics while holding it; a poisoned lock is still sound.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Arms `action` at `deadline`; returns its id and whether it is now
+    /// the earliest (the server must be told).
+    pub(crate) fn arm(&self, deadline: u64, action: Action) -> (u64, bool) {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let mut q = self.lock();
+        q.order.push(Reverse((deadline, id)));
+        q.actions.insert(id, action);
+        ARMED.fetch_add(1, Ordering::Relaxed);
+        let earliest = deadline < self.next.load(Ordering::Relaxed);
+        if earliest {
+            self.next.store(deadline, Ordering::SeqCst);
+        }
+        (id, earliest)
+    }
+
+    /// Disarms timer `id`; true if it had not fired yet.
+    pub(crate) fn disarm(&self, id: u64) -> bool {
+        let mut q = self.lock();
+        let was_armed = q.actions.remove(&id).is_some();
+        if was_armed {
+            ARMED.fetch_sub(1, Ordering::Relaxed);
+        }
+        if q.order.len() > 64 && q.order.len() > 2 * q.actions.len() {
+            let live = &q.actions;
+            let kept: Vec<_> = q
+                .order
+                .iter()
+                .filter(|Reverse((_, id))| live.contains_key(id))
+                .copied()
+                .collect();
+            q.order = BinaryHeap::from(kept);
+        }
+        // `next` may now be early: harmless, the server finds nothing due.
+        was_armed
+    }
+
+    /// The earliest armed deadline, `u64::MAX` if none.
+    pub(crate) fn next(&self) -> u64 {
+        self.next.load(Ordering::SeqCst)
+    }
+
+    /// Runs every action due at `now` (with no lock held); returns how
+    /// many ran.
+    pub(crate) fn run_due(&self, now: u64) -> usize {
+        let mut due = Vec::new();
+        {
+            let mut q = self.lock();
+            while let Some(&Reverse((deadline, id))) = q.order.peek() {
+                if deadline > now && q.actions.contains_key(&id) {
+                    break;
+                }
+                q.order.pop();
+                if let Some(action) = q.actions.remove(&id) {
+                    due.push((id, action));
+                }
+            }
+            let next = q.order.peek().map_or(u64::MAX, |Reverse((d, _))| *d);
+            self.next.store(next, Ordering::SeqCst);
+        }
+        ARMED.fetch_sub(due.len(), Ordering::Relaxed);
+        let ran = due.len();
+        for (id, action) in due {
+            action.run(id);
+        }
+        ran
+    }
+}
+
+/// The global heap and its thread's wake word.
+struct Global {
+    heap: TimerHeap,
+    /// Bumped when an earlier deadline is armed; the thread sleeps on it.
     epoch: Futex,
 }
 
-fn timers() -> &'static Timers {
-    static TIMERS: OnceLock<Timers> = OnceLock::new();
+fn global() -> &'static Global {
+    static GLOBAL: OnceLock<Global> = OnceLock::new();
     static STARTED: std::sync::Once = std::sync::Once::new();
-    let t = TIMERS.get_or_init(|| Timers {
-        heap: Mutex::new(Heap {
-            queue: BinaryHeap::new(),
-            actions: HashMap::new(),
-            next_id: 1,
-            sleeping_until: u64::MAX,
-        }),
+    let g = GLOBAL.get_or_init(|| Global {
+        heap: TimerHeap::default(),
         epoch: Futex::new(0),
     });
-    // The thread gets the facility by reference: it must not wait on the
+    // The thread gets the heap by reference: it must not wait on the
     // initialisation that is starting it.
     STARTED.call_once(|| {
         std::thread::Builder::new()
             .name("gort-timers".into())
-            .spawn(move || run(t))
+            .spawn(move || serve(g))
             .expect("gort: cannot start the timer thread");
     });
-    t
+    g
 }
 
-/// Unparks `task` at `deadline` (a `now_nanos` time).
-pub(crate) fn arm_unpark(deadline: u64, task: TaskRef) -> TimerId {
-    arm(deadline, Action::Unpark(task))
+/// Unparks `task` at `deadline` (a `now_nanos` time): in its M:N
+/// scheduler's heap if it is a goroutine of one, else in the global heap.
+pub(crate) fn arm_unpark(deadline: u64, task: TaskRef) -> UnparkTimer {
+    #[cfg(gort_mn)]
+    let task = match crate::task::mn::arm_timer(deadline, task) {
+        Ok(id) => return UnparkTimer::Scheduler(id),
+        Err(task) => task,
+    };
+    UnparkTimer::Global(arm(deadline, Action::Unpark(task)))
+}
+
+/// Disarms a timer from `arm_unpark` (called by the task that armed it);
+/// true if it had not fired yet.
+pub(crate) fn disarm_unpark(timer: UnparkTimer) -> bool {
+    match timer {
+        UnparkTimer::Global(id) => disarm(id),
+        #[cfg(gort_mn)]
+        UnparkTimer::Scheduler(id) => crate::task::mn::disarm_timer(id),
+    }
 }
 
 /// Calls `timer.fire(id)` at `deadline`.
@@ -81,82 +213,40 @@ pub(crate) fn arm_fire(deadline: u64, timer: Arc<TimerShared>) -> TimerId {
 }
 
 fn arm(deadline: u64, action: Action) -> TimerId {
-    let t = timers();
-    let (id, wake) = {
-        let mut h = t.heap.lock();
-        let id = h.next_id;
-        h.next_id += 1;
-        h.queue.push(Reverse((deadline, id)));
-        h.actions.insert(id, action);
-        let wake = deadline < h.sleeping_until;
-        if wake {
-            h.sleeping_until = deadline;
-            t.epoch.fetch_add(1, Ordering::Release);
-        }
-        (id, wake)
-    };
-    if wake {
-        t.epoch.wake();
+    let g = global();
+    let (id, earliest) = g.heap.arm(deadline, action);
+    if earliest {
+        g.epoch.fetch_add(1, Ordering::SeqCst);
+        g.epoch.wake();
     }
     TimerId(id)
 }
 
-/// Disarms a timer; true if it had not fired yet.
+/// Disarms a timer of the global heap; true if it had not fired yet.
 pub(crate) fn disarm(id: TimerId) -> bool {
-    let mut h = timers().heap.lock();
-    let was_armed = h.actions.remove(&id.0).is_some();
-    if h.queue.len() > 64 && h.queue.len() > 2 * h.actions.len() {
-        let live = &h.actions;
-        let kept: Vec<_> = h
-            .queue
-            .iter()
-            .filter(|Reverse((_, id))| live.contains_key(id))
-            .copied()
-            .collect();
-        h.queue = BinaryHeap::from(kept);
-    }
-    was_armed
+    global().heap.disarm(id.0)
 }
 
-/// Timers armed and not yet fired or disarmed.
+/// Timers armed in every heap and not yet fired or disarmed.
 pub(crate) fn pending() -> usize {
-    timers().heap.lock().actions.len()
+    ARMED.load(Ordering::Relaxed)
 }
 
-fn run(t: &'static Timers) {
-    let mut due = Vec::new();
+/// The timer thread: runs what is due, then sleeps until the next
+/// deadline or until an earlier one is armed (the epoch moves).
+fn serve(g: &'static Global) {
     loop {
+        let epoch = g.epoch.load(Ordering::SeqCst);
         let now = crate::platform::now_nanos();
-        let (epoch, next) = {
-            let mut h = t.heap.lock();
-            while let Some(&Reverse((deadline, id))) = h.queue.peek() {
-                if deadline > now && h.actions.contains_key(&id) {
-                    break;
-                }
-                h.queue.pop();
-                if let Some(action) = h.actions.remove(&id) {
-                    due.push((id, action));
-                }
-            }
-            let next = h.queue.peek().map_or(u64::MAX, |Reverse((d, _))| *d);
-            h.sleeping_until = next;
-            (t.epoch.load(Ordering::Acquire), next)
-        };
-        if !due.is_empty() {
-            for (id, action) in due.drain(..) {
-                match action {
-                    Action::Unpark(task) => task.unpark(),
-                    Action::Fire(timer) => timer.fire(TimerId(id)),
-                }
-            }
+        if g.heap.run_due(now) != 0 {
             continue;
         }
-        let timeout = (next != u64::MAX).then(|| Duration::from_nanos(next.saturating_sub(now)));
-        match timeout {
-            Some(d) => {
-                t.epoch.wait_timeout(epoch, d);
-            }
-            None => t.epoch.wait_as(epoch, crate::futex::WaitReason::Internal),
+        let next = g.heap.next();
+        if next == u64::MAX {
+            g.epoch.wait_as(epoch, crate::futex::WaitReason::Internal);
+        } else {
+            g.epoch
+                .wait_timeout(epoch, Duration::from_nanos(next.saturating_sub(now)));
         }
     }
 }
