@@ -31,6 +31,27 @@ where
     })
 }
 
+/// Runs `body(t)` on `n` gort goroutines that start together (see
+/// `timed_goroutines`); the goroutine counterpart of `timed_threads`.
+pub fn timed_goroutine_workers<F>(n: usize, body: F) -> Duration
+where
+    F: Fn(usize) + Send + Sync + 'static,
+{
+    let body = std::sync::Arc::new(body);
+    let parties = (0..n)
+        .map(|t| {
+            let body = body.clone();
+            Box::new(move || {
+                body(t);
+                0u64
+            }) as Party
+        })
+        .collect();
+    timed_goroutines(parties)
+        .expect("benchmark goroutine panicked")
+        .0
+}
+
 /// Times `f` on the calling thread.
 pub fn timed(f: impl FnOnce()) -> Duration {
     let start = Instant::now();

@@ -70,12 +70,35 @@ fn run<L: CounterLock>(p: &Params) -> crate::workload::RunResult {
     Ok(elapsed)
 }
 
+/// The same on `threads` gort goroutines (what Go's side runs).
+fn run_goroutines(p: &Params) -> crate::workload::RunResult {
+    let (threads, iters) = (p.n("threads"), p.n("iters"));
+    let lock = std::sync::Arc::new(gort::sync::Mutex::new(0u64));
+    let shared = lock.clone();
+    let elapsed = crate::harness::timed_goroutine_workers(threads, move |_| {
+        for _ in 0..iters {
+            shared.incr();
+        }
+    });
+    check(
+        "gort::sync::Mutex on goroutines",
+        lock.value(),
+        (threads * iters) as u64,
+    )?;
+    Ok(elapsed)
+}
+
 fn contenders() -> Vec<Contender> {
     type G = gort::sync::Mutex<u64>;
     type S = std::sync::Mutex<u64>;
     type P = parking_lot::Mutex<u64>;
     vec![
         Contender::gort("gort", G::LABEL, run::<G>),
+        Contender::gort(
+            "gort_goroutines",
+            "gort::sync::Mutex on gort goroutines",
+            run_goroutines,
+        ),
         Contender::peer("std", S::LABEL, run::<S>),
         Contender::peer("parking_lot", P::LABEL, run::<P>),
     ]

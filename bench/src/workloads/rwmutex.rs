@@ -59,20 +59,35 @@ impl CounterRwLock for parking_lot::RwLock<u64> {
 
 /// Each thread does `ops` operations; one in `write_every` is a write
 /// (offset per thread so the writers do not move in lockstep).
-fn run<L: CounterRwLock>(p: &Params) -> RunResult {
+fn run<L: CounterRwLock + Send + 'static>(p: &Params) -> RunResult {
+    run_on::<L>(p, false)
+}
+
+/// The same on gort goroutines (what Go's side runs).
+fn run_goroutines<L: CounterRwLock + Send + 'static>(p: &Params) -> RunResult {
+    run_on::<L>(p, true)
+}
+
+fn run_on<L: CounterRwLock + Send + 'static>(p: &Params, goroutines: bool) -> RunResult {
     let (threads, ops, every) = (p.n("threads"), p.n("ops"), p.n("write_every"));
-    let lock = L::new();
-    let elapsed = timed_threads(threads, |t| {
+    let lock = std::sync::Arc::new(L::new());
+    let shared = lock.clone();
+    let body = move |t: usize| {
         let mut sum = 0u64;
         for i in 0..ops {
             if (i + t * 37).is_multiple_of(every) {
-                lock.write_incr();
+                shared.write_incr();
             } else {
-                sum = sum.wrapping_add(lock.read());
+                sum = sum.wrapping_add(shared.read());
             }
         }
         black_box(sum);
-    });
+    };
+    let elapsed = if goroutines {
+        crate::harness::timed_goroutine_workers(threads, body)
+    } else {
+        timed_threads(threads, body)
+    };
     let writes_per_thread = |t: usize| {
         (0..ops)
             .filter(|i| (i + t * 37).is_multiple_of(every))
@@ -96,6 +111,11 @@ pub fn workloads() -> Vec<Workload> {
         ops: |p| p.get("threads") * p.get("ops"),
         contenders: vec![
             Contender::gort("gort", G::LABEL, run::<G>),
+            Contender::gort(
+                "gort_goroutines",
+                "gort::sync::RwMutex on gort goroutines",
+                run_goroutines::<G>,
+            ),
             Contender::peer("std", S::LABEL, run::<S>),
             Contender::peer("parking_lot", P::LABEL, run::<P>),
         ],
