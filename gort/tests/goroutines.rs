@@ -465,10 +465,9 @@ mod process {
     }
 
     /// A goroutine overflowing its M:N stack is reported with its id and
-    /// exit status 2, not a bare SIGSEGV. (Unix: the Windows hook is not
-    /// written yet.)
+    /// exit status 2, not a bare SIGSEGV (or Windows' stack overflow
+    /// exception).
     #[test]
-    #[cfg(unix)]
     fn mn_stack_overflow_is_reported() {
         if !gort::Scheduler::MN.is_available() {
             return;

@@ -53,19 +53,32 @@ mod posix_memory;
 #[cfg(all(unix, feature = "std", not(loom)))]
 pub(crate) use posix_memory::{discard_pages, guard_pages, map_region, unmap_region};
 
-/// Where memory faults cannot be hooked yet (Windows): never called back.
-#[cfg(all(not(unix), feature = "std", not(loom)))]
-pub(crate) fn on_memory_fault(_check: fn(usize)) {}
+/// What a memory fault hook (`on_memory_fault`) is told.
+#[cfg(all(feature = "std", not(loom)))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MemoryFault {
+    /// An access to this address faulted (Unix signals, Windows access
+    /// violations).
+    At(usize),
+    /// The running thread overflowed the stack it runs on (Windows reports
+    /// this as such, without an address).
+    #[cfg_attr(unix, allow(dead_code))]
+    StackOverflow,
+}
+
+/// Where memory faults cannot be hooked (wasm): never called back.
+#[cfg(all(not(unix), not(windows), feature = "std", not(loom)))]
+pub(crate) fn on_memory_fault(_check: fn(MemoryFault)) {}
 
 /// Writes `bytes` to standard error.
-#[cfg(all(not(unix), feature = "std", not(loom)))]
+#[cfg(all(not(unix), not(windows), feature = "std", not(loom)))]
 pub(crate) fn write_stderr(bytes: &[u8]) {
     use std::io::Write;
     let _ = std::io::stderr().write_all(bytes);
 }
 
 /// Ends the process at once with `code`.
-#[cfg(all(not(unix), feature = "std", not(loom)))]
+#[cfg(all(not(unix), not(windows), feature = "std", not(loom)))]
 pub(crate) fn exit_now(code: i32) -> ! {
     std::process::exit(code)
 }

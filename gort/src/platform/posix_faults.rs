@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static CHECK: AtomicUsize = AtomicUsize::new(0);
 static mut PREVIOUS: [MaybeUninit<libc::sigaction>; 2] = [MaybeUninit::zeroed(); 2];
 
-/// Calls `check(address)` on every SIGSEGV/SIGBUS before anything else.
-/// `check` must be async-signal-safe and must not return if it handled
-/// the fault (it ends the process).
-pub(crate) fn on_memory_fault(check: fn(usize)) {
+/// Calls `check(MemoryFault::At(address))` on every SIGSEGV/SIGBUS before
+/// anything else. `check` must be async-signal-safe and must not return if
+/// it handled the fault (it ends the process).
+pub(crate) fn on_memory_fault(check: fn(super::MemoryFault)) {
     static INSTALL: Once = Once::new();
     CHECK.store(check as usize, Ordering::Release);
     INSTALL.call_once(|| {
@@ -51,9 +51,9 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     let addr = unsafe { fault_address(info) };
     let check = CHECK.load(Ordering::Acquire);
     if check != 0 {
-        // SAFETY: CHECK only ever holds a `fn(usize)` stored above.
-        let check: fn(usize) = unsafe { core::mem::transmute(check) };
-        check(addr);
+        // SAFETY: CHECK only ever holds a `fn(MemoryFault)` stored above.
+        let check: fn(super::MemoryFault) = unsafe { core::mem::transmute(check) };
+        check(super::MemoryFault::At(addr));
     }
     let i = if sig == libc::SIGSEGV { 0 } else { 1 };
     // SAFETY: PREVIOUS[i] was written by sigaction before this handler was

@@ -74,3 +74,69 @@ pub(crate) fn futex_wake_all(word: &AtomicU32) {
 fn remaining_ms(nanos: u64) -> u32 {
     u32::try_from(nanos.div_ceil(1_000_000)).map_or(MAX_FINITE_MS, |ms| ms.min(MAX_FINITE_MS))
 }
+
+/// The registered fault check (a `fn(MemoryFault)`), 0 until one is.
+static CHECK: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Calls `check` on every access violation (with its address) and stack
+/// overflow, before any other handler, from a vectored exception handler.
+/// `check` must not return if it handled the fault (it ends the process).
+pub(crate) fn on_memory_fault(check: fn(super::MemoryFault)) {
+    use windows_sys::Win32::System::Diagnostics::Debug::AddVectoredExceptionHandler;
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    CHECK.store(check as usize, core::sync::atomic::Ordering::Release);
+    INSTALL.call_once(|| {
+        // SAFETY: `on_fault` has the signature the API asks for and lives
+        // for the whole program; it is never removed.
+        let added = unsafe { AddVectoredExceptionHandler(1, Some(on_fault)) };
+        assert!(!added.is_null(), "gort: cannot add an exception handler");
+    });
+}
+
+unsafe extern "system" fn on_fault(
+    info: *mut windows_sys::Win32::System::Diagnostics::Debug::EXCEPTION_POINTERS,
+) -> i32 {
+    use windows_sys::Win32::Foundation::{EXCEPTION_ACCESS_VIOLATION, EXCEPTION_STACK_OVERFLOW};
+    const EXCEPTION_CONTINUE_SEARCH: i32 = 0;
+    // SAFETY: Windows passes valid exception pointers to the handler.
+    let record = unsafe { &*(*info).ExceptionRecord };
+    let fault = match record.ExceptionCode {
+        EXCEPTION_STACK_OVERFLOW => super::MemoryFault::StackOverflow,
+        EXCEPTION_ACCESS_VIOLATION if record.NumberParameters >= 2 => {
+            super::MemoryFault::At(record.ExceptionInformation[1])
+        }
+        _ => return EXCEPTION_CONTINUE_SEARCH,
+    };
+    let check = CHECK.load(core::sync::atomic::Ordering::Acquire);
+    if check != 0 {
+        // SAFETY: CHECK only ever holds a `fn(MemoryFault)` stored above.
+        let check: fn(super::MemoryFault) = unsafe { core::mem::transmute(check) };
+        check(fault);
+    }
+    EXCEPTION_CONTINUE_SEARCH
+}
+
+/// Writes `bytes` to standard error with one system call and no locks or
+/// allocation (it runs in the fault handler, on what is left of a stack).
+pub(crate) fn write_stderr(bytes: &[u8]) {
+    use windows_sys::Win32::Storage::FileSystem::WriteFile;
+    use windows_sys::Win32::System::Console::{GetStdHandle, STD_ERROR_HANDLE};
+    let mut written = 0u32;
+    // SAFETY: the buffer is valid for its length; a null overlapped is a
+    // synchronous write; a bad handle only makes the call fail.
+    unsafe {
+        WriteFile(
+            GetStdHandle(STD_ERROR_HANDLE),
+            bytes.as_ptr(),
+            bytes.len().min(u32::MAX as usize) as u32,
+            &mut written,
+            core::ptr::null_mut(),
+        );
+    }
+}
+
+/// Ends the process at once with `code`, running no destructors.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: ExitProcess has no preconditions.
+    unsafe { windows_sys::Win32::System::Threading::ExitProcess(code as u32) }
+}

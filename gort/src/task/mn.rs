@@ -322,13 +322,18 @@ thread_local! {
 /// overflowing (a large frame's first probe can land there).
 const GUARD_REACH: usize = 64 * 1024;
 
-/// The memory fault hook (async-signal-safe): if the fault is just below
-/// the running goroutine's stack, report a stack overflow and exit 2.
-fn report_stack_overflow(addr: usize) {
+/// The memory fault hook (async-signal-safe): if the fault is the running
+/// goroutine's stack overflowing (an access just below its stack, or the
+/// OS saying so), report it and exit 2.
+fn report_stack_overflow(fault: crate::platform::MemoryFault) {
     let Ok((lo, hi, id)) = GUARD.try_with(Cell::get) else {
         return;
     };
-    if addr < lo || addr >= hi {
+    let ours = match fault {
+        crate::platform::MemoryFault::At(addr) => addr >= lo && addr < hi,
+        crate::platform::MemoryFault::StackOverflow => id != 0,
+    };
+    if !ours {
         return;
     }
     let mut msg = [0u8; 160];
