@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Compile-only rig for targets nothing here can link or run: the macOS and
 # FreeBSD backends get `cargo check` and `cargo clippy -D warnings` (and so
-# does Windows, whose rig runs the tests but does not deny warnings), and the
+# do Windows and wasm, whose rigs run the tests but do not deny warnings), and the
 # bare-metal no_std build gets `cargo build`. Adds missing rust targets
 # (idempotent), runs every step even after a failure, prints a summary and
 # exits non-zero if any step failed. Arguments are passed to every cargo
 # command (e.g. --locked).
 set -euo pipefail
 
-CHECK_TARGETS=(aarch64-apple-darwin x86_64-apple-darwin x86_64-unknown-freebsd x86_64-pc-windows-gnu)
+CHECK_TARGETS=(aarch64-apple-darwin x86_64-apple-darwin x86_64-unknown-freebsd x86_64-pc-windows-gnu wasm32-wasip1-threads)
 BARE_TARGET=thumbv8m.main-none-eabi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

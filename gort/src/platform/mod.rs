@@ -53,8 +53,10 @@ mod posix_memory;
 #[cfg(all(unix, feature = "std", not(loom)))]
 pub(crate) use posix_memory::{discard_pages, guard_pages, map_region, unmap_region};
 
-/// What a memory fault hook (`on_memory_fault`) is told.
-#[cfg(all(feature = "std", not(loom)))]
+/// What a memory fault hook (`on_memory_fault`) is told. The hook, with
+/// `write_stderr`, `exit_now` and `page_size`, serves the M:N scheduler's
+/// stacks, so only its targets have them (Unix, Windows; not wasm).
+#[cfg(gort_mn)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum MemoryFault {
     /// An access to this address faulted (Unix signals, Windows access
@@ -66,26 +68,8 @@ pub(crate) enum MemoryFault {
     StackOverflow,
 }
 
-/// Where memory faults cannot be hooked (wasm): never called back.
-#[cfg(all(not(unix), not(windows), feature = "std", not(loom)))]
-pub(crate) fn on_memory_fault(_check: fn(MemoryFault)) {}
-
-/// Writes `bytes` to standard error.
-#[cfg(all(not(unix), not(windows), feature = "std", not(loom)))]
-pub(crate) fn write_stderr(bytes: &[u8]) {
-    use std::io::Write;
-    let _ = std::io::stderr().write_all(bytes);
-}
-
-/// Ends the process at once with `code`.
-#[cfg(all(not(unix), not(windows), feature = "std", not(loom)))]
-pub(crate) fn exit_now(code: i32) -> ! {
-    std::process::exit(code)
-}
-
-/// The size of a memory page (not asked of the OS here: only the fault
-/// hook, absent on these targets, uses it).
-#[cfg(all(not(unix), feature = "std", not(loom)))]
+/// The size of a memory page: 4 KiB on every Windows target.
+#[cfg(all(windows, feature = "std", not(loom)))]
 pub(crate) fn page_size() -> usize {
     4096
 }
