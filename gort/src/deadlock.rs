@@ -11,7 +11,9 @@
 //!   threads, the idle timer thread), plus the monitor itself, equals the
 //!   process's thread count as the OS reports it. A thread doing anything
 //!   else (running, sleeping in std, blocked in I/O) breaks the equality;
-//!   where the OS count is unavailable (not Linux) nothing is reported;
+//!   where the OS count is unavailable (wasm) nothing is reported. Threads
+//!   the OS or a loader adds (Windows' thread pool, wine's) only keep a
+//!   deadlock from being reported, never report one that is not;
 //! - no timer is armed and no `gort::blocking` call is in flight (either
 //!   could wake somebody);
 //! - all of that holds at two looks `PERIOD` apart, and `EPOCH` (bumped

@@ -122,10 +122,16 @@ fn main() {
         run_case(&case);
         return;
     }
-    // The monitor needs the kernel's thread count (Linux), and an emulator
-    // adds threads of its own.
-    if !cfg!(target_os = "linux") || std::env::var_os("GORT_CHILD_RUNNER").is_some() {
-        println!("deadlock: skipped (needs Linux, run natively)");
+    // The monitor needs the OS's thread count (Linux, Windows, macOS,
+    // FreeBSD; wine gives it too), and qemu-user adds threads of its own.
+    let counted = cfg!(any(
+        target_os = "linux",
+        windows,
+        target_os = "macos",
+        target_os = "freebsd"
+    ));
+    if !counted || std::env::var_os("GORT_CHILD_RUNNER").is_some() {
+        println!("deadlock: skipped (needs a thread count, run natively)");
         return;
     }
     let mut scheds = vec!["threads"];

@@ -107,3 +107,31 @@ fn errno() -> i32 {
     // SAFETY: `__error` returns this thread's errno slot, valid to read.
     unsafe { *libc::__error() }
 }
+
+/// The process's thread count, from `kern.proc.pid.<pid>`.
+#[cfg(feature = "std")]
+pub(crate) fn thread_count() -> Option<usize> {
+    // SAFETY: kinfo_proc is plain data, for which zero is valid.
+    let mut info: libc::kinfo_proc = unsafe { core::mem::zeroed() };
+    let mut len = core::mem::size_of::<libc::kinfo_proc>();
+    // SAFETY: getpid has no preconditions.
+    let mib = [
+        libc::CTL_KERN,
+        libc::KERN_PROC,
+        libc::KERN_PROC_PID,
+        unsafe { libc::getpid() },
+    ];
+    // SAFETY: `info` is writable for `len` bytes and `len` says so; the
+    // name is 4 integers long.
+    let rc = unsafe {
+        libc::sysctl(
+            mib.as_ptr(),
+            mib.len() as libc::c_uint,
+            (&mut info as *mut libc::kinfo_proc).cast(),
+            &mut len,
+            core::ptr::null(),
+            0,
+        )
+    };
+    (rc == 0 && info.ki_numthreads > 0).then_some(info.ki_numthreads as usize)
+}

@@ -329,3 +329,23 @@ fn lookup(name: &CStr) -> *mut c_void {
     // and outlives the call, and dlsym is thread-safe on Darwin.
     unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
 }
+
+/// The process's thread count, from the kernel's task info.
+#[cfg(feature = "std")]
+pub(crate) fn thread_count() -> Option<usize> {
+    // SAFETY: proc_taskinfo is plain integers, for which zero is valid.
+    let mut info: libc::proc_taskinfo = unsafe { core::mem::zeroed() };
+    let size = core::mem::size_of::<libc::proc_taskinfo>() as libc::c_int;
+    // SAFETY: `info` is a writable buffer of exactly `size` bytes, as
+    // PROC_PIDTASKINFO asks; getpid has no preconditions.
+    let got = unsafe {
+        libc::proc_pidinfo(
+            libc::getpid(),
+            libc::PROC_PIDTASKINFO,
+            0,
+            (&mut info as *mut libc::proc_taskinfo).cast(),
+            size,
+        )
+    };
+    (got == size && info.pti_threadnum > 0).then_some(info.pti_threadnum as usize)
+}

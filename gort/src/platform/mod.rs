@@ -74,9 +74,19 @@ pub(crate) fn page_size() -> usize {
     4096
 }
 
-/// The process's thread count; unknown here (only Linux says it), so the
-/// deadlock monitor stays off.
-#[cfg(all(not(target_os = "linux"), feature = "std", not(loom)))]
+/// The process's thread count; unknown here (wasm), so the deadlock
+/// monitor stays off.
+#[cfg(all(
+    not(any(
+        target_os = "linux",
+        windows,
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd"
+    )),
+    feature = "std",
+    not(loom)
+))]
 pub(crate) fn thread_count() -> Option<usize> {
     None
 }

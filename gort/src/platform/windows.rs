@@ -140,3 +140,34 @@ pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: ExitProcess has no preconditions.
     unsafe { windows_sys::Win32::System::Threading::ExitProcess(code as u32) }
 }
+
+/// The process's thread count, from a Toolhelp snapshot of the system's
+/// threads (the deadlock monitor's census; it asks at most every 100 ms).
+pub(crate) fn thread_count() -> Option<usize> {
+    use windows_sys::Win32::Foundation::{CloseHandle, INVALID_HANDLE_VALUE};
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
+    };
+    use windows_sys::Win32::System::Threading::GetCurrentProcessId;
+    // SAFETY: plain calls with valid arguments; the snapshot handle is
+    // closed below, and `entry` has its size set as the API requires.
+    unsafe {
+        let snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+        if snapshot == INVALID_HANDLE_VALUE {
+            return None;
+        }
+        let me = GetCurrentProcessId();
+        let mut entry: THREADENTRY32 = core::mem::zeroed();
+        entry.dwSize = core::mem::size_of::<THREADENTRY32>() as u32;
+        let mut count = 0;
+        let mut more = Thread32First(snapshot, &mut entry) != 0;
+        while more {
+            if entry.th32OwnerProcessID == me {
+                count += 1;
+            }
+            more = Thread32Next(snapshot, &mut entry) != 0;
+        }
+        CloseHandle(snapshot);
+        (count > 0).then_some(count)
+    }
+}
