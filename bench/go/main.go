@@ -252,6 +252,27 @@ func sieve(p params) time.Duration {
 	return d
 }
 
+// sleepMany: n goroutines each sleep once, all at the same time; timed
+// until the last wakes.
+func sleepMany(p params) time.Duration {
+	n, d := p.n("sleeps"), time.Duration(p.n("micros"))*time.Microsecond
+	var wg sync.WaitGroup
+	var woke atomic.Uint64
+	start := time.Now()
+	wg.Add(n)
+	for range n {
+		go func() {
+			time.Sleep(d)
+			woke.Add(1)
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	check("sleepers woken", woke.Load(), uint64(n))
+	return elapsed
+}
+
 // nthPrime by trial division (the sieve's check).
 func nthPrime(n int) int {
 	found := 0
@@ -463,6 +484,7 @@ var workloads = map[string]func(params) time.Duration{
 	"spawn_join_batched": spawnJoinBatched,
 	"spawn_waitgroup":    spawnWaitGroup,
 	"sieve":              sieve,
+	"sleep_many":         sleepMany,
 	"chan_pingpong":      chanPingpong,
 }
 

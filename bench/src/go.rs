@@ -23,6 +23,7 @@ pub const WORKLOADS: &[&str] = &[
     "spawn_join_batched",
     "spawn_waitgroup",
     "sieve",
+    "sleep_many",
     "chan_pingpong",
     "chan_seq_bounded1",
     "chan_seq_boundedN",

@@ -9,13 +9,14 @@ mod mutex;
 mod rwmutex;
 mod sieve;
 mod spawn;
+mod timers;
 mod waitgroup;
 
 use crate::workload::Workload;
 
 /// Every workload, in the order they run and print.
 pub fn registry() -> Vec<Workload> {
-    let families: [fn() -> Vec<Workload>; 7] = [
+    let families: [fn() -> Vec<Workload>; 8] = [
         mutex::workloads,
         rwmutex::workloads,
         waitgroup::workloads,
@@ -23,6 +24,7 @@ pub fn registry() -> Vec<Workload> {
         spawn::workloads,
         chan::workloads,
         sieve::workloads,
+        timers::workloads,
     ];
     let mut all: Vec<Workload> = families.iter().flat_map(|f| f()).collect();
     crate::go::add_contenders(&mut all);

@@ -1,0 +1,81 @@
+//! Timer family: many goroutines asleep at once. Measures arming, the
+//! scheduler's wait for the first deadline, and waking each sleeper;
+//! `sleeps` goroutines each sleep `micros` once, started together, timed
+//! until the last wakes (so about `micros` plus the overhead).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::harness::{check, in_goroutine, timed};
+use crate::workload::{Contender, Params, RunResult, Workload};
+
+fn gort_sleeps(p: &Params) -> RunResult {
+    let (n, d) = (p.get("sleeps"), Duration::from_micros(p.get("micros")));
+    let woke = Arc::new(AtomicU64::new(0));
+    let count = woke.clone();
+    let t = in_goroutine(move || {
+        let wg = gort::sync::WaitGroup::new();
+        timed(|| {
+            wg.add(n as isize);
+            for _ in 0..n {
+                let (wg, count) = (wg.clone(), count.clone());
+                gort::go(move || {
+                    gort::time::sleep(d);
+                    count.fetch_add(1, Relaxed);
+                    wg.done();
+                });
+            }
+            wg.wait();
+        })
+    });
+    check("sleepers woken", woke.load(Relaxed), n)?;
+    Ok(t)
+}
+
+fn may_sleeps(p: &Params) -> RunResult {
+    let (n, d) = (p.get("sleeps"), Duration::from_micros(p.get("micros")));
+    let woke = Arc::new(AtomicU64::new(0));
+    let count = woke.clone();
+    let t = crate::may_peer::in_coroutine(move || {
+        timed(|| {
+            let wg = may::sync::WaitGroup::new();
+            for _ in 0..n {
+                let (wg, count) = (wg.clone(), count.clone());
+                may::go!(move || {
+                    may::coroutine::sleep(d);
+                    count.fetch_add(1, Relaxed);
+                    drop(wg);
+                });
+            }
+            wg.wait();
+        })
+    });
+    check("sleepers woken", woke.load(Relaxed), n)?;
+    Ok(t)
+}
+
+pub fn workloads() -> Vec<Workload> {
+    vec![Workload {
+        name: "sleep_many",
+        family: "timers",
+        about: "sleeps goroutines each sleep micros once, all at the same time; until the last wakes",
+        full: Params::new(&[("sleeps", 100_000), ("micros", 10_000)]),
+        quick: Params::new(&[("sleeps", 10_000), ("micros", 10_000)]),
+        ops: |p| p.get("sleeps"),
+        // No OS-thread row: 100,000 sleeping threads is what goroutines
+        // are for (and takes minutes to start here).
+        contenders: vec![
+            Contender::gort(
+                "gort",
+                "gort::time::sleep on gort::go goroutines",
+                gort_sleeps,
+            ),
+            Contender::peer(
+                "may",
+                "may::coroutine::sleep on may::go! coroutines",
+                may_sleeps,
+            ),
+        ],
+    }]
+}
