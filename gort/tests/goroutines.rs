@@ -393,9 +393,17 @@ fn child_mn_stack_overflow() {
                 });
             }
             ready.wait();
-            let h = gort::spawn(|| recurse_forever(0));
+            // It overflows only after its id is out, in one write.
+            let start = gort::chan::Chan::<()>::new(0);
+            let go_on = start.clone();
+            let h = gort::spawn(move || {
+                let _ = go_on.recv();
+                recurse_forever(0)
+            });
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "overflowing goroutine {}", h.id());
+            let line = format!("overflowing goroutine {}\n", h.id());
+            let _ = std::io::stderr().write_all(line.as_bytes());
+            start.close();
             h.join()
         });
         unreachable!("the process should have exited ({v:?})");
