@@ -472,6 +472,18 @@ mod process {
         assert!(err.contains("panic: nobody joins me"), "stderr: {err}");
     }
 
+    /// Stack memory of a finished burst goes back to the OS while the
+    /// scheduler idles (the scavenger), without any further activity.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn idle_scheduler_gives_stack_memory_back() {
+        if !gort::Scheduler::MN.is_available() {
+            return;
+        }
+        let (code, _, err) = run_child("child_idle_scheduler_gives_stack_memory_back", &[]);
+        assert_eq!(code, Some(0), "stderr: {err}");
+    }
+
     /// A goroutine overflowing its M:N stack is reported with its id and
     /// exit status 2, not a bare SIGSEGV (or Windows' stack overflow
     /// exception).
@@ -533,5 +545,69 @@ mod process {
         let (code, out, err) = run_child("child_gomaxprocs_env", &[("GOMAXPROCS", "3")]);
         assert_eq!(code, Some(0), "stderr: {err}");
         assert!(out.contains("gomaxprocs=3"), "stdout: {out}");
+    }
+}
+
+/// The resident set of this process in KiB (Linux).
+#[cfg(target_os = "linux")]
+fn rss_kib() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4
+}
+
+/// In a child process: 20,000 goroutines park (each touching its stack),
+/// finish, and leave their stacks warm; with the scheduler then idle, the
+/// scavenger must give most of that memory back on its own. Exits 0 once
+/// it has, 1 if 20 s pass first.
+#[test]
+fn child_idle_scheduler_gives_stack_memory_back() {
+    #[cfg(target_os = "linux")]
+    if is_child() {
+        let rt = gort::Builder::new()
+            .scheduler(Scheduler::MN)
+            .stack_size(64 * 1024)
+            .build();
+        let n = 20_000;
+        let before = rss_kib();
+        let peak = rt.run(move || {
+            let gate = gort::chan::Chan::<()>::new(0);
+            let started = gort::sync::WaitGroup::new();
+            let done = gort::sync::WaitGroup::new();
+            started.add(n);
+            done.add(n);
+            for _ in 0..n {
+                let (gate, started, done) = (gate.clone(), started.clone(), done.clone());
+                gort::go(move || {
+                    started.done();
+                    let _ = gate.recv();
+                    done.done();
+                });
+            }
+            started.wait();
+            let peak = rss_kib();
+            gate.close();
+            done.wait();
+            peak
+        });
+        let grown = peak.saturating_sub(before);
+        assert!(
+            grown > 20_000,
+            "{n} parked goroutines grew RSS by only {grown} KiB"
+        );
+        // Nothing runs now: only the scheduler's own timed wake can scavenge.
+        for _ in 0..100 {
+            if rss_kib() < before + grown / 4 {
+                std::process::exit(0);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "RSS still {} KiB (before {before}, peak {peak})",
+            rss_kib()
+        );
+        std::process::exit(1);
     }
 }

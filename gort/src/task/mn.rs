@@ -34,9 +34,9 @@
 //! - the stack of a finished goroutine goes back to the pool (`stacks`); a
 //!   goroutine's stack is never reused while it can still run;
 //! - timers: goroutines' sleeps and timeouts live in the scheduler's own
-//!   heap. Workers run due timers at every turn of their loop; an idle
-//!   worker with none due becomes the one `timer_waiter` and sleeps until
-//!   the first deadline. Arming an earlier one wakes it (or, with no
+//!   heap. Workers run due timers (and the stack scavenger, see `stacks`)
+//!   at every turn of their loop; an idle worker with none due becomes the
+//!   one `timer_waiter` and sleeps until the first deadline. Arming an earlier one wakes it (or, with no
 //!   waiter, wakes an idle worker): after a SeqCst fence the armer reads
 //!   `timer_waiter`, and the waiter reads the deadline after publishing
 //!   itself, so one of them sees the other;
@@ -616,19 +616,27 @@ impl Scheduler {
     }
 
     /// Runs the timers that are due (their goroutines go to this worker's
-    /// queue). Costs one atomic load when none is armed.
+    /// queue), and the stack scavenger if it is due. Costs two atomic loads
+    /// when neither has anything pending.
     fn run_due_timers(&self) {
-        let next = self.timers.next();
+        let next = self.next_deadline();
         if next != u64::MAX {
             let now = crate::platform::now_nanos();
             if now >= next {
                 self.timers.run_due(now);
+                self.stacks.scavenge(now);
             }
         }
     }
 
+    /// The first time a worker has something to do without being woken: a
+    /// timer, or giving back idle stacks (`u64::MAX`: none).
+    fn next_deadline(&self) -> u64 {
+        self.timers.next().min(self.stacks.scavenge_deadline())
+    }
+
     fn timers_due(&self) -> bool {
-        let next = self.timers.next();
+        let next = self.next_deadline();
         next != u64::MAX && crate::platform::now_nanos() >= next
     }
 
@@ -671,7 +679,7 @@ impl Scheduler {
                 return false;
             }
             // Someone popped us to wake us: the word is on its way.
-        } else if self.timers.next() != u64::MAX
+        } else if self.next_deadline() != u64::MAX
             && self
                 .timer_waiter
                 .compare_exchange(0, ctx.index + 1, SeqCst, Relaxed)
@@ -682,7 +690,7 @@ impl Scheduler {
             // us in `timer_waiter` and wakes us.
             fence(SeqCst);
             loop {
-                let next = self.timers.next();
+                let next = self.next_deadline();
                 let now = crate::platform::now_nanos();
                 if word.load(Acquire) != 0 || next == u64::MAX || now >= next {
                     break;

@@ -6,10 +6,17 @@
 //!   configured size rounded up to whole pages; its guard is installed
 //!   when it is carved and stays as long as its region;
 //! - a stack is in exactly one place: owned by one goroutine (a `GoStack`
-//!   value), in `warm` (pages kept, up to `MAX_WARM`), in `discard` (pages
-//!   kept, to be given back with the next batch), or in `cold` (pages given
-//!   back to the OS; address range and guard kept);
-//! - pages go back to the OS in batches, neighbouring stacks in one call
+//!   value), in `warm` (pages kept), or in `cold` (pages given back to the
+//!   OS; address range and guard kept);
+//! - a finished goroutine's stack goes to the top of `warm`, and new ones
+//!   come from the top, so the bottom holds the longest unused. Warm
+//!   stacks beyond `MAX_WARM` that went unused for a whole
+//!   `SCAVENGE_PERIOD` (below `low_water`, the fewest warm stacks seen in
+//!   the period) go cold at the next `scavenge`; the scheduler calls it
+//!   when `scavenge_deadline` passes, from a busy worker's loop or an idle
+//!   worker's timed sleep. So a burst of goroutines reuses committed
+//!   stacks, and its memory goes back a few seconds after it ends;
+//! - pages go back to the OS in one call per run of neighbouring stacks
 //!   (each call interrupts every CPU to flush its TLB); a guard survives
 //!   that (`MADV_DONTNEED` keeps guard markers, and never touches an
 //!   `mprotect`ed page's protection);
@@ -23,14 +30,14 @@
 //! the same way.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Finished goroutines' stacks whose pages stay committed for the next
-/// goroutine; beyond this many they go cold.
+/// Warm stacks kept however long they go unused.
 const MAX_WARM: usize = 1024;
 
-/// Stacks whose pages go back to the OS together.
-#[cfg(unix)]
-const DISCARD_BATCH: usize = 64;
+/// How long a warm stack beyond `MAX_WARM` may go unused before its pages
+/// go back to the OS, in nanoseconds.
+const SCAVENGE_PERIOD: u64 = 2_000_000_000;
 
 /// Stacks carved from one region at a time (bounded to 64 MiB a region).
 #[cfg(unix)]
@@ -48,13 +55,15 @@ pub(crate) struct Stacks {
     /// Usable bytes per stack (whole pages).
     usable: usize,
     pool: Mutex<Pool>,
+    /// When `scavenge` has work (a `now_nanos` time), `u64::MAX` if none.
+    scavenge_at: AtomicU64,
 }
 
 #[derive(Default)]
 struct Pool {
     warm: Vec<GoStack>,
-    #[cfg(unix)]
-    discard: Vec<GoStack>,
+    /// The fewest stacks `warm` held since the last scavenge.
+    low_water: usize,
     cold: Vec<GoStack>,
     #[cfg(unix)]
     carve: unix::Carver,
@@ -69,16 +78,24 @@ impl Stacks {
         Stacks {
             usable,
             pool: Mutex::new(Pool::default()),
+            scavenge_at: AtomicU64::new(u64::MAX),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pool> {
+        // Nothing panics while holding it; a poisoned pool is still sound.
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A stack for a new goroutine: warm, else cold, else a new one.
     pub(crate) fn take(&self) -> std::io::Result<GoStack> {
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        let warm = pool.warm.pop();
-        #[cfg(unix)]
-        let warm = warm.or_else(|| pool.discard.pop());
-        if let Some(s) = warm.or_else(|| pool.cold.pop()) {
+        let mut pool = self.lock();
+        if let Some(s) = pool.warm.pop() {
+            pool.low_water = pool.low_water.min(pool.warm.len());
+            return Ok(s);
+        }
+        pool.low_water = 0;
+        if let Some(s) = pool.cold.pop() {
             return Ok(s);
         }
         #[cfg(unix)]
@@ -87,28 +104,51 @@ impl Stacks {
         return GoStack::new(self.usable);
     }
 
-    /// Takes back the stack of a finished goroutine.
+    /// Takes back the stack of a finished goroutine (it stays warm).
     pub(crate) fn give(&self, stack: GoStack) {
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.warm.len() < MAX_WARM {
-            pool.warm.push(stack);
+        let mut pool = self.lock();
+        pool.warm.push(stack);
+        if pool.warm.len() > MAX_WARM && self.scavenge_at.load(Relaxed) == u64::MAX {
+            pool.low_water = pool.warm.len();
+            let at = crate::platform::now_nanos().saturating_add(SCAVENGE_PERIOD);
+            self.scavenge_at.store(at, Relaxed);
+        }
+    }
+
+    /// When `scavenge` next has work (`u64::MAX`: none).
+    pub(crate) fn scavenge_deadline(&self) -> u64 {
+        self.scavenge_at.load(Relaxed)
+    }
+
+    /// Gives back the pages of the warm stacks beyond `MAX_WARM` that went
+    /// unused since the last scavenge, if its deadline passed.
+    pub(crate) fn scavenge(&self, now: u64) {
+        if now < self.scavenge_at.load(Relaxed) {
             return;
         }
+        let mut pool = self.lock();
+        if now < self.scavenge_at.load(Relaxed) {
+            return; // another worker just did it
+        }
+        let unused = pool.low_water.min(pool.warm.len()).saturating_sub(MAX_WARM);
+        let idle: Vec<GoStack> = pool.warm.drain(..unused).collect();
+        pool.low_water = pool.warm.len();
+        let next = if pool.warm.len() > MAX_WARM {
+            now.saturating_add(SCAVENGE_PERIOD)
+        } else {
+            u64::MAX
+        };
+        self.scavenge_at.store(next, Relaxed);
+        drop(pool);
         #[cfg(unix)]
         {
-            pool.discard.push(stack);
-            if pool.discard.len() < DISCARD_BATCH {
-                return;
-            }
-            let mut batch = std::mem::take(&mut pool.discard);
-            drop(pool);
-            unix::discard_pages(&mut batch);
-            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-            pool.cold.append(&mut batch);
+            let mut idle = idle;
+            unix::discard_pages(&mut idle);
+            self.lock().cold.append(&mut idle);
         }
-        // Elsewhere a stack beyond the warm ones is simply unmapped.
+        // Elsewhere an idle stack is simply unmapped.
         #[cfg(not(unix))]
-        drop((pool, stack));
+        drop(idle);
     }
 }
 
