@@ -68,6 +68,29 @@ pub fn in_goroutine<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
     }
 }
 
+/// What each goroutine of a fan-out runs, given its index.
+pub type FanOutBody = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
+/// From a goroutine: starts `n` goroutines (`gort::go`) running `body(i)`
+/// and waits for them with a gort `WaitGroup` (Go's idiom); returns the
+/// time from the first start to the last `done`.
+pub fn gort_fan_out(n: u64, body: FanOutBody) -> Duration {
+    in_goroutine(move || {
+        let wg = gort::sync::WaitGroup::new();
+        timed(|| {
+            wg.add(n as isize);
+            for i in 0..n {
+                let (wg, body) = (wg.clone(), body.clone());
+                gort::go(move || {
+                    body(i);
+                    wg.done();
+                });
+            }
+            wg.wait();
+        })
+    })
+}
+
 /// Fails a run whose result shows the work was not all done.
 pub fn check(what: &str, got: u64, want: u64) -> Result<(), String> {
     if got == want {

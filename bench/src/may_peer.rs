@@ -20,3 +20,21 @@ pub fn in_coroutine<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
         Err(e) => std::panic::resume_unwind(e),
     }
 }
+
+/// From a coroutine: starts `n` coroutines running `body(i)` and waits for
+/// them with may's `WaitGroup` (a clone each, dropped as its `done`).
+pub fn may_fan_out(n: u64, body: crate::harness::FanOutBody) -> std::time::Duration {
+    in_coroutine(move || {
+        crate::harness::timed(|| {
+            let wg = may::sync::WaitGroup::new();
+            for i in 0..n {
+                let (wg, body) = (wg.clone(), body.clone());
+                may::go!(move || {
+                    body(i);
+                    drop(wg);
+                });
+            }
+            wg.wait();
+        })
+    })
+}

@@ -60,8 +60,7 @@ impl Default for Builder {
 
 impl Builder {
     /// The defaults: `GORT_SCHEDULER` (else M:N where available, threads
-    /// on wasm), `GOMAXPROCS`
-    /// workers, 256 KiB goroutine stacks.
+    /// on wasm), `GOMAXPROCS` workers, 256 KiB goroutine stacks.
     pub fn new() -> Self {
         Builder {
             scheduler: env_scheduler(),
@@ -191,11 +190,7 @@ impl Runtime {
             result: std::cell::UnsafeCell::new(None),
         });
         let theirs = packet.clone();
-        let id = self.launch(move |id| {
-            let result = catch_unwind(AssertUnwindSafe(f));
-            LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
-            theirs.finish(id, result);
-        });
+        let id = self.launch(f, move |id, result| theirs.finish(id, result));
         JoinHandle {
             packet: Some(packet),
             id,
@@ -206,22 +201,29 @@ impl Runtime {
     /// panics, the process prints the panic and exits with status 2.
     pub fn go(&self, f: impl FnOnce() + Send + 'static) {
         // No join packet: nobody can receive the result or the panic.
-        self.launch(move |id| {
-            let result = catch_unwind(AssertUnwindSafe(f));
-            LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
+        self.launch(f, |id, result| {
             if let Err(payload) = result {
                 fatal_panic(id, &*payload);
             }
         });
     }
 
-    /// Starts `job(id)` as a new goroutine, counted in `LIVE_GOROUTINES`
-    /// (which `job` must decrement when the user's code is done); returns
-    /// its id.
-    fn launch(&self, job: impl FnOnce(u64) + Send + 'static) -> u64 {
+    /// Starts `f` as a new goroutine, counted in `LIVE_GOROUTINES` while
+    /// it runs; `done(id, result)` then gets its value or its panic.
+    /// Returns its id.
+    fn launch<T>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+        done: impl FnOnce(u64, std::thread::Result<T>) + Send + 'static,
+    ) -> u64 {
         let task = Task::for_runtime(self.inner.clone());
         let id = task.id();
         LIVE_GOROUTINES.fetch_add(1, Ordering::Relaxed);
+        let job = move |id| {
+            let result = catch_unwind(AssertUnwindSafe(f));
+            LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
+            done(id, result);
+        };
         match &self.inner.sched {
             Sched::Threads(pool) => pool.spawn(Box::new(move || {
                 task::set_current(Some(task));

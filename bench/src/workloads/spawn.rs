@@ -6,8 +6,9 @@
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
-use crate::harness::{check, in_goroutine, timed};
+use crate::harness::{FanOutBody, check, in_goroutine, timed};
 use crate::may_peer::{self, in_coroutine};
 use crate::workload::{Contender, Params, RunResult, Workload};
 
@@ -102,26 +103,18 @@ fn batched<S: Spawner>(p: &Params) -> RunResult {
     Ok(t)
 }
 
-/// gort: `goroutines` detached goroutines (`gort::go`), each adding its
-/// index to a shared counter, then `WaitGroup::wait` (Go's idiom).
-fn gort_waitgroup(p: &Params) -> RunResult {
+/// `goroutines` goroutines started at once, each adding its index to a
+/// shared counter, then a wait for all (`fan_out`: gort's or may's).
+fn waitgroup(p: &Params, fan_out: fn(u64, FanOutBody) -> Duration) -> RunResult {
     let n = p.get("goroutines");
     let total = Arc::new(AtomicU64::new(0));
     let sum = total.clone();
-    let t = in_goroutine(move || {
-        let wg = gort::sync::WaitGroup::new();
-        timed(|| {
-            wg.add(n as isize);
-            for i in 0..n {
-                let (wg, sum) = (wg.clone(), sum.clone());
-                gort::go(move || {
-                    sum.fetch_add(i, Relaxed);
-                    wg.done();
-                });
-            }
-            wg.wait();
-        })
-    });
+    let t = fan_out(
+        n,
+        Arc::new(move |i| {
+            sum.fetch_add(i, Relaxed);
+        }),
+    );
     check(
         "sum of indices",
         total.load(Relaxed),
@@ -130,31 +123,12 @@ fn gort_waitgroup(p: &Params) -> RunResult {
     Ok(t)
 }
 
-/// may: the same with may's `WaitGroup` (a clone per coroutine, dropped as
-/// its `done`).
+fn gort_waitgroup(p: &Params) -> RunResult {
+    waitgroup(p, crate::harness::gort_fan_out)
+}
+
 fn may_waitgroup(p: &Params) -> RunResult {
-    let n = p.get("goroutines");
-    let total = Arc::new(AtomicU64::new(0));
-    let sum = total.clone();
-    let t = in_coroutine(move || {
-        timed(|| {
-            let wg = may::sync::WaitGroup::new();
-            for i in 0..n {
-                let (wg, sum) = (wg.clone(), sum.clone());
-                may::go!(move || {
-                    sum.fetch_add(i, Relaxed);
-                    drop(wg);
-                });
-            }
-            wg.wait();
-        })
-    });
-    check(
-        "sum of indices",
-        total.load(Relaxed),
-        n * n.saturating_sub(1) / 2,
-    )?;
-    Ok(t)
+    waitgroup(p, crate::may_peer::may_fan_out)
 }
 
 pub fn workloads() -> Vec<Workload> {

@@ -7,52 +7,32 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::harness::{check, in_goroutine, timed};
+use crate::harness::{FanOutBody, check};
 use crate::workload::{Contender, Params, RunResult, Workload};
 
-fn gort_sleeps(p: &Params) -> RunResult {
+/// `sleeps` goroutines started at once, each sleeping once (`sleep`:
+/// gort's or may's) and counting itself, then a wait for all.
+fn sleeps(p: &Params, fan_out: fn(u64, FanOutBody) -> Duration, sleep: fn(Duration)) -> RunResult {
     let (n, d) = (p.get("sleeps"), Duration::from_micros(p.get("micros")));
     let woke = Arc::new(AtomicU64::new(0));
     let count = woke.clone();
-    let t = in_goroutine(move || {
-        let wg = gort::sync::WaitGroup::new();
-        timed(|| {
-            wg.add(n as isize);
-            for _ in 0..n {
-                let (wg, count) = (wg.clone(), count.clone());
-                gort::go(move || {
-                    gort::time::sleep(d);
-                    count.fetch_add(1, Relaxed);
-                    wg.done();
-                });
-            }
-            wg.wait();
-        })
-    });
+    let t = fan_out(
+        n,
+        Arc::new(move |_| {
+            sleep(d);
+            count.fetch_add(1, Relaxed);
+        }),
+    );
     check("sleepers woken", woke.load(Relaxed), n)?;
     Ok(t)
 }
 
+fn gort_sleeps(p: &Params) -> RunResult {
+    sleeps(p, crate::harness::gort_fan_out, gort::time::sleep)
+}
+
 fn may_sleeps(p: &Params) -> RunResult {
-    let (n, d) = (p.get("sleeps"), Duration::from_micros(p.get("micros")));
-    let woke = Arc::new(AtomicU64::new(0));
-    let count = woke.clone();
-    let t = crate::may_peer::in_coroutine(move || {
-        timed(|| {
-            let wg = may::sync::WaitGroup::new();
-            for _ in 0..n {
-                let (wg, count) = (wg.clone(), count.clone());
-                may::go!(move || {
-                    may::coroutine::sleep(d);
-                    count.fetch_add(1, Relaxed);
-                    drop(wg);
-                });
-            }
-            wg.wait();
-        })
-    });
-    check("sleepers woken", woke.load(Relaxed), n)?;
-    Ok(t)
+    sleeps(p, crate::may_peer::may_fan_out, may::coroutine::sleep)
 }
 
 pub fn workloads() -> Vec<Workload> {

@@ -25,9 +25,9 @@
 //!   workers take a `runnext` only on their last look before sleeping, and
 //!   only if it held the same goroutine for `RUNNEXT_AGE` (its owner is
 //!   stuck, not about to run it);
-//! - a worker's deque is LIFO for its owner; thieves take the oldest. Everything queued is stealable, so a
-//!   goroutine that blocks its worker's thread (outside gort) delays only
-//!   what nobody else steals.
+//! - a worker's deque is LIFO for its owner; thieves take the oldest.
+//!   Everything queued is stealable, so a goroutine that blocks its
+//!   worker's thread (outside gort) delays only what nobody else steals;
 //! - a goroutine about to park (or retrying a channel) spins a little
 //!   first only when that can help: another worker exists and its own has
 //!   nothing else queued (it delays nobody local);
@@ -36,10 +36,11 @@
 //! - timers: goroutines' sleeps and timeouts live in the scheduler's own
 //!   heap. Workers run due timers (and the stack scavenger, see `stacks`)
 //!   at every turn of their loop; an idle worker with none due becomes the
-//!   one `timer_waiter` and sleeps until the first deadline. Arming an earlier one wakes it (or, with no
-//!   waiter, wakes an idle worker): after a SeqCst fence the armer reads
-//!   `timer_waiter`, and the waiter reads the deadline after publishing
-//!   itself, so one of them sees the other;
+//!   one `timer_waiter` and sleeps until the first deadline. Arming an
+//!   earlier one wakes it (or, with no waiter, wakes an idle worker):
+//!   after a SeqCst fence the armer reads `timer_waiter`, and the waiter
+//!   reads the deadline after publishing itself, so one of them sees the
+//!   other;
 //! - while a goroutine runs, its worker's `GUARD` names the memory just
 //!   below its stack: a fault there is its stack overflowing, reported in
 //!   Go's words and ending the process with status 2.
@@ -530,7 +531,7 @@ impl Scheduler {
         // Spinning: woken by `wake_one` (it counted us), or about to sleep.
         let mut spinning = false;
         loop {
-            self.run_due_timers();
+            self.run_due();
             if let Some(g) = self.find_work(&ctx, &mut spinning) {
                 self.run(&ctx, g);
                 continue;
@@ -618,7 +619,7 @@ impl Scheduler {
     /// Runs the timers that are due (their goroutines go to this worker's
     /// queue), and the stack scavenger if it is due. Costs two atomic loads
     /// when neither has anything pending.
-    fn run_due_timers(&self) {
+    fn run_due(&self) {
         let next = self.next_deadline();
         if next != u64::MAX {
             let now = crate::platform::now_nanos();
@@ -635,7 +636,7 @@ impl Scheduler {
         self.timers.next().min(self.stacks.scavenge_deadline())
     }
 
-    fn timers_due(&self) -> bool {
+    fn something_due(&self) -> bool {
         let next = self.next_deadline();
         next != u64::MAX && crate::platform::now_nanos() >= next
     }
@@ -651,10 +652,7 @@ impl Scheduler {
             self.wake_one();
             return;
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(pos) = idle.iter().position(|&i| i == waiter - 1) {
-            idle.swap_remove(pos);
-            drop(idle);
+        if self.remove_idle(waiter - 1) {
             self.wake_worker(waiter - 1);
         } // else it is awake already and will look at the timers
     }
@@ -674,7 +672,7 @@ impl Scheduler {
             self.nidle.fetch_add(1, Relaxed);
         }
         fence(SeqCst);
-        if self.has_work() || self.shutdown.load(Acquire) || self.timers_due() {
+        if self.has_work() || self.shutdown.load(Acquire) || self.something_due() {
             if self.leave_idle(ctx.index) {
                 return false;
             }
@@ -711,18 +709,22 @@ impl Scheduler {
         true // whoever woke us counted us as spinning
     }
 
-    /// Takes worker `index` off the idle list; false if someone already
-    /// did, to wake it (its word is then on its way).
+    /// Worker `index` takes itself off the idle list; false if someone
+    /// already did, to wake it (its word is then on its way).
     fn leave_idle(&self, index: usize) -> bool {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        match idle.iter().position(|&i| i == index) {
-            Some(pos) => {
-                idle.swap_remove(pos);
-                self.nidle.fetch_sub(1, Relaxed);
-                true
-            }
-            None => false,
+        let left = self.remove_idle(index);
+        if left {
+            self.nidle.fetch_sub(1, Relaxed);
         }
+        left
+    }
+
+    /// Takes worker `index` off the idle list if it is there (the caller
+    /// then accounts for it: `leave_idle`, or `wake_worker`).
+    fn remove_idle(&self, index: usize) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let pos = idle.iter().position(|&i| i == index);
+        pos.map(|p| idle.swap_remove(p)).is_some()
     }
 
     fn run(&self, ctx: &WorkerCtx, task: TaskRef) {
