@@ -823,6 +823,65 @@ fn exactly_once_delivery_and_drop() {
     );
 }
 
+/// Blocked sends on a full buffer give up after a few microseconds while
+/// a receive may be moving their value into the buffer for them: a send
+/// that reports a timeout keeps its value (it is never received), and one
+/// that reports success is received exactly once. With
+/// `exactly_once_delivery_and_drop` this covers the receive-side hand-off
+/// of a blocked sender's value (chan/queue.rs).
+#[test]
+fn timed_out_sends_race_the_hand_off() {
+    each_scheduler(
+        "timed_out_sends_race_the_hand_off",
+        Duration::from_secs(60),
+        || {
+            let per = stress(3_000);
+            let c = Chan::<usize>::new(1);
+            let sent = Arc::new(Mutex::new(vec![false; 4 * per]));
+            let wg = WaitGroup::new();
+            for s in 0..4 {
+                wg.add(1);
+                let (c, sent, wg) = (c.clone(), sent.clone(), wg.clone());
+                gort::go(move || {
+                    for i in 0..per {
+                        let id = s * per + i;
+                        match c.send_timeout(id, Duration::from_micros(5 + (id % 7) as u64 * 10)) {
+                            Ok(()) => sent.lock()[id] = true,
+                            Err(SendTimeoutError::Timeout(v)) => assert_eq!(v, id),
+                            Err(e) => panic!("send {id}: {e:?}"),
+                        }
+                    }
+                    wg.done();
+                });
+            }
+            let receiver = {
+                let c = c.clone();
+                gort::spawn(move || {
+                    let mut got = vec![0u8; 4 * per];
+                    let mut n = 0;
+                    while let Some(v) = c.recv() {
+                        got[v] += 1;
+                        n += 1;
+                        if n % 3 == 0 {
+                            sleep(Duration::from_micros(20));
+                        }
+                    }
+                    got
+                })
+            };
+            wg.wait();
+            c.close();
+            let got = receiver.join().unwrap();
+            let sent = sent.lock();
+            let ok = sent.iter().filter(|&&s| s).count();
+            assert!(ok > 0, "no send succeeded");
+            for (id, (&s, &g)) in sent.iter().zip(&got).enumerate() {
+                assert_eq!(g, s as u8, "value {id}: sent {s}, received {g} times");
+            }
+        },
+    );
+}
+
 /// Randomised soak: goroutines mix send, recv, select with timeouts, and
 /// one close, over several channels; every message is accounted for.
 /// `GORT_SOAK_SECS` raises its length (default 1 s).

@@ -767,6 +767,29 @@ fn chan_buffered_two_senders_one_place() {
     });
 }
 
+/// A receive that frees a place moves a blocked sender's value into it;
+/// a second receiver that found the ring empty a moment before must still
+/// be woken for that value. Every value arrives exactly once, and the
+/// blocked send completes.
+#[test]
+fn chan_buffered_hand_off_wakes_a_queued_receiver() {
+    model("chan_buffered_hand_off_wakes_a_queued_receiver", || {
+        let c = Chan::<usize>::new(1);
+        c.send(1).unwrap();
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = c.clone();
+                thread::spawn(move || rx.recv().unwrap())
+            })
+            .collect();
+        c.send(2).unwrap();
+        let mut got: Vec<_> = receivers.into_iter().map(|t| t.join().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [1, 2]);
+        assert!(c.is_empty());
+    });
+}
+
 /// A select waits on two buffered channels, one fed and one closed by
 /// other threads: it completes exactly once, and a value it did not take
 /// stays buffered.

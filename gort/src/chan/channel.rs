@@ -5,12 +5,17 @@
 //! the lock; a sender hands its value straight to a queued receiver's slot
 //! or queues itself with the value in its own slot, and vice versa.
 //!
-//! Buffered channels: values go only through the ring, without the lock.
-//! The queues hold parties waiting for the ring to change ("not full",
-//! "not empty"); a queued entry's slot is never touched by others. After a
-//! push, a sender wakes one queued receiver (and after a pop, a receiver
-//! one queued sender) by deciding its attempt; the woken party retries its
-//! operation, and may find it taken by someone faster: then it waits again.
+//! Buffered channels: values go only through the ring, mostly without the
+//! lock. The queues hold parties waiting for the ring to change ("not
+//! full", "not empty"). After a push, a sender wakes one queued receiver
+//! by deciding its attempt; the woken receiver retries, and may find the
+//! value taken by someone faster: then it waits again. After a pop, a
+//! receiver does the same for one queued sender, except that a plain send
+//! (not a select case) queues with its value, and the receiver pushes that
+//! value into the place it just made, under the lock, before waking it:
+//! the sender's send is then done (Go's receive does the same with a
+//! blocked sender; without it, on one worker, every message of a full
+//! channel cost two extra switches).
 //!
 //! Invariants:
 //! - the lock is held only for a few steps and never while parking or
@@ -22,8 +27,13 @@
 //!   the ring; an operation changes the ring (SeqCst CAS), fences and reads
 //!   the count. Of the two, at least one sees the other: the waiter does
 //!   not sleep, or the operation wakes a queued waiter;
-//! - buffered, FIFO: the ring is FIFO; a woken sender re-sends its own
-//!   value, so each sender's values stay in order;
+//! - buffered, FIFO: the ring is FIFO; a sender has one value in flight
+//!   (re-sent by itself when woken, or pushed for it by a receive), so
+//!   each sender's values stay in order;
+//! - buffered hand-off: a receive pushes a queued sender's value only
+//!   under the lock, and then wakes a receiver queued meanwhile (one that
+//!   queued before we took the lock may have checked the ring before our
+//!   push; one that queues after sees it);
 //! - `close` sets the ring's closed bit and, under the lock, wakes every
 //!   queued entry; a waiter queues under that lock and re-checks the ring
 //!   afterwards, so it is either woken or sees the bit.
@@ -138,7 +148,7 @@ impl<T> Inner<T> {
             return self.locked(|st| st.try_recv(None));
         };
         match ring.pop() {
-            Pop::Value(v) => RecvAttempt::Value(v, self.wake_one(Side::Send)),
+            Pop::Value(v) => RecvAttempt::Value(v, self.after_pop(ring)),
             Pop::Empty => RecvAttempt::Empty,
             Pop::Closed => RecvAttempt::Closed,
         }
@@ -174,6 +184,29 @@ impl<T> Inner<T> {
             return None;
         }
         self.with_queue(side, |q| q.wake_one())
+    }
+
+    /// After a pop made room: hands it to one queued sender (a plain send's
+    /// value goes into the ring now, see `WaitQueue::hand_off`) and returns
+    /// that sender to wake. If a value went in, a receiver queued meanwhile
+    /// is woken here: it may have looked at the ring before the push.
+    #[inline]
+    fn after_pop(&self, ring: &Ring<T>) -> Option<TaskRef> {
+        fence(SeqCst);
+        if self.waiting.send.load(Relaxed) == 0 {
+            return None;
+        }
+        let (sender, receiver) = self.locked(|st| {
+            let (sender, pushed) = st.sendq.hand_off(ring);
+            self.waiting.send.store(st.sendq.len(), Relaxed);
+            let receiver = if pushed { st.recvq.wake_one() } else { None };
+            self.waiting.recv.store(st.recvq.len(), Relaxed);
+            (sender, receiver)
+        });
+        if let Some(r) = receiver {
+            r.unpark();
+        }
+        sender
     }
 
     /// Queues a blocked sender; returns whether the send could now proceed

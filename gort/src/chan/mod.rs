@@ -352,12 +352,18 @@ fn send_buffered<T>(inner: &Inner<T>, value: T, until: Until) -> Result<(), Send
             SendAttempt::Closed(v) => return Err(SendTimeoutError::Closed(v)),
             SendAttempt::Full(v) => value = v,
         }
-        if round < RETRIES {
-            task::snooze(round);
+        if round < RETRIES && task::snooze(round) {
             round += 1;
             continue;
         }
-        if !wait_buffered(inner, true, until) {
+        // Queued with the value: the receive that makes room may send it.
+        let slot = UnsafeCell::new(Some(value));
+        let woken = slot.with_mut(|s| wait_buffered(inner, s, until));
+        match slot.into_inner() {
+            None => return Ok(()),
+            Some(v) => value = v,
+        }
+        if !woken {
             return Err(SendTimeoutError::Timeout(value));
         }
     }
@@ -374,12 +380,11 @@ fn recv_buffered<T>(inner: &Inner<T>, until: Until) -> Result<T, RecvTimeoutErro
             RecvAttempt::Closed => return Err(RecvTimeoutError::Closed),
             RecvAttempt::Empty => {}
         }
-        if round < RETRIES {
-            task::snooze(round);
+        if round < RETRIES && task::snooze(round) {
             round += 1;
             continue;
         }
-        if !wait_buffered(inner, false, until) {
+        if !wait_buffered(inner, core::ptr::null_mut(), until) {
             return Err(RecvTimeoutError::Timeout);
         }
     }
@@ -389,14 +394,20 @@ fn recv_buffered<T>(inner: &Inner<T>, until: Until) -> Result<T, RecvTimeoutErro
 /// receive) through: queued, and woken by a counterpart or by `close`, or
 /// not parked at all if the re-check after queueing says go. Returns false
 /// at the deadline. Whoever was woken retries: a wakeup is never dropped.
-fn wait_buffered<T>(inner: &Inner<T>, send: bool, until: Until) -> bool {
+///
+/// `send`: null for a receive; for a send, the slot holding its value,
+/// which a receive may move into the ring meanwhile (the send is then
+/// done, whatever this returns). The slot must live until we return: our
+/// entry is out of the queue by then.
+fn wait_buffered<T>(inner: &Inner<T>, send: *mut Option<T>, until: Until) -> bool {
     let me = task::current();
     me.begin_wait();
     let entry = Entry {
         task: me.clone(),
         case: 0,
-        slot: core::ptr::null_mut(),
+        slot: send,
     };
+    let send = !send.is_null();
     let ready = if send {
         inner.wait_send(entry)
     } else {

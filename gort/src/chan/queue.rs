@@ -3,8 +3,12 @@
 //! An `Entry` is one registration: a task, the case number it registered
 //! under, and a pointer to that case's value slot on the task's stack (the
 //! value to send, or the place a received value goes). On a buffered
-//! channel the slot is never touched by others: counterparts only wake the
-//! entry (`wake_one`) and the owner retries through the ring.
+//! channel, counterparts mostly just wake the entry (`wake_one`) and the
+//! owner retries through the ring; the one exception is a plain send (not
+//! a select case), whose entry carries its value: the receive that made
+//! room moves that value into the ring for it (`hand_off`), as Go's
+//! receive does with a blocked sender. Every other buffered entry has a
+//! null slot.
 //!
 //! Invariants (all under the owning channel's lock):
 //! - a slot is only touched by a counterpart holding this channel's lock
@@ -20,6 +24,7 @@
 
 use std::collections::VecDeque;
 
+use super::ring::{Push, Ring};
 use super::waiter::done;
 use crate::task::{Task, TaskRef};
 
@@ -60,6 +65,44 @@ impl<T> WaitQueue<T> {
             let e = self.entries.remove(at).expect("entry at index");
             if e.task.try_decide(done(e.case, false)) {
                 return Some(e.task);
+            }
+            // Decided meanwhile (another channel, or its own timeout): next.
+        }
+    }
+
+    /// Buffered, after a pop made room: decides the first undecided sender
+    /// and returns it to wake. A plain send's value goes into the ring
+    /// first, so its send is complete. The flag says whether a value went
+    /// into the ring (the caller then owes a queued receiver a wakeup).
+    ///
+    /// The value moves before the decision, so if the sender decided
+    /// otherwise meanwhile (it found room itself and aborted its wait), its
+    /// value was still sent: it finds its slot empty once it has removed
+    /// its entry under this lock, and reports the send as done.
+    pub(crate) fn hand_off(&mut self, ring: &Ring<T>) -> (Option<TaskRef>, bool) {
+        loop {
+            let Some(at) = self.next_undecided(0, None) else {
+                return (None, false);
+            };
+            let e = self.entries.remove(at).expect("entry at index");
+            let mut pushed = false;
+            if !e.slot.is_null() {
+                // SAFETY: the entry was queued until just now and we hold
+                // the channel lock, so its slot is alive and ours alone.
+                let value = unsafe { (*e.slot).take() }.expect("a queued send holds its value");
+                match ring.push(value) {
+                    Push::Done => pushed = true,
+                    // Refilled by a faster sender, or closed: the owner
+                    // retries with its value, as after a plain wakeup.
+                    // SAFETY: as above.
+                    Push::Full(v) | Push::Closed(v) => unsafe { *e.slot = Some(v) },
+                }
+            }
+            if e.task.try_decide(done(e.case, false)) {
+                return (Some(e.task), pushed);
+            }
+            if pushed {
+                return (None, true);
             }
             // Decided meanwhile (another channel, or its own timeout): next.
         }

@@ -130,6 +130,14 @@ impl<T> Case for RecvCase<'_, T> {
 
     fn register(&mut self, me: &TaskRef, case: usize) -> bool {
         let inner = self.chan.inner().expect("nil cases are not registered");
+        if inner.is_buffered() {
+            // Woken only: we take the value from the ring ourselves.
+            return inner.wait_recv(Entry {
+                task: me.clone(),
+                case,
+                slot: core::ptr::null_mut(),
+            });
+        }
         self.slot.with_mut(|s| {
             inner.wait_recv(Entry {
                 task: me.clone(),
@@ -190,6 +198,15 @@ impl<T> Case for SendCase<'_, T> {
 
     fn register(&mut self, me: &TaskRef, case: usize) -> bool {
         let inner = self.chan.inner().expect("nil cases are not registered");
+        if inner.is_buffered() {
+            // No slot: a receive must not send our value for us, since
+            // another case may complete instead (queue.rs).
+            return inner.wait_send(Entry {
+                task: me.clone(),
+                case,
+                slot: core::ptr::null_mut(),
+            });
+        }
         self.slot.with_mut(|s| {
             inner.wait_send(Entry {
                 task: me.clone(),

@@ -192,6 +192,15 @@ pub(crate) fn spinning_may_help() -> bool {
     sched.runnext.len() > 1 && ctx.local.is_empty() && sched.runnext[ctx.index].is_empty()
 }
 
+/// Whether the caller is a goroutine of a one-worker scheduler: nothing it
+/// waits for can happen until it switches out, so it should park at once.
+pub(crate) fn sole_worker() -> bool {
+    let ctx = WORKER.with(Cell::get);
+    // SAFETY: a non-null WORKER points at the running worker's context,
+    // and the scheduler outlives it.
+    unsafe { ctx.as_ref() }.is_some_and(|ctx| unsafe { &*ctx.sched }.runnext.len() == 1)
+}
+
 /// Called by `Task::unpark` after it swapped PARKED out: the goroutine is
 /// ours to queue. Returns false if the task is not a parked goroutine.
 pub(crate) fn unparked(task: &Task) -> bool {
