@@ -5,7 +5,7 @@
 // Usage: gortbench-go <workload> [key=value ...]
 //
 // It runs the workload once and prints the measured time in nanoseconds on
-// stdout. A failed check or a bad argument prints the reason on stderr and
+// stdout (memory workloads: resident bytes per goroutine). A failed check or a bad argument prints the reason on stderr and
 // exits 1. As on the Rust side, setup (making channels, starting the
 // parties) is outside the measurement: parties wait at a gate that opens
 // when the clock starts.
@@ -475,6 +475,61 @@ func chanPingpong(p params) time.Duration {
 	}, trips)
 }
 
+// residentBytes is VmRSS from /proc/self/status (Linux), as the Rust side
+// reads it.
+func residentBytes() uint64 {
+	text, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		fail("resident memory needs /proc/self/status (Linux): %v", err)
+	}
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				fail("bad VmRSS line %q", line)
+			}
+			return kib * 1024
+		}
+	}
+	fail("no VmRSS line in /proc/self/status")
+	return 0
+}
+
+// parkedMemory starts n goroutines that all block receiving from one
+// channel and returns the resident memory growth per goroutine; then it
+// closes the channel and checks that every one woke.
+func parkedMemory(p params) float64 {
+	n := p.n("goroutines")
+	c := make(chan struct{})
+	var started, finished sync.WaitGroup
+	var woke atomic.Uint64
+	before := residentBytes()
+	started.Add(n)
+	finished.Add(n)
+	for range n {
+		go func() {
+			started.Done()
+			if _, ok := <-c; !ok {
+				woke.Add(1)
+			}
+			finished.Done()
+		}()
+	}
+	started.Wait()
+	time.Sleep(100 * time.Millisecond) // the last ones finish parking
+	after := residentBytes()
+	close(c)
+	finished.Wait()
+	check("goroutines woken by close", woke.Load(), uint64(n))
+	return float64(after-min(before, after)) / float64(n)
+}
+
+// memoryWorkloads print bytes per item instead of nanoseconds.
+var memoryWorkloads = map[string]func(params) float64{
+	"parked_memory":      parkedMemory,
+	"parked_memory_many": parkedMemory,
+}
+
 var workloads = map[string]func(params) time.Duration{
 	"mutex_contended":    mutexCounter,
 	"mutex_uncontended":  mutexCounter,
@@ -509,6 +564,9 @@ func main() {
 		for name := range workloads {
 			names = append(names, name)
 		}
+		for name := range memoryWorkloads {
+			names = append(names, name)
+		}
 		sort.Strings(names)
 		fmt.Println(strings.Join(names, "\n"))
 		return
@@ -516,8 +574,9 @@ func main() {
 	if len(os.Args) < 2 {
 		fail("usage: gortbench-go <workload> [key=value ...] | --list")
 	}
-	run, ok := workloads[os.Args[1]]
-	if !ok {
+	run, timed := workloads[os.Args[1]]
+	measure, ok := memoryWorkloads[os.Args[1]]
+	if !timed && !ok {
 		fail("unknown workload %q (--list shows them)", os.Args[1])
 	}
 	p := params{}
@@ -529,5 +588,9 @@ func main() {
 		}
 		p[key] = n
 	}
-	fmt.Println(run(p).Nanoseconds())
+	if timed {
+		fmt.Println(run(p).Nanoseconds())
+	} else {
+		fmt.Println(measure(p))
+	}
 }

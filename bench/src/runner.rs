@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::report::{ContenderResult, Measurement, WorkloadResult};
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, Unit, ValueResult, Workload};
 
 pub struct Plan<'a> {
     pub workloads: Vec<(&'a Workload, Vec<&'a Contender>)>,
@@ -79,15 +79,24 @@ pub struct Outcome {
 }
 
 /// How one run ended.
-enum Ran {
-    Finished(RunResult),
+pub enum Ran {
+    Finished(ValueResult),
     TimedOut(Duration),
+}
+
+/// Runs `c` once at `params` (in a child process if it asks for one) and
+/// waits for it at most `limit`.
+fn measure(w: &Workload, c: &Contender, params: &Params, limit: Duration) -> Ran {
+    match c.own_process {
+        Some(env) => crate::child::measure(w, c, params, env, limit),
+        None => measure_here(c, params, limit),
+    }
 }
 
 /// Runs `c` once at `params` on a fresh thread and waits for it at most
 /// `limit`. A panic in the run becomes an error; a run past the limit is
 /// abandoned (its thread is leaked).
-fn measure(c: &Contender, params: &Params, limit: Duration) -> Ran {
+fn measure_here(c: &Contender, params: &Params, limit: Duration) -> Ran {
     let run = Arc::clone(&c.run);
     let params = params.clone();
     let (tx, rx) = mpsc::channel();
@@ -115,7 +124,7 @@ fn measure(c: &Contender, params: &Params, limit: Duration) -> Ran {
     }
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {
@@ -166,8 +175,8 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
                     continue;
                 }
                 let started = Instant::now();
-                let shown = match measure(c, params, plan.timeout) {
-                    Ran::Finished(r) => show(&r, started),
+                let shown = match measure(w, c, params, plan.timeout) {
+                    Ran::Finished(r) => show(w.unit, &r, started),
                     Ran::TimedOut(limit) => {
                         stuck[i] = true;
                         any_timed_out = true;
@@ -199,9 +208,9 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
                     continue;
                 }
                 let started = Instant::now();
-                let (r, shown) = match measure(c, params, plan.timeout) {
+                let (r, shown) = match measure(w, c, params, plan.timeout) {
                     Ran::Finished(r) => {
-                        let shown = show(&r, started);
+                        let shown = show(w.unit, &r, started);
                         (r, shown)
                     }
                     Ran::TimedOut(limit) => {
@@ -226,7 +235,7 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
                     workload: w.name,
                     contender: c.name,
                     run: round + 1,
-                    seconds: r.as_ref().ok().map(|d| d.as_secs_f64()),
+                    value: r.as_ref().ok().copied(),
                     error: r.as_ref().err().cloned(),
                 };
                 per[i].record(&m);
@@ -242,9 +251,9 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
     }
 }
 
-fn show(r: &RunResult, started: Instant) -> String {
+fn show(unit: Unit, r: &ValueResult, started: Instant) -> String {
     match r {
-        Ok(d) => format!("{:.4} s", d.as_secs_f64()),
+        Ok(v) => unit.show(*v),
         Err(e) => format!("FAILED after {:.3} s: {e}", started.elapsed().as_secs_f64()),
     }
 }

@@ -37,6 +37,21 @@ impl Params {
         self.0.iter().map(|(k, v)| format!("{k}={v}"))
     }
 
+    /// `key=value` words (from `args`) over these sizes: each key must be
+    /// one of ours.
+    pub fn parse_args(&self, words: &[String]) -> Result<Params, String> {
+        let mut out = self.clone();
+        for word in words {
+            let parsed = word.split_once('=').and_then(|(k, v)| {
+                let key = *self.0.keys().find(|&&known| known == k)?;
+                Some((key, v.parse::<u64>().ok()?))
+            });
+            let (key, value) = parsed.ok_or_else(|| format!("bad size {word:?} for {self}"))?;
+            out.0.insert(key, value);
+        }
+        Ok(out)
+    }
+
     /// A copy with every size at most `max` (tests run workloads small).
     #[cfg(test)]
     pub fn capped(&self, max: u64) -> Params {
@@ -72,13 +87,38 @@ pub enum Side {
     Peer,
 }
 
-/// What a contender's run returns: the measured time, or why it could not
-/// run (e.g. a missing external toolchain, once Go contenders exist).
+/// What a timed contender's run returns: the measured time, or why it
+/// could not run (e.g. no Go toolchain).
 pub type RunResult = Result<Duration, String>;
+
+/// A run's measurement in its workload's `Unit` (seconds, or bytes per
+/// item), or why there is none.
+pub type ValueResult = Result<f64, String>;
 
 /// Shared so the runner can hand it to the thread that runs one
 /// measurement (and abandon that thread if the run never ends).
-pub type RunFn = Arc<dyn Fn(&Params) -> RunResult + Send + Sync>;
+pub type RunFn = Arc<dyn Fn(&Params) -> ValueResult + Send + Sync>;
+
+/// What a workload's runs measure. Smaller is better for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Unit {
+    /// Seconds of the measured part.
+    #[serde(rename = "s")]
+    Seconds,
+    /// Growth of the resident set per item (a parked goroutine), in bytes.
+    #[serde(rename = "B/item")]
+    BytesPerItem,
+}
+
+impl Unit {
+    /// A value of this unit for the table and the progress lines.
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Unit::Seconds => format!("{v:.4} s"),
+            Unit::BytesPerItem => format!("{v:.0} B"),
+        }
+    }
+}
 
 /// One implementation of a workload.
 pub struct Contender {
@@ -92,48 +132,76 @@ pub struct Contender {
     /// Why this peer cannot do the workload at all (e.g. "kanal has no
     /// select"): it is listed in the table as `n/a` and never run.
     pub unsupported: Option<&'static str>,
+    /// Each run happens in a fresh child process (`gort-bench --child`)
+    /// with these extra environment variables: for memory measurements,
+    /// which earlier runs' caches would skew, and for a runtime chosen by
+    /// environment (`GORT_SCHEDULER=threads`).
+    pub own_process: Option<&'static [(&'static str, &'static str)]>,
 }
 
 impl Contender {
+    fn new(name: &'static str, label: &'static str, side: Side, run: RunFn) -> Self {
+        Contender {
+            name,
+            label,
+            side,
+            run,
+            unsupported: None,
+            own_process: None,
+        }
+    }
+
+    /// A gort contender of a timed workload.
     pub fn gort(
         name: &'static str,
         label: &'static str,
         run: impl Fn(&Params) -> RunResult + Send + Sync + 'static,
     ) -> Self {
-        Contender {
-            name,
-            label,
-            side: Side::Gort,
-            run: Arc::new(run),
-            unsupported: None,
-        }
+        Self::new(name, label, Side::Gort, seconds(run))
     }
 
+    /// A peer of a timed workload.
     pub fn peer(
         name: &'static str,
         label: &'static str,
         run: impl Fn(&Params) -> RunResult + Send + Sync + 'static,
     ) -> Self {
-        Contender {
-            name,
-            label,
-            side: Side::Peer,
-            run: Arc::new(run),
-            unsupported: None,
-        }
+        Self::new(name, label, Side::Peer, seconds(run))
+    }
+
+    /// A contender whose run returns its value in the workload's unit
+    /// (memory workloads, the Go program).
+    pub fn measuring(
+        name: &'static str,
+        label: &'static str,
+        side: Side,
+        run: impl Fn(&Params) -> ValueResult + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, label, side, Arc::new(run))
+    }
+
+    /// Runs in a child process of its own, with `env` set there.
+    pub fn in_own_process(mut self, env: &'static [(&'static str, &'static str)]) -> Self {
+        self.own_process = Some(env);
+        self
     }
 
     /// A peer that has no way to do this workload (`why` says what is
     /// missing); it shows up in the table as `n/a` so the gap is visible.
     pub fn unsupported(name: &'static str, label: &'static str, why: &'static str) -> Self {
-        Contender {
+        let mut c = Self::new(
             name,
             label,
-            side: Side::Peer,
-            run: Arc::new(move |_: &Params| Err(format!("not applicable: {why}"))),
-            unsupported: Some(why),
-        }
+            Side::Peer,
+            Arc::new(move |_: &Params| Err(format!("not applicable: {why}"))),
+        );
+        c.unsupported = Some(why);
+        c
     }
+}
+
+fn seconds(run: impl Fn(&Params) -> RunResult + Send + Sync + 'static) -> RunFn {
+    Arc::new(move |p: &Params| run(p).map(|d| d.as_secs_f64()))
 }
 
 /// One measured task and every implementation of it.
@@ -151,6 +219,7 @@ pub struct Workload {
     pub quick: Params,
     /// Operations one run performs at the given sizes (for ns/op).
     pub ops: fn(&Params) -> u64,
+    pub unit: Unit,
     /// Gort contenders first: the first one is the baseline of the ratios.
     pub contenders: Vec<Contender>,
 }
@@ -166,5 +235,20 @@ impl Workload {
             .iter()
             .find(|c| c.side == Side::Gort)
             .map(|c| c.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_from_words() {
+        let p = Params::new(&[("goroutines", 10), ("cap", 1)]);
+        let q = p.parse_args(&["goroutines=7".to_string()]).unwrap();
+        assert_eq!((q.get("goroutines"), q.get("cap")), (7, 1));
+        for bad in ["threads=2", "goroutines", "goroutines=-1", "goroutines=x"] {
+            assert!(p.parse_args(&[bad.to_string()]).is_err(), "{bad}");
+        }
     }
 }

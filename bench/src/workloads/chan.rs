@@ -34,7 +34,7 @@
 use std::array;
 
 use crate::harness::{Party, PartyResult, check, timed_goroutines, timed_os_threads};
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 /// The select workloads use this many channels (crossbeam: `THREADS`).
 const SELECT_CHANS: usize = 4;
@@ -585,6 +585,7 @@ fn workload(
         full,
         quick,
         ops: |p| p.get("messages"),
+        unit: Unit::Seconds,
         contenders,
     }
 }
@@ -676,6 +677,7 @@ pub fn workloads() -> Vec<Workload> {
         full: Params::new(&[("round_trips", 1_000_000)]),
         quick: Params::new(&[("round_trips", 40_000)]),
         ops: |p| p.get("round_trips"),
+        unit: Unit::Seconds,
         contenders: {
             let mut c = plain(
                 [

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::{Barrier, mpsc};
 use std::time::Instant;
 
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 /// Turn values: `PING` means the main thread's turn, `PONG` the peer's.
 const PING: u32 = 0;
@@ -120,6 +120,7 @@ pub fn workloads() -> Vec<Workload> {
         full: Params::new(&[("round_trips", 200_000)]),
         quick: Params::new(&[("round_trips", 40_000)]),
         ops: |p| p.get("round_trips"),
+        unit: Unit::Seconds,
         contenders: vec![
             Contender::gort("gort", "gort::futex::Futex wait/wake", gort_futex),
             Contender::gort("gort_park", "gort::task::park/unpark", gort_park),

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use crate::harness::{check, timed_threads};
-use crate::workload::{Contender, Params, Workload};
+use crate::workload::{Contender, Params, Unit, Workload};
 
 /// The one operation the workloads need from a mutex.
 trait CounterLock: Sync + Sized {
@@ -117,6 +117,7 @@ pub fn workloads() -> Vec<Workload> {
             full: Params::new(&[("threads", 4), ("iters", 2_500_000)]),
             quick: Params::new(&[("threads", 4), ("iters", 500_000)]),
             ops,
+            unit: Unit::Seconds,
             contenders: contenders(),
         },
         Workload {
@@ -126,6 +127,7 @@ pub fn workloads() -> Vec<Workload> {
             full: Params::new(&[("threads", 1), ("iters", 10_000_000)]),
             quick: Params::new(&[("threads", 1), ("iters", 2_000_000)]),
             ops,
+            unit: Unit::Seconds,
             contenders: contenders(),
         },
     ]

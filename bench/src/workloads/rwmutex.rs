@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use crate::harness::{check, timed_threads};
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 trait CounterRwLock: Sync + Sized {
     const LABEL: &'static str;
@@ -109,6 +109,7 @@ pub fn workloads() -> Vec<Workload> {
         full: Params::new(&[("threads", 4), ("ops", 1_000_000), ("write_every", 100)]),
         quick: Params::new(&[("threads", 4), ("ops", 200_000), ("write_every", 100)]),
         ops: |p| p.get("threads") * p.get("ops"),
+        unit: Unit::Seconds,
         contenders: vec![
             Contender::gort("gort", G::LABEL, run::<G>),
             Contender::gort(

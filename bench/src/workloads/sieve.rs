@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use crate::harness::check;
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 /// A contender's channels and way to start a party of the chain.
 trait Chain: 'static {
@@ -171,6 +171,7 @@ pub fn workloads() -> Vec<Workload> {
         full: Params::new(&[("primes", 2_000)]),
         quick: Params::new(&[("primes", 500)]),
         ops: |p| p.get("primes"),
+        unit: Unit::Seconds,
         contenders: vec![
             Contender::gort("gort", "gort::chan::Chan(0) + gort::go", sieve::<Gort>),
             Contender::peer(

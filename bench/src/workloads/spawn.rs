@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::harness::{FanOutBody, check, in_goroutine, timed};
 use crate::may_peer::{self, in_coroutine};
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 /// A contender's way to start a party and wait for its result.
 trait Spawner: 'static {
@@ -140,6 +140,7 @@ pub fn workloads() -> Vec<Workload> {
             full: Params::new(&[("spawns", 20_000)]),
             quick: Params::new(&[("spawns", 4_000)]),
             ops: |p| p.get("spawns"),
+            unit: Unit::Seconds,
             contenders: vec![
                 Contender::gort("gort", Gort::LABEL, sequential::<Gort>),
                 Contender::peer("may", May::LABEL, sequential::<May>),
@@ -153,6 +154,7 @@ pub fn workloads() -> Vec<Workload> {
             full: Params::new(&[("batches", 20), ("batch", 1_000)]),
             quick: Params::new(&[("batches", 4), ("batch", 1_000)]),
             ops: |p| p.get("batches") * p.get("batch"),
+            unit: Unit::Seconds,
             contenders: vec![
                 Contender::gort("gort", Gort::LABEL, batched::<Gort>),
                 Contender::peer("may", May::LABEL, batched::<May>),
@@ -166,6 +168,7 @@ pub fn workloads() -> Vec<Workload> {
             full: Params::new(&[("goroutines", 1_000_000)]),
             quick: Params::new(&[("goroutines", 100_000)]),
             ops: |p| p.get("goroutines"),
+            unit: Unit::Seconds,
             // No std row: a million OS threads take minutes (spawn_join
             // has std's per-thread cost).
             contenders: vec![

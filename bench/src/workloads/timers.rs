@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::harness::{FanOutBody, check};
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 /// `sleeps` goroutines started at once, each sleeping once (`sleep`:
 /// gort's or may's) and counting itself, then a wait for all.
@@ -43,6 +43,7 @@ pub fn workloads() -> Vec<Workload> {
         full: Params::new(&[("sleeps", 100_000), ("micros", 10_000)]),
         quick: Params::new(&[("sleeps", 10_000), ("micros", 10_000)]),
         ops: |p| p.get("sleeps"),
+        unit: Unit::Seconds,
         // No OS-thread row: 100,000 sleeping threads is what goroutines
         // are for (and takes minutes to start here).
         contenders: vec![

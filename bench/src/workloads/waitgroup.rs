@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use crate::harness::timed;
-use crate::workload::{Contender, Params, RunResult, Workload};
+use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 /// gort: one `WaitGroup` reused across rounds (as Go code does), detached
 /// goroutines from `gort::go`, started and waited for by a goroutine (as
@@ -74,6 +74,7 @@ pub fn workloads() -> Vec<Workload> {
         full: Params::new(&[("rounds", 1_000), ("fanout", 8)]),
         quick: Params::new(&[("rounds", 200), ("fanout", 8)]),
         ops: |p| p.get("rounds") * p.get("fanout"),
+        unit: Unit::Seconds,
         contenders: vec![
             Contender::gort("gort", "gort WaitGroup + gort::go", gort_wg),
             Contender::peer("std", "std::thread::scope (spawn + join)", std_scope),
