@@ -158,7 +158,8 @@ pub fn timed_os_threads(parties: Vec<Party>) -> PartyResult {
     collect(elapsed, results)
 }
 
-fn collect(elapsed: Duration, results: Vec<std::thread::Result<u64>>) -> PartyResult {
+/// Each party's checksum, or which one panicked.
+pub fn collect(elapsed: Duration, results: Vec<std::thread::Result<u64>>) -> PartyResult {
     let mut sums = Vec::with_capacity(results.len());
     for (i, r) in results.into_iter().enumerate() {
         match r {

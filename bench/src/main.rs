@@ -107,6 +107,12 @@ fn main() -> ExitCode {
     let charts_dir = path
         .parent()
         .map_or_else(report::default_path, Path::to_path_buf);
+    let md = charts_dir.join("table.md");
+    let md_text = format!("{}\n{summary}\n", report::markdown(&outcome.workloads));
+    if let Err(e) = std::fs::create_dir_all(&charts_dir).and_then(|()| std::fs::write(&md, md_text))
+    {
+        eprintln!("gort-bench: {}: {e}", md.display());
+    }
     match plot::write_all(&charts_dir, &outcome.workloads, &table, &summary) {
         Ok(files) => {
             if let Some(index) = files.last() {

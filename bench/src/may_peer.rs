@@ -38,3 +38,30 @@ pub fn may_fan_out(n: u64, body: crate::harness::FanOutBody) -> std::time::Durat
         })
     })
 }
+
+/// Runs each party on its own may coroutine, started together from a
+/// coroutine: each says it is ready (dropping its clone of a may
+/// `WaitGroup`) and waits for a gate (a may channel whose sender is then
+/// dropped), so starting the coroutines is outside the measurement.
+pub fn timed_coroutines(parties: Vec<crate::harness::Party>) -> crate::harness::PartyResult {
+    in_coroutine(move || {
+        let ready = may::sync::WaitGroup::new();
+        let (gate, gate_rx) = may::sync::mpmc::channel::<()>();
+        let handles: Vec<_> = parties
+            .into_iter()
+            .map(|party| {
+                let (ready, gate_rx) = (ready.clone(), gate_rx.clone());
+                may::go!(move || {
+                    drop(ready);
+                    let _ = gate_rx.recv(); // Err once the gate is dropped: go
+                    party()
+                })
+            })
+            .collect();
+        ready.wait();
+        let start = std::time::Instant::now();
+        drop((gate, gate_rx));
+        let results: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        crate::harness::collect(start.elapsed(), results)
+    })
+}

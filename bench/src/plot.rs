@@ -204,13 +204,13 @@ fn html(charts: &[PathBuf], table: &str, summary: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::report::{ContenderResult, Measurement};
     use crate::workload::{Contender, Params, Workload};
 
     /// A two-contender workload whose medians are `gort` and `peer`.
-    fn result(unit: Unit, gort: f64, peer: f64) -> WorkloadResult {
+    pub(crate) fn result(unit: Unit, gort: f64, peer: f64) -> WorkloadResult {
         let w = Workload {
             name: "w1",
             family: "fam",

@@ -265,6 +265,39 @@ pub fn table(results: &[WorkloadResult]) -> String {
     out
 }
 
+/// The results as one Markdown table (for the README): a row per
+/// workload, a column per contender (in order of first appearance), each
+/// cell the median and, for peers, gort's median over theirs.
+pub fn markdown(results: &[WorkloadResult]) -> String {
+    let mut names: Vec<&'static str> = Vec::new();
+    for c in results.iter().flat_map(|w| &w.contenders) {
+        if !names.contains(&c.name) {
+            names.push(c.name);
+        }
+    }
+    let mut out = format!("| workload | {} |\n|---|", names.join(" | "));
+    out.push_str(&"---|".repeat(names.len()));
+    out.push('\n');
+    for w in results {
+        let _ = write!(out, "| {} |", w.name);
+        for name in &names {
+            let cell = match w.contenders.iter().find(|c| c.name == *name) {
+                None => String::new(),
+                Some(c) => match (c.stats, c.gort_over_peer) {
+                    (Some(s), Some(r)) => format!("{} ({r:.2}x)", w.unit.show(s.median)),
+                    (Some(s), None) => w.unit.show(s.median),
+                    (None, _) if c.unsupported.is_some() => "n/a".into(),
+                    (None, _) if c.timed_out => "timed out".into(),
+                    (None, _) => "failed".into(),
+                },
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Where the report goes by default: `<target dir>/bench-report/results.json`.
 pub fn default_path() -> PathBuf {
     target_dir().join("bench-report").join("results.json")
@@ -428,6 +461,15 @@ pub fn write_json(path: &Path, report: &Report<'_>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_has_a_column_per_contender() {
+        let md = markdown(&[crate::plot::tests::result(Unit::Seconds, 1.0, 4.0)]);
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines[0], "| workload | gort | peerx |");
+        assert_eq!(lines[1], "|---|---|---|");
+        assert_eq!(lines[2], "| w1 | 1.0000 s | 4.0000 s (0.25x) |");
+    }
 
     #[test]
     fn stats_median_min_max() {

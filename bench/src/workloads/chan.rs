@@ -26,8 +26,9 @@
 //! sum of what they received, and a run whose sums do not add up fails.
 //! Messages are `u64`, like crossbeam's one-word `Message`.
 //!
-//! Peers: crossbeam-channel, flume, kanal, and `std::sync::mpsc`'s
-//! `sync_channel`. Where a peer lacks the operation it is listed as `n/a`:
+//! Peers: crossbeam-channel, flume, kanal, `std::sync::mpsc`'s
+//! `sync_channel`, and (capacity-N rows and ping-pong only: it has no
+//! bounded channel) may's channels on may coroutines. Where a peer lacks the operation it is listed as `n/a`:
 //! kanal and std have no select, std's receiver has a single consumer, and
 //! flume's `Selector` hangs in `select_both` (see `FLUME_SELECT_HANGS`).
 
@@ -200,6 +201,31 @@ impl SelectFlavor for Flume {
             .send(&tx[3], v, |r| r)
             .wait();
         r.expect("flume select send: disconnected");
+    }
+}
+
+/// may's own channel between may coroutines. may has no bounded
+/// channel, so it joins only the `boundedN` rows, where the capacity holds
+/// every message and a bounded channel never blocks a sender either.
+struct May;
+
+impl Flavor for May {
+    const LABEL: &'static str = "may::sync::mpmc (unbounded) + may::go! coroutines";
+    type Tx = may::sync::mpmc::Sender<u64>;
+    type Rx = may::sync::mpmc::Receiver<u64>;
+    fn new(_cap: usize) -> (Self::Tx, Self::Rx) {
+        may::sync::mpmc::channel()
+    }
+    #[inline]
+    fn send(tx: &Self::Tx, v: u64) {
+        tx.send(v).expect("may send: disconnected");
+    }
+    #[inline]
+    fn recv(rx: &Self::Rx) -> u64 {
+        rx.recv().expect("may recv: disconnected")
+    }
+    fn start(parties: Vec<Party>) -> PartyResult {
+        crate::may_peer::timed_coroutines(parties)
     }
 }
 
@@ -593,15 +619,26 @@ fn workload(
 pub fn workloads() -> Vec<Workload> {
     use Cap::{N, One, Zero};
     let mut all = Vec::new();
+    // may has only unbounded channels: it joins the capacity-N rows.
+    let with_may = |cap: Cap, mut cs: Vec<Contender>, run: RunFn| {
+        if matches!(cap, N) {
+            cs.push(Contender::peer("may", May::LABEL, run));
+        }
+        cs
+    };
     for cap in [One, N] {
         all.push(workload(
             "seq",
             cap,
             false,
             "one party: send up to cap messages, receive them, repeat (cap N: all, then all)",
-            plain(
-                [seq::<Gort>, seq::<Crossbeam>, seq::<Flume>, seq::<Kanal>],
-                Ok(seq::<Std>),
+            with_may(
+                cap,
+                plain(
+                    [seq::<Gort>, seq::<Crossbeam>, seq::<Flume>, seq::<Kanal>],
+                    Ok(seq::<Std>),
+                ),
+                seq::<May>,
             ),
         ));
     }
@@ -611,14 +648,18 @@ pub fn workloads() -> Vec<Workload> {
             cap,
             false,
             "1 producer sends messages, 1 consumer receives them",
-            plain(
-                [
-                    spsc::<Gort>,
-                    spsc::<Crossbeam>,
-                    spsc::<Flume>,
-                    spsc::<Kanal>,
-                ],
-                Ok(spsc::<Std>),
+            with_may(
+                cap,
+                plain(
+                    [
+                        spsc::<Gort>,
+                        spsc::<Crossbeam>,
+                        spsc::<Flume>,
+                        spsc::<Kanal>,
+                    ],
+                    Ok(spsc::<Std>),
+                ),
+                spsc::<May>,
             ),
         ));
         all.push(workload(
@@ -626,14 +667,18 @@ pub fn workloads() -> Vec<Workload> {
             cap,
             true,
             "threads producers send messages/threads each, 1 consumer receives all",
-            plain(
-                [
-                    mpsc::<Gort>,
-                    mpsc::<Crossbeam>,
-                    mpsc::<Flume>,
-                    mpsc::<Kanal>,
-                ],
-                Ok(mpsc::<Std>),
+            with_may(
+                cap,
+                plain(
+                    [
+                        mpsc::<Gort>,
+                        mpsc::<Crossbeam>,
+                        mpsc::<Flume>,
+                        mpsc::<Kanal>,
+                    ],
+                    Ok(mpsc::<Std>),
+                ),
+                mpsc::<May>,
             ),
         ));
         all.push(workload(
@@ -641,14 +686,18 @@ pub fn workloads() -> Vec<Workload> {
             cap,
             true,
             "threads producers, threads consumers, messages/threads each, one channel",
-            plain(
-                [
-                    mpmc::<Gort>,
-                    mpmc::<Crossbeam>,
-                    mpmc::<Flume>,
-                    mpmc::<Kanal>,
-                ],
-                Err(NO_MPMC_STD),
+            with_may(
+                cap,
+                plain(
+                    [
+                        mpmc::<Gort>,
+                        mpmc::<Crossbeam>,
+                        mpmc::<Flume>,
+                        mpmc::<Kanal>,
+                    ],
+                    Err(NO_MPMC_STD),
+                ),
+                mpmc::<May>,
             ),
         ));
         all.push(workload(
