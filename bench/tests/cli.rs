@@ -1,0 +1,89 @@
+//! The built `gort-bench` end to end: a child-process run prints its
+//! value, and a small session writes the table, the JSON report, the
+//! Markdown table and the charts, and exits 0.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_gort-bench");
+
+#[test]
+fn a_child_run_prints_its_measurement() {
+    let out = Command::new(BIN)
+        .args(["--child", "parked_memory", "gort", "goroutines=2000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes: f64 = stdout
+        .trim()
+        .strip_prefix("value ")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("not a value line: {stdout:?}"));
+    // At least the one stack page each goroutine touches.
+    assert!(bytes >= 4096.0, "{bytes} bytes per parked goroutine");
+
+    let out = Command::new(BIN)
+        .args(["--child", "parked_memory", "gort", "threads=2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("error bad size"));
+}
+
+#[test]
+fn a_small_session_writes_every_output() {
+    let dir = std::env::temp_dir().join(format!("gort-bench-cli-{}", std::process::id()));
+    let out = Command::new(BIN)
+        .args([
+            "--quick",
+            "--only",
+            "spawn_join,parked_memory",
+            "--contenders",
+            "gort,gort_threads,std",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--out",
+        ])
+        .arg(dir.join("results.json"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let has_row = |workload: &str, contender: &str| {
+        stdout.lines().any(|l| {
+            let mut words = l.split_whitespace();
+            words.next() == Some(workload) && words.next() == Some(contender)
+        })
+    };
+    for (w, c) in [
+        ("spawn_join", "gort"),
+        ("spawn_join", "gort_threads"),
+        ("spawn_join", "std"),
+        ("parked_memory", "gort"),
+    ] {
+        assert!(has_row(w, c), "no row {w} {c} in\n{stdout}");
+    }
+    assert!(stdout.contains("100k+ OS threads exceed"), "{stdout}");
+    for file in [
+        "results.json",
+        "table.md",
+        "spawn.svg",
+        "memory.svg",
+        "index.html",
+    ] {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    assert!(json.contains("\"unit\": \"B/item\""), "{json}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
