@@ -6,18 +6,21 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_gort-bench");
 
-#[test]
-fn a_child_run_prints_its_measurement() {
-    let out = Command::new(BIN)
-        .args(["--child", "parked_memory", "gort", "goroutines=2000"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+/// Runs the binary with `args`; its stdout, after checking it succeeded.
+fn run_ok<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+#[test]
+fn a_child_run_prints_its_measurement() {
+    let stdout = run_ok(["--child", "parked_memory", "gort", "goroutines=2000"]);
     let bytes: f64 = stdout
         .trim()
         .strip_prefix("value ")
@@ -37,28 +40,20 @@ fn a_child_run_prints_its_measurement() {
 #[test]
 fn a_small_session_writes_every_output() {
     let dir = std::env::temp_dir().join(format!("gort-bench-cli-{}", std::process::id()));
-    let out = Command::new(BIN)
-        .args([
-            "--quick",
-            "--only",
-            "spawn_join,parked_memory",
-            "--contenders",
-            "gort,gort_threads,std",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-            "--out",
-        ])
-        .arg(dir.join("results.json"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = dir.join("results.json");
+    let stdout = run_ok([
+        "--quick",
+        "--only",
+        "spawn_join,parked_memory",
+        "--contenders",
+        "gort,gort_threads,std",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        out.to_str().expect("temp path is UTF-8"),
+    ]);
     let has_row = |workload: &str, contender: &str| {
         stdout.lines().any(|l| {
             let mut words = l.split_whitespace();
