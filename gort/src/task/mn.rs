@@ -148,7 +148,7 @@ pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
     // A wakeup often follows within a microsecond (the counterpart runs on
     // another worker). If that can be so, look for the token a little
     // before switching out: a switch and a requeue cost more than the wait.
-    if spinning_may_help() {
+    if wait_advice() == WaitAdvice::Spin {
         for round in 0..SPIN_BEFORE_PARK {
             for _ in 0..(1u32 << round) {
                 core::hint::spin_loop();
@@ -177,28 +177,38 @@ pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
 /// switches out (about a microsecond in all).
 const SPIN_BEFORE_PARK: u32 = 7;
 
-/// Whether the calling goroutine, waiting for another goroutine's step,
-/// may do better spinning a little than switching out: only if another
-/// worker exists to take that step, and ours has nothing else queued (the
-/// other goroutine may be right there, waiting for us to switch).
-pub(crate) fn spinning_may_help() -> bool {
+/// What the caller, waiting for another goroutine's step, should do
+/// meanwhile.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitAdvice {
+    /// Spin a little: another worker may be taking that step now, and ours
+    /// has nothing else queued (so we delay nobody). Also for a plain
+    /// thread.
+    Spin,
+    /// Let our worker run what it has queued (the other goroutine may be
+    /// right there, waiting for us to switch).
+    Yield,
+    /// Switch out for good: ours is the only worker, so nothing we wait
+    /// for can happen until we do.
+    Park,
+}
+
+/// See `WaitAdvice`.
+pub(crate) fn wait_advice() -> WaitAdvice {
     let ctx = WORKER.with(Cell::get);
     // SAFETY: a non-null WORKER points at the running worker's context.
     let Some(ctx) = (unsafe { ctx.as_ref() }) else {
-        return true; // not a worker: a plain thread
+        return WaitAdvice::Spin; // not a worker: a plain thread
     };
     // SAFETY: the scheduler outlives its workers' contexts.
     let sched = unsafe { &*ctx.sched };
-    sched.runnext.len() > 1 && ctx.local.is_empty() && sched.runnext[ctx.index].is_empty()
-}
-
-/// Whether the caller is a goroutine of a one-worker scheduler: nothing it
-/// waits for can happen until it switches out, so it should park at once.
-pub(crate) fn sole_worker() -> bool {
-    let ctx = WORKER.with(Cell::get);
-    // SAFETY: a non-null WORKER points at the running worker's context,
-    // and the scheduler outlives it.
-    unsafe { ctx.as_ref() }.is_some_and(|ctx| unsafe { &*ctx.sched }.runnext.len() == 1)
+    if sched.runnext.len() == 1 {
+        WaitAdvice::Park
+    } else if ctx.local.is_empty() && sched.runnext[ctx.index].is_empty() {
+        WaitAdvice::Spin
+    } else {
+        WaitAdvice::Yield
+    }
 }
 
 /// Called by `Task::unpark` after it swapped PARKED out: the goroutine is

@@ -177,18 +177,17 @@ pub(crate) fn current_is_mn_goroutine() -> bool {
 /// One step of a polling loop's backoff, `round` from 0: a doubling spin
 /// for 6 rounds, then a yield (of the worker, for an M:N goroutine). An
 /// M:N goroutine whose counterpart cannot be running elsewhere yields at
-/// once (`mn::spinning_may_help`). Returns false, without waiting, if
-/// polling cannot help at all: on a one-worker scheduler the caller should
-/// park at once, as Go's channels do (yielding round the global queue
-/// there cost 40% of a `bounded(1)` message; with two workers, yielding
-/// beats parking).
+/// once (`mn::wait_advice`). Returns false, without waiting, if polling
+/// cannot help at all: on a one-worker scheduler the caller should park at
+/// once, as Go's channels do (yielding round the global queue there cost
+/// 40% of a `bounded(1)` message; with two workers, yielding beats
+/// parking).
 pub(crate) fn snooze(round: u32) -> bool {
     #[cfg(gort_mn)]
-    if mn::sole_worker() {
-        return false;
-    }
-    #[cfg(gort_mn)]
-    let spin = round < 6 && mn::spinning_may_help();
+    let spin = match mn::wait_advice() {
+        mn::WaitAdvice::Park => return false,
+        advice => round < 6 && advice == mn::WaitAdvice::Spin,
+    };
     #[cfg(not(gort_mn))]
     let spin = round < 6;
     if spin {
