@@ -1,9 +1,11 @@
-//! Sets `cfg(gort_mn)` where the M:N scheduler exists: with std, on targets
+//! Sets `cfg(gort_gc)` where the garbage collector exists (below), and
+//! `cfg(gort_mn)` where the M:N scheduler exists: with std, on targets
 //! whose stacks corosensei can switch (not wasm, not bare metal), and not
 //! under loom (the models run the channel and sync code on loom threads).
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(gort_mn)");
+    println!("cargo::rustc-check-cfg=cfg(gort_gc)");
     println!("cargo::rerun-if-changed=build.rs");
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let std = std::env::var_os("CARGO_FEATURE_STD").is_some();
@@ -14,5 +16,17 @@ fn main() {
     let bare = env("CARGO_CFG_TARGET_OS") == "none";
     if std && !loom && !wasm && !bare {
         println!("cargo::rustc-cfg=gort_mn");
+    }
+    // The garbage collector: where a signal can stop a thread and its
+    // registers can be spilled (Linux, FreeBSD, macOS on x86-64 and
+    // aarch64).
+    let os = env("CARGO_CFG_TARGET_OS");
+    let arch = env("CARGO_CFG_TARGET_ARCH");
+    if std
+        && !loom
+        && matches!(os.as_str(), "linux" | "freebsd" | "macos")
+        && matches!(arch.as_str(), "x86_64" | "aarch64")
+    {
+        println!("cargo::rustc-cfg=gort_gc");
     }
 }

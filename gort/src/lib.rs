@@ -28,6 +28,9 @@ pub mod chan;
 #[cfg(all(feature = "std", not(loom)))]
 pub mod time;
 
+#[cfg(gort_gc)]
+pub mod gc;
+
 #[cfg(all(feature = "std", not(loom)))]
 mod deadlock;
 #[cfg(all(feature = "std", not(loom)))]

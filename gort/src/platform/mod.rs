@@ -48,6 +48,11 @@ mod posix_faults;
 #[cfg(all(unix, feature = "std", not(loom)))]
 pub(crate) use posix_faults::{exit_now, on_memory_fault, page_size, write_stderr};
 
+#[cfg(gort_gc)]
+mod posix_stop;
+#[cfg(gort_gc)]
+pub(crate) use posix_stop::*;
+
 #[cfg(all(unix, feature = "std", not(loom)))]
 mod posix_memory;
 #[cfg(all(unix, feature = "std", not(loom)))]

@@ -80,6 +80,9 @@ enum Body {
         /// The addresses whose fault means this stack overflowed: its
         /// guard page and `GUARD_REACH` below it.
         guard: (usize, usize),
+        /// The stack's usable part, `[lo, hi)`.
+        #[cfg_attr(not(gort_gc), allow(dead_code))]
+        usable: (usize, usize),
     },
 }
 
@@ -101,6 +104,9 @@ pub(crate) struct Slot {
     sched: AtomicPtr<Scheduler>,
     /// Set once when the goroutine starts; null for every other task.
     yielder: AtomicPtr<GoYielder>,
+    /// The collector's record of the goroutine's stack, set when it starts.
+    #[cfg(gort_gc)]
+    stack: AtomicPtr<super::registry::StackRecord>,
 }
 
 // SAFETY: `body` and `parked` are handed over by the queues and the park
@@ -119,6 +125,19 @@ impl core::fmt::Debug for Slot {
 }
 
 impl Slot {
+    /// Switches the goroutine out (`suspend`), its stack published to the
+    /// collector meanwhile.
+    fn switch_out(&self, yielder: &GoYielder, request: Request) {
+        #[cfg(gort_gc)]
+        // SAFETY: set when the goroutine started, from its stack, which it
+        // owns until it finishes (after its last switch).
+        if let Some(rec) = unsafe { self.stack.load(Relaxed).as_ref() } {
+            super::registry::goroutine_switches(rec, || yielder.suspend(request));
+            return;
+        }
+        yielder.suspend(request);
+    }
+
     fn yielder(&self) -> Option<&GoYielder> {
         // SAFETY: the pointer was set by this goroutine from the `&Yielder`
         // corosensei passed it, which lives as long as the coroutine; only
@@ -163,7 +182,7 @@ pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
     }
     let timer = deadline.map(|d| crate::time::timers::arm_unpark(d, task.clone()));
     let yielder = task.goroutine.yielder().expect("park: not a goroutine");
-    yielder.suspend(Request::Park);
+    task.goroutine.switch_out(yielder, Request::Park);
     // Resumed: an unpark queued us (or raced our park). Consume its token.
     state.swap(EMPTY, Acquire);
     match timer {
@@ -259,7 +278,7 @@ pub(crate) fn disarm_timer(id: u64) -> bool {
 /// Moves the current goroutine to the back of the global queue.
 pub(crate) fn yield_now(task: &Task) {
     if let Some(y) = task.goroutine.yielder() {
-        y.suspend(Request::Yield);
+        task.goroutine.switch_out(y, Request::Yield);
     }
 }
 
@@ -451,9 +470,9 @@ impl Scheduler {
         self.ready(task);
     }
 
-    /// The coroutine that runs `job` for `task`, on a stack from the pool,
-    /// and the guard range of that stack.
-    fn coroutine_for(&self, task: &TaskRef, job: Job) -> (GoCoroutine, (usize, usize)) {
+    /// The started body that runs `job` for `task`, on a stack from the
+    /// pool.
+    fn coroutine_for(&self, task: &TaskRef, job: Job) -> Body {
         let stack = self.take_stack();
         // `limit()` is the lowest address of the mapping: the guard page.
         let limit = stack.limit().get();
@@ -461,15 +480,32 @@ impl Scheduler {
             limit.saturating_sub(GUARD_REACH),
             limit + crate::platform::page_size(),
         );
+        let usable = (guard.1, stack.base().get());
         let me = task.clone();
+        #[cfg(gort_gc)]
+        let record = stack.record();
         let co = Coroutine::with_stack(stack, move |y: &GoYielder, ()| {
             me.goroutine
                 .yielder
                 .store(y as *const GoYielder as *mut GoYielder, Relaxed);
+            #[cfg(gort_gc)]
+            {
+                // SAFETY: the record lives as long as the stack we run on.
+                unsafe { &*record }
+                    .sp
+                    .store(super::registry::STACK_RUNNING, Relaxed);
+                me.goroutine.stack.store(record, Relaxed);
+            }
             drop(me);
             job();
+            #[cfg(gort_gc)]
+            // SAFETY: as above; from here on only the scheduler's frames
+            // remain on this stack.
+            unsafe { &*record }
+                .sp
+                .store(super::registry::STACK_FREE, Release);
         });
-        (co, guard)
+        Body::Started { co, guard, usable }
     }
 
     /// Stops the workers once they run out of work (the runtime is gone).
@@ -547,6 +583,8 @@ impl Scheduler {
             local,
         };
         WORKER.with(|w| w.set(&ctx));
+        #[cfg(gort_gc)]
+        super::registry::register_current_thread();
         // Spinning: woken by `wake_one` (it counted us), or about to sleep.
         let mut spinning = false;
         loop {
@@ -713,7 +751,7 @@ impl Scheduler {
                     break;
                 }
                 let wait = core::time::Duration::from_nanos(next - now);
-                crate::platform::futex_wait(word, 0, Some(wait));
+                super::parked(|| crate::platform::futex_wait(word, 0, Some(wait)));
             }
             self.timer_waiter.store(0, SeqCst);
             if word.load(Acquire) == 0 && self.leave_idle(ctx.index) {
@@ -723,7 +761,7 @@ impl Scheduler {
         }
         let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
         while word.load(Acquire) == 0 {
-            crate::platform::futex_wait(word, 0, None);
+            super::parked(|| crate::platform::futex_wait(word, 0, None));
         }
         true // whoever woke us counted us as spinning
     }
@@ -754,15 +792,18 @@ impl Scheduler {
             let Some(Body::New(job)) = body.take() else {
                 unreachable!("just matched")
             };
-            let (co, guard) = self.coroutine_for(&task, job);
-            *body = Some(Body::Started { co, guard });
+            *body = Some(self.coroutine_for(&task, job));
         }
-        let Some(Body::Started { co, guard }) = body.as_mut() else {
+        let Some(Body::Started { co, guard, usable }) = body.as_mut() else {
             unreachable!("a queued goroutine has a body")
         };
         super::set_current(Some(task.clone()));
         GUARD.with(|c| c.set((guard.0, guard.1, task.id())));
+        #[cfg(gort_gc)]
+        super::registry::set_on_goroutine(*usable);
         let result = co.resume(());
+        #[cfg(gort_gc)]
+        super::registry::set_on_goroutine((0, 0));
         GUARD.with(|c| c.set((0, 0, 0)));
         super::set_current(None);
         match result {

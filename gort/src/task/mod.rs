@@ -18,6 +18,8 @@
 
 #[cfg(gort_mn)]
 pub(crate) mod mn;
+#[cfg(gort_gc)]
+pub(crate) mod registry;
 #[cfg(gort_mn)]
 mod stacks;
 #[cfg(not(loom))]
@@ -203,6 +205,23 @@ pub(crate) fn snooze(round: u32) -> bool {
     true
 }
 
+/// Runs `sleep`, a wait of this thread inside gort, as a parked thread for
+/// the collector (see `registry::parked`; elsewhere it simply runs it).
+#[cfg(not(loom))]
+pub(crate) fn parked<R>(sleep: impl FnOnce() -> R) -> R {
+    #[cfg(gort_gc)]
+    return registry::parked(sleep);
+    #[cfg(not(gort_gc))]
+    sleep()
+}
+
+/// Registers the calling thread with the collector (where there is one).
+#[cfg(not(loom))]
+pub(crate) fn register_thread() {
+    #[cfg(gort_gc)]
+    registry::register_current_thread();
+}
+
 /// Lets other goroutines run: an M:N goroutine goes to the back of the
 /// global queue; a thread yields its CPU.
 #[cfg(not(loom))]
@@ -278,7 +297,7 @@ fn park_inner(timeout: Option<Duration>) -> bool {
             )),
         };
         #[cfg(not(loom))]
-        let woken = crate::platform::futex_wait(state, PARKED, remaining);
+        let woken = parked(|| crate::platform::futex_wait(state, PARKED, remaining));
         #[cfg(loom)]
         let woken = {
             assert!(

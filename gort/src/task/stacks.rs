@@ -162,6 +162,31 @@ mod unix {
         top: usize,
         /// Bytes from the guard page's start to `top`.
         len: usize,
+        /// What the collector knows of this stack.
+        #[cfg(gort_gc)]
+        record: *mut crate::task::registry::StackRecord,
+    }
+
+    // SAFETY: a stack is plain memory; its record is shared with the
+    // collector through atomics only.
+    unsafe impl Send for GoStack {}
+
+    #[cfg(gort_gc)]
+    impl GoStack {
+        /// The collector's record of this stack.
+        pub(crate) fn record(&self) -> *mut crate::task::registry::StackRecord {
+            self.record
+        }
+    }
+
+    #[cfg(gort_gc)]
+    impl Drop for GoStack {
+        fn drop(&mut self) {
+            // SAFETY: the record came from `add_stack` in `Carver::next`
+            // and is removed once, here, while the stack is still mapped
+            // (the regions are unmapped after every stack is dropped).
+            unsafe { crate::task::registry::remove_stack(self.record) };
+        }
     }
 
     // SAFETY: `base` is the top of memory we own for as long as this value
@@ -222,6 +247,8 @@ mod unix {
             let stack = GoStack {
                 top: self.next + len,
                 len,
+                #[cfg(gort_gc)]
+                record: crate::task::registry::add_stack(self.next + page, self.next + len),
             };
             self.next += len;
             Ok(stack)

@@ -78,6 +78,7 @@ impl ThreadPool {
     }
 
     fn work(&self, me: Arc<Worker>, first: Job) {
+        super::register_thread();
         let mut job = first;
         loop {
             job();
@@ -106,7 +107,7 @@ impl ThreadPool {
                 .map(|d| Duration::from_nanos(d.saturating_sub(crate::platform::now_nanos())));
             let timed_out = {
                 let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
-                !crate::platform::futex_wait(&me.state, IDLE, left)
+                !super::parked(|| crate::platform::futex_wait(&me.state, IDLE, left))
             };
             if timed_out {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,0 +1,378 @@
+//! The threads and goroutine stacks the garbage collector must find, and
+//! the states a thread publishes so that a collection can stop it (or
+//! leave it be) safely. The collector itself is `gc`; this layer only
+//! keeps the records it reads, so the schedulers below `gc` can publish
+//! their state without knowing about it.
+//!
+//! Invariants:
+//! - threads register and unregister under `REGISTRY`'s lock, which a
+//!   collection holds from before it stops the world until after it
+//!   restarts it: no registered thread starts or ends mid-collection, and
+//!   no goroutine stack is carved or unmapped then either;
+//! - `STOP_EPOCH` is 0 while the world runs and the collection's epoch
+//!   (never 0) while it is stopped; threads wait on it as a futex word;
+//! - a registered thread about to sleep inside gort (`parked`) spills its
+//!   registers, publishes the stack address above which it keeps
+//!   everything (`parked_sp`, SeqCst), sleeps; on waking it clears
+//!   `parked_sp` (SeqCst) and then reads `STOP_EPOCH`. The collector sets
+//!   `STOP_EPOCH` (SeqCst) and then reads `parked_sp`: if it sees the
+//!   thread parked, it scans from that address and does not signal it,
+//!   and the thread, which must then see the epoch, waits for the restart
+//!   before touching anything; if it sees it running, it signals it;
+//! - a goroutine about to switch out spills its registers and publishes
+//!   its stack pointer in its stack's `StackRecord` before the switch, and
+//!   marks it `RUNNING` after it is switched back in; a worker runs
+//!   goroutines only while the world runs (stopped workers are stopped), so
+//!   when the world is stopped every record is exact or `RUNNING` on a
+//!   stopped worker, whose own stop covers it;
+//! - a `no_stop` section (the allocators' critical sections) is never
+//!   stopped inside: the stop signal arriving there is remembered, and the
+//!   thread stops itself when the section ends. Sections are short, take
+//!   only locks that other sections take, and never block otherwise.
+
+use core::cell::Cell;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::platform::{self, OsThread};
+
+/// The world's state: 0 running, else the epoch of the collection that
+/// stopped it.
+pub(crate) static STOP_EPOCH: AtomicU32 = AtomicU32::new(0);
+
+/// Where a stopped thread says where it stopped (written by the thread,
+/// read by the collector once the thread acknowledged the epoch).
+#[derive(Default)]
+pub(crate) struct StopSlot {
+    /// The epoch this thread last stopped for.
+    pub(crate) acked: AtomicU32,
+    /// Its stack pointer when it stopped (registers saved above it).
+    pub(crate) sp: AtomicUsize,
+    /// Its thread pointer (where its static TLS is).
+    pub(crate) tp: AtomicUsize,
+    /// The goroutine stack it was running on, `[lo, hi)`; 0s if none.
+    pub(crate) goroutine_lo: AtomicUsize,
+    pub(crate) goroutine_hi: AtomicUsize,
+}
+
+/// A registered thread.
+pub(crate) struct ThreadRecord {
+    pub(crate) os: OsThread,
+    /// Its own stack (and, for threads the C library started, its static
+    /// TLS), `[lo, hi)`.
+    pub(crate) stack: (usize, usize),
+    /// Its static TLS when that is not inside `stack` (the main thread's),
+    /// else `(0, 0)`.
+    pub(crate) tls: (usize, usize),
+    /// 0 while it runs; while it sleeps inside gort, the stack address
+    /// from which its stack holds everything it keeps.
+    pub(crate) parked_sp: AtomicUsize,
+    pub(crate) stop: StopSlot,
+    /// Set by the collector for threads that help it mark: which marker.
+    pub(crate) marker: AtomicUsize,
+    next: *mut ThreadRecord,
+}
+
+/// `StackRecord::sp` of a stack no goroutine uses.
+pub(crate) const STACK_FREE: usize = 0;
+/// `StackRecord::sp` of a goroutine running on some worker.
+pub(crate) const STACK_RUNNING: usize = 1;
+
+/// One goroutine stack (kept apart from it: a cold stack's pages are
+/// given back to the OS, which zeroes them).
+pub(crate) struct StackRecord {
+    /// `STACK_FREE`, `STACK_RUNNING`, or the saved stack pointer of the
+    /// switched-out goroutine.
+    pub(crate) sp: AtomicUsize,
+    /// The stack's usable part, `[lo, hi)`.
+    pub(crate) lo: usize,
+    pub(crate) hi: usize,
+    prev: *mut StackRecord,
+    next: *mut StackRecord,
+}
+
+pub(crate) struct Registry {
+    threads: *mut ThreadRecord,
+    stacks: *mut StackRecord,
+    nthreads: usize,
+    nstacks: usize,
+}
+
+// SAFETY: the raw lists are only walked or changed under the mutex.
+unsafe impl Send for Registry {}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    threads: core::ptr::null_mut(),
+    stacks: core::ptr::null_mut(),
+    nthreads: 0,
+    nstacks: 0,
+});
+
+/// Takes the registry lock (a collection holds it throughout).
+pub(crate) fn lock() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Registry {
+    /// The registered threads.
+    pub(crate) fn threads(&self) -> impl Iterator<Item = &ThreadRecord> {
+        let mut at = self.threads;
+        core::iter::from_fn(move || {
+            // SAFETY: records stay linked (and allocated) while we hold the
+            // lock, which `&self` proves.
+            let r = unsafe { at.as_ref()? };
+            at = r.next;
+            Some(r)
+        })
+    }
+
+    /// Every goroutine stack that exists (used or pooled).
+    pub(crate) fn stacks(&self) -> impl Iterator<Item = &StackRecord> {
+        let mut at = self.stacks;
+        core::iter::from_fn(move || {
+            // SAFETY: as in `threads`: stacks are unlinked before their
+            // memory is unmapped, under the lock.
+            let r = unsafe { at.as_ref()? };
+            at = r.next;
+            Some(r)
+        })
+    }
+
+    pub(crate) fn thread_count(&self) -> usize {
+        self.nthreads
+    }
+
+    pub(crate) fn stack_count(&self) -> usize {
+        self.nstacks
+    }
+}
+
+thread_local! {
+    static THREAD: Cell<*const ThreadRecord> = const { Cell::new(core::ptr::null()) };
+    /// Unregisters the thread when it ends.
+    static REGISTRATION: Registration = const { Registration };
+    /// The goroutine stack this worker is running, `(lo, hi)`.
+    static ON_GOROUTINE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    /// Depth of `no_stop` sections, and whether a stop came during one.
+    static NO_STOP: Cell<u32> = const { Cell::new(0) };
+    static STOP_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+struct Registration;
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let rec = THREAD.with(|t| t.replace(core::ptr::null()));
+        if rec.is_null() {
+            return;
+        }
+        let mut reg = lock();
+        let mut link: *mut *mut ThreadRecord = &mut reg.threads;
+        // SAFETY: we hold the lock; the list links records we allocated.
+        unsafe {
+            while !(*link).is_null() {
+                if core::ptr::eq(*link, rec) {
+                    *link = (**link).next;
+                    reg.nthreads -= 1;
+                    break;
+                }
+                link = &mut (**link).next;
+            }
+            drop(Box::from_raw(rec.cast_mut()));
+        }
+    }
+}
+
+/// Registers the calling thread (once; later calls return at once): from
+/// now on a collection stops it by its record and, while it sleeps in
+/// gort, scans it without stopping it. Unregisters when the thread ends.
+pub(crate) fn register_current_thread() {
+    if !THREAD.with(Cell::get).is_null() {
+        return;
+    }
+    let stack = platform::thread_stack_bounds();
+    let tp = platform::thread_pointer();
+    let tls = if tp >= stack.0 && tp < stack.1 {
+        (0, 0)
+    } else {
+        platform::static_tls_range()
+    };
+    let rec = Box::into_raw(Box::new(ThreadRecord {
+        os: platform::current_thread(),
+        stack,
+        tls,
+        parked_sp: AtomicUsize::new(0),
+        stop: StopSlot::default(),
+        marker: AtomicUsize::new(usize::MAX),
+        next: core::ptr::null_mut(),
+    }));
+    {
+        let mut reg = lock();
+        // SAFETY: `rec` is ours until linked; linking is under the lock.
+        unsafe { (*rec).next = reg.threads };
+        reg.threads = rec;
+        reg.nthreads += 1;
+    }
+    THREAD.with(|t| t.set(rec));
+    REGISTRATION.with(|_| {});
+}
+
+/// The calling thread's record, if it registered.
+pub(crate) fn current_thread() -> Option<&'static ThreadRecord> {
+    // SAFETY: the record lives until the thread's `Registration` drops,
+    // which is after any code of the thread that could call this (but a
+    // signal handler must use `try_current_thread`).
+    THREAD.with(|t| unsafe { t.get().as_ref() })
+}
+
+/// Like `current_thread`, safe in a signal handler at any time, even
+/// while the thread's TLS is being torn down.
+pub(crate) fn try_current_thread() -> Option<&'static ThreadRecord> {
+    // SAFETY: as in `current_thread`; a destroyed slot reads as none.
+    THREAD
+        .try_with(|t| unsafe { t.get().as_ref() })
+        .ok()
+        .flatten()
+}
+
+/// Runs `sleep` (a wait inside gort) as a parked thread: a collection
+/// meanwhile scans this thread's stack from here up instead of stopping
+/// it, and if one is under way when the wait ends, waits for it to end.
+pub(crate) fn parked<R>(sleep: impl FnOnce() -> R) -> R {
+    let Some(rec) = current_thread() else {
+        return sleep();
+    };
+    platform::with_registers_spilled(|sp| {
+        rec.parked_sp.store(sp, SeqCst);
+        let r = sleep();
+        rec.parked_sp.store(0, SeqCst);
+        let epoch = STOP_EPOCH.load(SeqCst);
+        if epoch != 0 {
+            wait_for_restart(epoch);
+        }
+        r
+    })
+}
+
+/// Waits until the collection of `epoch` restarts the world.
+pub(crate) fn wait_for_restart(epoch: u32) {
+    while STOP_EPOCH.load(Acquire) == epoch {
+        platform::futex_wait(&STOP_EPOCH, epoch, None);
+    }
+}
+
+/// Runs `switch` (a goroutine switching out) with the goroutine's stack
+/// published in `record`: a collection while it is switched out scans it
+/// from here up.
+pub(crate) fn goroutine_switches<R>(record: &StackRecord, switch: impl FnOnce() -> R) -> R {
+    platform::with_registers_spilled(|sp| {
+        record.sp.store(sp, Release);
+        let r = switch();
+        record.sp.store(STACK_RUNNING, Relaxed);
+        r
+    })
+}
+
+/// Links a record for a new goroutine stack `[lo, hi)` and returns it.
+/// The stack must stay mapped until `remove_stack` is called for it.
+pub(crate) fn add_stack(lo: usize, hi: usize) -> *mut StackRecord {
+    let mut reg = lock();
+    let rec = Box::into_raw(Box::new(StackRecord {
+        sp: AtomicUsize::new(STACK_FREE),
+        lo,
+        hi,
+        prev: core::ptr::null_mut(),
+        next: reg.stacks,
+    }));
+    // SAFETY: the links change under the lock.
+    if let Some(next) = unsafe { reg.stacks.as_mut() } {
+        next.prev = rec;
+    }
+    reg.stacks = rec;
+    reg.nstacks += 1;
+    rec
+}
+
+/// Unlinks a stack's record before its memory is unmapped.
+///
+/// # Safety
+/// `rec` came from `add_stack` and is not removed yet.
+pub(crate) unsafe fn remove_stack(rec: *mut StackRecord) {
+    let mut reg = lock();
+    // SAFETY: the record is linked; links change under the lock.
+    unsafe {
+        let r = &mut *rec;
+        match r.prev.as_mut() {
+            Some(p) => p.next = r.next,
+            None => reg.stacks = r.next,
+        }
+        if let Some(n) = r.next.as_mut() {
+            n.prev = r.prev;
+        }
+        drop(Box::from_raw(rec));
+    }
+    reg.nstacks -= 1;
+}
+
+/// Records which goroutine stack this worker runs (`(0, 0)`: none).
+pub(crate) fn set_on_goroutine(range: (usize, usize)) {
+    ON_GOROUTINE.with(|c| c.set(range));
+}
+
+/// The goroutine stack this thread runs, for a signal handler.
+pub(crate) fn on_goroutine() -> (usize, usize) {
+    ON_GOROUTINE.try_with(Cell::get).unwrap_or((0, 0))
+}
+
+/// The hook a deferred stop calls (set by the collector): `f(epoch, sp)`.
+static DEFERRED_STOP: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets what a thread does when a stop was deferred by a `no_stop`
+/// section and the section ends.
+pub(crate) fn set_deferred_stop(f: fn(u32, usize)) {
+    DEFERRED_STOP.store(f as *mut (), Release);
+}
+
+/// Runs `f` where the world cannot stop this thread (see module docs).
+#[inline]
+pub(crate) fn no_stop<R>(f: impl FnOnce() -> R) -> R {
+    NO_STOP.with(|d| d.set(d.get() + 1));
+    core::sync::atomic::compiler_fence(SeqCst);
+    let r = f();
+    core::sync::atomic::compiler_fence(SeqCst);
+    let depth = NO_STOP.with(|d| {
+        let n = d.get() - 1;
+        d.set(n);
+        n
+    });
+    if depth == 0 && STOP_PENDING.with(Cell::get) {
+        stop_now();
+    }
+    r
+}
+
+/// For the stop signal's handler: true (and the stop is remembered) if
+/// the thread is inside a `no_stop` section.
+pub(crate) fn defer_stop_if_busy() -> bool {
+    match NO_STOP.try_with(Cell::get) {
+        Ok(0) | Err(_) => false,
+        Ok(_) => {
+            let _ = STOP_PENDING.try_with(|p| p.set(true));
+            true
+        }
+    }
+}
+
+#[cold]
+fn stop_now() {
+    STOP_PENDING.with(|p| p.set(false));
+    let epoch = STOP_EPOCH.load(Acquire);
+    let hook = DEFERRED_STOP.load(Acquire);
+    if epoch == 0 || hook.is_null() {
+        return;
+    }
+    // SAFETY: only `set_deferred_stop` stores here, a `fn(u32, usize)`.
+    let hook: fn(u32, usize) = unsafe { core::mem::transmute(hook) };
+    platform::with_registers_spilled(|sp| hook(epoch, sp));
+}
