@@ -1,76 +1,521 @@
-//! The garbage collector, gctest-style: every test checks contents after
-//! collections, so an object freed too early (poisoned in debug builds,
-//! reused in release) fails it.
-#![cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+//! The garbage collector, gctest-style. Every test checks the contents of
+//! what it kept after collections, so an object freed too early fails it:
+//! in debug builds its memory is poisoned (0xdb) when swept, in release
+//! builds it is soon reused by the allocations around it.
+#![cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
 
 mod common;
 
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use common::each_scheduler;
+use common::{each_scheduler, is_child, run_child};
+use gort::chan::Chan;
 use gort::gc::{self, Gc};
+use gort::sync::WaitGroup;
 
 #[global_allocator]
 static ALLOC: gc::ScannedAlloc = gc::ScannedAlloc;
+
+const LIMIT: Duration = Duration::from_secs(120);
 
 struct Node {
     value: u64,
     next: Option<Gc<Node>>,
 }
 
-fn list(n: u64) -> Option<Gc<Node>> {
+/// A list `n-1, n-2, ..., 0` (plus `salt` in every value).
+fn list(n: u64, salt: u64) -> Option<Gc<Node>> {
     let mut head = None;
-    for value in 0..n {
-        head = Some(Gc::new(Node { value, next: head }));
+    for i in 0..n {
+        head = Some(Gc::new(Node {
+            value: i ^ salt,
+            next: head,
+        }));
     }
     head
 }
 
-fn check_list(head: Option<Gc<Node>>, n: u64) {
+fn check_list(head: Option<Gc<Node>>, n: u64, salt: u64) {
     let mut at = head;
     let mut expect = n;
     while let Some(node) = at {
+        assert!(expect > 0, "list too long: a node was reused");
         expect -= 1;
-        assert_eq!(node.value, expect, "list node corrupted");
+        assert_eq!(node.value, expect ^ salt, "list node corrupted");
         at = node.next;
     }
     assert_eq!(expect, 0, "list too short");
 }
 
+struct Tree {
+    left: Option<Gc<Tree>>,
+    right: Option<Gc<Tree>>,
+    depth: u32,
+}
+
+fn tree(depth: u32) -> Gc<Tree> {
+    let (left, right) = if depth == 0 {
+        (None, None)
+    } else {
+        (Some(tree(depth - 1)), Some(tree(depth - 1)))
+    };
+    Gc::new(Tree { left, right, depth })
+}
+
+fn check_tree(t: &Tree, depth: u32) -> u64 {
+    assert_eq!(t.depth, depth, "tree node corrupted");
+    match (t.left, t.right) {
+        (Some(l), Some(r)) => 1 + check_tree(&l, depth - 1) + check_tree(&r, depth - 1),
+        (None, None) => {
+            assert_eq!(depth, 0, "tree node lost its children");
+            1
+        }
+        _ => panic!("tree node half corrupted"),
+    }
+}
+
 #[test]
-fn a_list_on_the_stack_survives_collections() {
-    each_scheduler("list", Duration::from_secs(60), || {
-        let head = list(10_000);
+fn lists_and_trees_survive_collections() {
+    each_scheduler("lists and trees", LIMIT, || {
+        let head = list(10_000, 7);
+        let t = tree(12);
         for _ in 0..3 {
+            let _garbage = list(50_000, 1);
             gc::collect();
-            check_list(head, 10_000);
+            check_list(head, 10_000, 7);
+            assert_eq!(check_tree(&t, 12), (1 << 13) - 1);
         }
     });
 }
 
 #[test]
+fn large_objects_survive_and_are_zeroed() {
+    each_scheduler("large objects", LIMIT, || {
+        let big: Vec<Gc<[u64; 5000]>> = (0..20u64)
+            .map(|i| {
+                let g = Gc::new([0u64; 5000]);
+                // Gc hands out shared references: fill through a copy.
+                assert!(g.iter().all(|&w| w == 0), "a new object is not zeroed");
+                let mut a = [0u64; 5000];
+                for (k, w) in a.iter_mut().enumerate() {
+                    *w = i * 10_000 + k as u64;
+                }
+                Gc::new(a)
+            })
+            .collect();
+        for _ in 0..3 {
+            let _garbage: Vec<Gc<[u8; 100_000]>> =
+                (0..10).map(|_| Gc::new([1u8; 100_000])).collect();
+            gc::collect();
+            for (i, g) in big.iter().enumerate() {
+                for (k, &w) in g.iter().enumerate() {
+                    assert_eq!(w, i as u64 * 10_000 + k as u64, "large object corrupted");
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn an_interior_pointer_keeps_its_object() {
+    each_scheduler("interior pointer", LIMIT, || {
+        let arrays: Vec<usize> = (0..100u64)
+            .map(|i| {
+                let g = Gc::new([i; 64]);
+                // Keep only a pointer to the middle element, hidden from
+                // nothing: it is a plain address in a Vec (scanned memory).
+                &g[32] as *const u64 as usize
+            })
+            .collect();
+        let big_inner = {
+            let big = Gc::new([9u64; 4096]);
+            &big[4000] as *const u64 as usize
+        };
+        for _ in 0..3 {
+            let _garbage = list(50_000, 3);
+            gc::collect();
+            for (i, &p) in arrays.iter().enumerate() {
+                // SAFETY: the interior pointer keeps the array alive.
+                let base = unsafe { &*((p - 32 * 8) as *const [u64; 64]) };
+                assert!(base.iter().all(|&w| w == i as u64), "array {i} corrupted");
+            }
+            // SAFETY: as above, for the large object.
+            let big = unsafe { &*((big_inner - 4000 * 8) as *const [u64; 4096]) };
+            assert!(big.iter().all(|&w| w == 9), "large array corrupted");
+        }
+    });
+}
+
+/// Holds the only reference to a list in a callee-saved register (the
+/// Rust variables keep it scrambled) across `collect`, which must find it
+/// there.
+#[test]
+fn an_object_held_only_in_a_register_survives() {
+    const KEY: usize = 0x5a5a_5a5a_5a5a_5a5a;
+    each_scheduler("register", LIMIT, || {
+        let scrambled = {
+            let head = list(5_000, 11).unwrap();
+            Gc::as_ptr(head) as usize ^ KEY
+        };
+        extern "C" fn churn_and_collect() {
+            for _ in 0..3 {
+                let _garbage = list(20_000, 5);
+            }
+            gc::collect();
+        }
+        let back: usize;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: r12 is callee-saved: the call preserves it; every
+        // caller-saved register is declared clobbered.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, {s}",
+                "xor r12, {k}",
+                "call {f}",
+                "mov rax, r12",
+                s = in(reg) scrambled,
+                k = in(reg) KEY,
+                f = sym churn_and_collect,
+                lateout("rax") back,
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: x19 is callee-saved, as above.
+        unsafe {
+            core::arch::asm!(
+                "eor x19, {s}, {k}",
+                "bl {f}",
+                "mov x0, x19",
+                s = in(reg) scrambled,
+                k = in(reg) KEY,
+                f = sym churn_and_collect,
+                lateout("x0") back,
+                out("x19") _,
+                clobber_abi("C"),
+            );
+        }
+        // SAFETY: `back` is the list's head, kept alive by the register.
+        let head = unsafe { &*(back as *const Node) };
+        assert_eq!(head.value, 4_999 ^ 11, "register-held object freed");
+        check_list(head.next, 4_999, 11);
+    });
+}
+
+/// A plain thread gort never registered holds a list on its stack while
+/// another thread collects: it is stopped (and scanned) all the same.
+#[test]
+fn objects_on_an_unregistered_threads_stack_survive() {
+    each_scheduler("unregistered thread", LIMIT, || {
+        let (tx, rx) = std::sync::mpsc::channel::<usize>();
+        let ready = Arc::new(Barrier::new(2));
+        let done = Arc::new(Barrier::new(2));
+        let (r2, d2) = (ready.clone(), done.clone());
+        let t = std::thread::spawn(move || {
+            // The list exists only on this thread's stack from here on.
+            let head = rx.recv().unwrap() as *const Node;
+            r2.wait();
+            d2.wait();
+            // SAFETY: the stack slot kept the list alive.
+            let head = unsafe { &*head };
+            assert_eq!(head.value, 2_999 ^ 13);
+            check_list(head.next, 2_999, 13);
+        });
+        tx.send(Gc::as_ptr(list(3_000, 13).unwrap()) as usize)
+            .unwrap();
+        ready.wait();
+        for _ in 0..3 {
+            let _garbage = list(50_000, 2);
+            gc::collect();
+        }
+        done.wait();
+        t.join().unwrap();
+    });
+}
+
+/// Goroutines parked on a channel hold lists on their stacks while the
+/// root goroutine collects.
+#[test]
+fn objects_on_parked_goroutines_stacks_survive() {
+    each_scheduler("parked goroutines", LIMIT, || {
+        let go_on: Chan<()> = Chan::new(0);
+        let wg = WaitGroup::new();
+        let checked = Arc::new(AtomicUsize::new(0));
+        for g in 0..20u64 {
+            wg.add(1);
+            let (go_on, wg, checked) = (go_on.clone(), wg.clone(), checked.clone());
+            gort::go(move || {
+                let head = list(1_000, g);
+                go_on.recv();
+                check_list(head, 1_000, g);
+                checked.fetch_add(1, Ordering::Relaxed);
+                wg.done();
+            });
+        }
+        gort::time::sleep(Duration::from_millis(50));
+        for _ in 0..3 {
+            let _garbage = list(50_000, 4);
+            gc::collect();
+        }
+        go_on.close();
+        wg.wait();
+        assert_eq!(checked.load(Ordering::Relaxed), 20);
+    });
+}
+
+static GLOBAL: std::sync::Mutex<Option<Gc<Node>>> = std::sync::Mutex::new(None);
+
+thread_local! {
+    static LOCAL: Cell<Option<Gc<Node>>> = const { Cell::new(None) };
+}
+
+#[test]
+fn objects_in_globals_and_thread_locals_survive() {
+    each_scheduler("globals", LIMIT, || {
+        *GLOBAL.lock().unwrap() = list(2_000, 21);
+        LOCAL.with(|l| l.set(list(2_000, 22)));
+        for _ in 0..3 {
+            let _garbage = list(50_000, 6);
+            gc::collect();
+            check_list(*GLOBAL.lock().unwrap(), 2_000, 21);
+            LOCAL.with(|l| check_list(l.get(), 2_000, 22));
+        }
+        *GLOBAL.lock().unwrap() = None;
+    });
+}
+
+#[test]
+fn objects_in_rust_collections_and_channels_survive() {
+    each_scheduler("collections", LIMIT, || {
+        let boxed: Box<Option<Gc<Node>>> = Box::new(list(1_000, 31));
+        let vec: Vec<Gc<Node>> = (0..100).map(|i| list(10, i).unwrap()).collect();
+        let mut map: HashMap<u64, Gc<Node>> = HashMap::new();
+        for i in 0..100 {
+            map.insert(i, list(10, 1000 + i).unwrap());
+        }
+        let ch: Chan<Gc<Node>> = Chan::new(64);
+        for i in 0..64 {
+            ch.send(list(10, 2000 + i).unwrap()).unwrap();
+        }
+        for _ in 0..3 {
+            let _garbage = list(50_000, 8);
+            gc::collect();
+            check_list(*boxed, 1_000, 31);
+            for (i, &l) in vec.iter().enumerate() {
+                check_list(Some(l), 10, i as u64);
+            }
+            for (&i, &l) in &map {
+                check_list(Some(l), 10, 1000 + i);
+            }
+        }
+        for i in 0..64 {
+            check_list(ch.recv(), 10, 2000 + i);
+        }
+    });
+}
+
+/// Threads start and end all the while another thread collects: none
+/// may start or end mid-collection unseen, and what they hold survives.
+#[test]
+fn thread_churn_during_collections() {
+    each_scheduler("thread churn", LIMIT, || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let collector = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    gc::collect();
+                    n += 1;
+                }
+                n
+            })
+        };
+        for round in 0..common::stress(40) as u64 {
+            let handles: Vec<_> = (0..4u64)
+                .map(|k| {
+                    std::thread::spawn(move || {
+                        let head = list(2_000, round * 10 + k);
+                        std::thread::yield_now();
+                        check_list(head, 2_000, round * 10 + k);
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(collector.join().unwrap() > 0);
+    });
+}
+
+/// A thread blocked in `read(2)` on a pipe is stopped by signal during
+/// collections; its call resumes (`SA_RESTART`), and it gets its data.
+#[test]
+fn a_thread_blocked_in_a_syscall_is_stopped_and_resumes() {
+    each_scheduler("syscall", LIMIT, || {
+        let mut fds = [0i32; 2];
+        // SAFETY: a two-int array for pipe(2).
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let (r, w) = (fds[0], fds[1]);
+        let reader = std::thread::spawn(move || {
+            let head = list(1_000, 41);
+            let mut buf = [0u8; 5];
+            // SAFETY: reads into `buf`.
+            let n = unsafe { libc::read(r, buf.as_mut_ptr().cast(), 5) };
+            let err = std::io::Error::last_os_error();
+            assert_eq!(n, 5, "read failed: {err}");
+            assert_eq!(&buf, b"hello");
+            check_list(head, 1_000, 41);
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..5 {
+            gc::collect();
+        }
+        // SAFETY: writes 5 bytes from a static string.
+        assert_eq!(unsafe { libc::write(w, b"hello".as_ptr().cast(), 5) }, 5);
+        reader.join().unwrap();
+        // SAFETY: our descriptors.
+        unsafe {
+            libc::close(r);
+            libc::close(w);
+        }
+    });
+}
+
+/// Every worker allocates and checks its own lists while collections run
+/// again and again; every object's contents are checked every round.
+#[test]
+fn stress_allocating_on_every_worker_while_collecting() {
+    each_scheduler("stress", LIMIT, || {
+        let workers = 4u64;
+        let rounds = common::stress(30) as u64;
+        let wg = WaitGroup::new();
+        let done = Arc::new(AtomicUsize::new(0));
+        for w in 0..workers {
+            wg.add(1);
+            let (wg, done) = (wg.clone(), done.clone());
+            gort::go(move || {
+                let mut kept: Vec<(Option<Gc<Node>>, u64)> = Vec::new();
+                for round in 0..rounds {
+                    let salt = w << 32 | round;
+                    kept.push((list(500, salt), salt));
+                    if kept.len() > 8 {
+                        kept.remove(0);
+                    }
+                    let _garbage = list(5_000, !salt);
+                    for &(l, s) in &kept {
+                        check_list(l, 500, s);
+                    }
+                    if round % 5 == w % 5 {
+                        gc::collect();
+                    }
+                    gort::gosched();
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+                wg.done();
+            });
+        }
+        let collections = gc::stats().collections;
+        wg.wait();
+        assert_eq!(done.load(Ordering::Relaxed), workers as usize);
+        assert!(gc::stats().collections > collections);
+    });
+}
+
+#[test]
 fn garbage_is_reclaimed_and_the_heap_stays_bounded() {
-    each_scheduler("bounded", Duration::from_secs(120), || {
-        let keep = list(1000);
+    each_scheduler("bounded", LIMIT, || {
+        let keep = list(1000, 51);
         let mut peak = 0;
-        for round in 0..200u64 {
-            // 100k short-lived nodes (3.2 MB) per round.
-            let garbage = list(100_000);
-            check_list(garbage, 100_000);
+        for round in 0..150u64 {
+            // 100k short-lived nodes (3.2 MB) a round: 480 MB in all.
+            let garbage = list(100_000, round);
+            check_list(garbage, 100_000, round);
             if round % 20 == 0 {
-                check_list(keep, 1000);
+                check_list(keep, 1000, 51);
             }
             peak = peak.max(gc::stats().heap_bytes);
         }
         gc::collect();
         let s = gc::stats();
-        eprintln!("{s:?} peak {peak}");
-        check_list(keep, 1000);
+        check_list(keep, 1000, 51);
         assert!(s.collections >= 10, "{s:?}");
         assert!(
             peak < 64 << 20,
-            "heap grew to {peak} bytes under a steady load"
+            "the heap grew to {peak} bytes under a steady load"
         );
-        assert!(s.live_bytes < 4 << 20, "{s:?}");
+        assert!(s.live_bytes < 8 << 20, "{s:?}");
+        assert!(s.pause_max >= s.pause_p99 && s.pause_p99 >= s.pause_p50);
+        assert!(s.pause_total >= s.pause_max);
     });
+}
+
+#[test]
+fn gctrace_prints_a_line_per_collection() {
+    if is_child() {
+        for _ in 0..3 {
+            let _garbage = list(10_000, 1);
+            gc::collect();
+        }
+        return;
+    }
+    let (code, _, err) = run_child(
+        "gctrace_prints_a_line_per_collection",
+        &[("GORT_GCTRACE", "1"), ("GORT_GOGC", "off")],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("gc ")).collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    for (i, l) in lines.iter().enumerate() {
+        assert!(l.starts_with(&format!("gc {} @", i + 1)), "{l}");
+        assert!(
+            l.contains(" ms pause, ") && l.contains(" MB heap, ") && l.contains(" MB live"),
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn a_thread_that_never_stops_is_named_in_a_fatal_error() {
+    if is_child() {
+        let blocked = Arc::new(Barrier::new(2));
+        let b2 = blocked.clone();
+        std::thread::Builder::new()
+            .name("stubborn".into())
+            .spawn(move || {
+                // SAFETY: blocks every signal for this thread only.
+                unsafe {
+                    let mut all: libc::sigset_t = core::mem::zeroed();
+                    libc::sigfillset(&mut all);
+                    libc::pthread_sigmask(libc::SIG_BLOCK, &all, core::ptr::null_mut());
+                }
+                b2.wait();
+                loop {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            })
+            .unwrap();
+        blocked.wait();
+        gc::collect();
+        unreachable!("the collection cannot finish");
+    }
+    let (code, _, err) = run_child(
+        "a_thread_that_never_stops_is_named_in_a_fatal_error",
+        &[("GORT_GCSTOPTIMEOUT", "300")],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("fatal error: gort gc: thread ") && err.contains("(stubborn) did not stop"),
+        "{err}"
+    );
 }

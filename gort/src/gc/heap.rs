@@ -12,8 +12,9 @@
 //! - `alloc` bits say which objects may be live: set when handed out,
 //!   reset to the mark bits when the span is swept; bits past a span's
 //!   last object are always set (never handed out, never marked);
-//! - free memory reads as zero (debug builds: as `POISON`), whether a free
-//!   slot of a span or a free page: sweeping clears what it frees;
+//! - memory is zeroed when it is handed out (pages never touched are zero
+//!   already); freed memory keeps its contents, except in debug builds,
+//!   where sweeping fills it with `POISON` so a wrongly freed object shows;
 //! - a span is swept once per collection, by whoever wins the CAS of its
 //!   `swept` generation to the current one; spans created after the
 //!   collection start at the current generation;
@@ -121,7 +122,14 @@ impl<T> SpinLock<T> {
     }
 }
 
+/// A word on a cache line of its own (read by every allocation, written
+/// once per collection).
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
 pub(crate) struct Heap {
+    /// Changes at every collection: caches drop their spans.
+    pub(crate) epoch: Padded<AtomicU32>,
     base: usize,
     /// Pages reserved.
     limit: usize,
@@ -132,8 +140,6 @@ pub(crate) struct Heap {
     free_runs: SpinLock<u32>,
     /// Per size class: spans swept this cycle that have free objects.
     partial: [SpinLock<u32>; NCLASSES],
-    /// Changes at every collection: caches drop their spans.
-    pub(crate) epoch: AtomicU32,
     sweep_gen: AtomicU32,
     /// Next page the sweepers look at, and where they stop.
     sweep_next: AtomicUsize,
@@ -186,7 +192,7 @@ impl Heap {
                         high_water: AtomicUsize::new(0),
                         free_runs: SpinLock::new(0),
                         partial: [const { SpinLock::new(0) }; NCLASSES],
-                        epoch: AtomicU32::new(1),
+                        epoch: Padded(AtomicU32::new(1)),
                         sweep_gen: AtomicU32::new(0),
                         sweep_next: AtomicUsize::new(0),
                         sweep_end: AtomicUsize::new(0),
@@ -264,8 +270,8 @@ impl Heap {
 
     // ---- pages ----
 
-    /// `n` free pages, zeroed (poisoned in debug builds).
-    fn alloc_pages(&self, n: usize) -> usize {
+    /// `n` free pages, and whether they were never touched (so zero).
+    fn alloc_pages(&self, n: usize) -> (usize, bool) {
         let reused = self.free_runs.with(|head| {
             let mut prev: Option<usize> = None;
             let mut at = *head as usize;
@@ -295,21 +301,24 @@ impl Heap {
             }
             None
         });
-        let page = reused.unwrap_or_else(|| {
-            let page = self.high_water.fetch_add(n, Relaxed);
-            if page + n > self.limit {
-                crate::platform::write_stderr(
-                    b"fatal error: gort gc: out of memory (heap reservation used up)\n",
-                );
-                crate::platform::exit_now(2);
+        let (page, fresh) = match reused {
+            Some(page) => (page, false),
+            None => {
+                let page = self.high_water.fetch_add(n, Relaxed);
+                if page + n > self.limit {
+                    crate::platform::write_stderr(
+                        b"fatal error: gort gc: out of memory (heap reservation used up)\n",
+                    );
+                    crate::platform::exit_now(2);
+                }
+                (page, true)
             }
-            page
-        });
+        };
         self.pages_in_use.fetch_add(n, Relaxed);
-        page
+        (page, fresh)
     }
 
-    /// Gives back `n` pages from `page`, whose contents read as free memory.
+    /// Gives back `n` pages from `page`.
     fn free_pages(&self, page: usize, n: usize) {
         for p in page..page + n {
             self.span(p).kind.store(FREE, Relaxed);
@@ -326,7 +335,7 @@ impl Heap {
     // ---- spans ----
 
     fn new_small_span(&self, class: usize) -> usize {
-        let page = self.alloc_pages(1);
+        let (page, _) = self.alloc_pages(1);
         let s = self.span(page);
         let size = CLASS_SIZES[class] as usize;
         let nobj = PAGE / size;
@@ -344,10 +353,15 @@ impl Heap {
         page
     }
 
-    /// A large object of `size` bytes (a multiple of 16): its address.
+    /// A large object of `size` bytes (a multiple of 16): its address,
+    /// zeroed.
     pub(crate) fn alloc_large(&self, size: usize) -> usize {
         let n = size.div_ceil(PAGE);
-        let page = self.alloc_pages(n);
+        let (page, fresh) = self.alloc_pages(n);
+        if !fresh {
+            // SAFETY: free pages we now own.
+            unsafe { core::ptr::write_bytes(self.page_addr(page) as *mut u8, 0, size) };
+        }
         let s = self.span(page);
         s.obj_size.store(size as u32, Relaxed);
         s.nobj.store(1, Relaxed);
@@ -428,7 +442,7 @@ impl Heap {
         for p in &self.partial {
             p.with(|head| *head = 0);
         }
-        self.epoch.fetch_add(1, Release);
+        self.epoch.0.fetch_add(1, Release);
         self.live.store(live, Relaxed);
         self.allocated.store(0, Relaxed);
         let goal = match gogc {
@@ -485,11 +499,13 @@ impl Heap {
             let tail = past_end_bits(w, nobj);
             let marked = s.mark[w].load(Relaxed) & !tail;
             let allocated = s.alloc[w].load(Relaxed) & !tail;
-            let mut freed = allocated & !marked;
-            while freed != 0 {
-                let idx = w * 64 + freed.trailing_zeros() as usize;
-                freed &= freed - 1;
-                clear(start + idx * size, size);
+            if cfg!(debug_assertions) {
+                let mut freed = allocated & !marked;
+                while freed != 0 {
+                    let idx = w * 64 + freed.trailing_zeros() as usize;
+                    freed &= freed - 1;
+                    poison(start + idx * size, size);
+                }
             }
             s.alloc[w].store(marked | tail, Relaxed);
             s.mark[w].store(0, Relaxed);
@@ -520,12 +536,13 @@ impl Heap {
         let n = s.npages.load(Relaxed) as usize;
         let start = self.page_addr(page);
         s.alloc[0].store(0, Relaxed);
-        if n * PAGE >= RETURN_TO_OS && !cfg!(debug_assertions) {
-            // SAFETY: the object is unreachable; the pages read as zero
-            // when next touched, as free memory must.
+        if n * PAGE >= RETURN_TO_OS {
+            // SAFETY: the object is unreachable; its memory goes back to
+            // the OS until the pages are used again.
             unsafe { crate::platform::zero_pages(start, n * PAGE) };
-        } else {
-            clear(start, s.obj_size.load(Relaxed) as usize);
+        }
+        if cfg!(debug_assertions) {
+            poison(start, s.obj_size.load(Relaxed) as usize);
         }
         self.free_pages(page, n);
     }
@@ -591,12 +608,11 @@ fn div_by_class(off: usize, class: u8) -> usize {
     ((off as u64 * MAGIC[class as usize]) >> 32) as usize
 }
 
-/// Fills freed memory: zero, or `POISON` in debug builds.
-fn clear(start: usize, len: usize) {
-    let byte = if cfg!(debug_assertions) { POISON } else { 0 };
+/// Fills freed memory with `POISON` (debug builds).
+fn poison(start: usize, len: usize) {
     // SAFETY: the range is a freed object inside the heap, which nothing
     // reaches any more (it was not marked).
-    unsafe { core::ptr::write_bytes(start as *mut u8, byte, len) };
+    unsafe { core::ptr::write_bytes(start as *mut u8, POISON, len) };
 }
 
 /// The size class for a small object of `size` bytes.
@@ -621,83 +637,120 @@ pub(crate) fn class_of(size: usize) -> usize {
 /// A thread's spans, one per size class.
 struct Cache {
     epoch: u32,
+    /// The thread registered, and the heap and collector are set up.
+    ready: bool,
     classes: [ClassCache; NCLASSES],
 }
 
 #[derive(Clone, Copy)]
 struct ClassCache {
-    /// Page index + 1 of the span, 0 if none.
-    span: u32,
-    /// The bit word being handed out, and its free bits not yet handed out.
-    word: u32,
+    /// Free objects of the current bit word not handed out yet.
     free: u64,
+    /// The current bit word's `alloc` bits, and its first object.
+    alloc: *const AtomicU64,
+    base: usize,
+    /// The span (page index + 1; 0 if none) and the word's index.
+    span: u32,
+    word: u32,
 }
+
+const NO_CLASS_CACHE: ClassCache = ClassCache {
+    free: 0,
+    alloc: core::ptr::null(),
+    base: 0,
+    span: 0,
+    word: 0,
+};
 
 thread_local! {
     static CACHE: UnsafeCell<Cache> = const {
         UnsafeCell::new(Cache {
             epoch: 0,
-            classes: [ClassCache { span: 0, word: 0, free: 0 }; NCLASSES],
+            ready: false,
+            classes: [NO_CLASS_CACHE; NCLASSES],
         })
     };
 }
 
-/// Allocates `size` bytes (at most `SMALL_MAX`, a multiple of 16 or less)
-/// from this thread's cache: the object's address, zeroed. Must run in a
-/// `no_stop` section (see the module invariants).
+/// Whether this thread is set up to allocate (`set_ready` was called).
+#[inline]
+pub(crate) fn thread_ready() -> bool {
+    // SAFETY: this thread's cache; nothing else holds a reference now.
+    CACHE.with(|c| unsafe { (*c.get()).ready })
+}
+
+pub(crate) fn set_ready() {
+    // SAFETY: as in `thread_ready`.
+    CACHE.with(|c| unsafe { (*c.get()).ready = true });
+}
+
+/// Allocates a small object of `size` bytes (at most `SMALL_MAX`) from
+/// this thread's cache: its address, zeroed. Must run in a `no_stop`
+/// section (see the module invariants).
 #[inline]
 pub(crate) fn alloc_small(heap: &Heap, size: usize) -> usize {
     let class = class_of(size);
+    let slot = CLASS_SIZES[class] as usize;
     CACHE.with(|cache| {
         // SAFETY: the cache is this thread's, and nothing re-enters this
         // function on the same thread (no allocation happens inside it,
         // and the stop signal's handler does not allocate).
         let cache = unsafe { &mut *cache.get() };
-        let epoch = heap.epoch.load(Acquire);
+        let epoch = heap.epoch.0.load(Acquire);
         if cache.epoch != epoch {
             cache.epoch = epoch;
-            cache.classes = [ClassCache {
-                span: 0,
-                word: 0,
-                free: 0,
-            }; NCLASSES];
+            cache.classes = [NO_CLASS_CACHE; NCLASSES];
         }
         let c = &mut cache.classes[class];
-        loop {
-            if c.free != 0 {
-                let bit = c.free.trailing_zeros() as usize;
-                c.free &= c.free - 1;
-                let page = c.span as usize - 1;
-                let s = heap.span(page);
-                let w = &s.alloc[c.word as usize];
-                w.store(w.load(Relaxed) | 1 << bit, Relaxed);
-                let idx = c.word as usize * 64 + bit;
-                let addr = heap.page_addr(page) + idx * CLASS_SIZES[class] as usize;
-                if cfg!(debug_assertions) {
-                    // SAFETY: a free object we now own.
-                    unsafe { core::ptr::write_bytes(addr as *mut u8, 0, size) };
-                }
-                return addr;
+        while c.free == 0 {
+            heap.next_word(c, class);
+        }
+        let bit = c.free.trailing_zeros() as usize;
+        c.free &= c.free - 1;
+        // SAFETY: `alloc` points into the span record of a span this
+        // thread owns (module invariants).
+        let word = unsafe { &*c.alloc };
+        word.store(word.load(Relaxed) | 1 << bit, Relaxed);
+        let addr = c.base + bit * slot;
+        // SAFETY: a free object we now own, `slot` bytes long (a multiple
+        // of 16, 16-aligned).
+        unsafe {
+            if slot == 16 {
+                (addr as *mut u128).write(0);
+            } else {
+                core::ptr::write_bytes(addr as *mut u8, 0, slot);
             }
-            if c.span != 0 && (c.word as usize) < WORDS - 1 {
-                c.word += 1;
-                let s = heap.span(c.span as usize - 1);
-                c.free = !s.alloc[c.word as usize].load(Relaxed);
-                continue;
-            }
-            let page = heap.span_for(class);
-            let s = heap.span(page);
-            let mut free_bytes = 0;
-            for w in &s.alloc {
-                free_bytes += w.load(Relaxed).count_zeros() as usize;
-            }
-            heap.allocated
-                .fetch_add(free_bytes * CLASS_SIZES[class] as usize, Relaxed);
+        }
+        addr
+    })
+}
+
+impl Heap {
+    /// Moves a class cache to its span's next bit word, or to a new span.
+    #[cold]
+    fn next_word(&self, c: &mut ClassCache, class: usize) {
+        let slot = CLASS_SIZES[class] as usize;
+        if c.span != 0 && (c.word as usize) < WORDS - 1 {
+            c.word += 1;
+        } else {
+            let page = self.span_for(class);
+            let s = self.span(page);
+            let free: usize = s
+                .alloc
+                .iter()
+                .map(|w| w.load(Relaxed).count_zeros() as usize)
+                .sum();
+            self.allocated.fetch_add(free * slot, Relaxed);
             c.span = page as u32 + 1;
             c.word = 0;
-            c.free = !s.alloc[0].load(Relaxed);
         }
-    })
+        let page = c.span as usize - 1;
+        let s = self.span(page);
+        let w = c.word as usize;
+        c.alloc = &s.alloc[w];
+        c.base = self.page_addr(page) + w * 64 * slot;
+        c.free = !s.alloc[w].load(Relaxed);
+    }
 }
 
 /// Whether the heap has grown past its goal (a collection is due).

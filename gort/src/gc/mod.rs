@@ -143,16 +143,11 @@ impl<T> fmt::Pointer for Gc<T> {
 
 /// A new object's memory: `size` bytes aligned to `align`, zeroed.
 fn allocate(size: usize, align: usize) -> usize {
-    if !scanned::installed() {
-        panic!(
-            "gort::gc: Gc::new needs gort's scanned allocator, so that a Gc kept in a Box, \
-             Vec or HashMap is seen by the collector; add to the program:\n    \
-             #[global_allocator]\n    static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;"
-        );
+    if !heap::thread_ready() {
+        prepare_thread();
     }
-    let heap = heap::heap();
-    world::init();
-    registry::register_current_thread();
+    // SAFETY: `prepare_thread` made the heap.
+    let heap = unsafe { heap::heap_if_any().unwrap_unchecked() };
     let size = size.max(1).next_multiple_of(16);
     if size <= SMALL_MAX && align <= 16 {
         heap::no_stop(|| heap::alloc_small(heap, size))
@@ -161,10 +156,28 @@ fn allocate(size: usize, align: usize) -> usize {
     }
 }
 
+/// Sets this thread up to allocate: checks the allocator, makes the heap,
+/// installs the stop signal, registers the thread.
+#[cold]
+fn prepare_thread() {
+    if !scanned::installed() {
+        panic!(
+            "gort::gc: Gc::new needs gort's scanned allocator, so that a Gc kept in a Box, \
+             Vec or HashMap is seen by the collector; add to the program:\n    \
+             #[global_allocator]\n    static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;"
+        );
+    }
+    heap::heap();
+    world::init();
+    registry::register_current_thread();
+    heap::set_ready();
+}
+
 /// Collects if the heap passed its goal.
 #[inline]
 fn maybe_collect() {
-    let heap = heap::heap();
+    // SAFETY: called after an allocation, which made the heap.
+    let heap = unsafe { heap::heap_if_any().unwrap_unchecked() };
     if heap::over_goal(heap) {
         let seen = CYCLES.load(Acquire);
         run_collection(Some(seen));

@@ -98,19 +98,26 @@ extern "C" fn on_stop_signal(_signal: libc::c_int) {
 /// helps mark if the collector asks, and waits for the restart.
 /// Async-signal-safe.
 fn stopped_here(epoch: u32, sp: usize) {
-    let rec = registry::try_current_thread();
+    // A thread is registered if its TLS says so, or if the collector
+    // found its record (it may be stopping between the two).
+    let found = || TABLE.find(platform::current_thread().tid).ok();
+    // SAFETY: a record in the table lives while the collector holds the
+    // registry lock, which it does until after the restart we wait for.
+    let rec = registry::try_current_thread()
+        .or_else(|| found().and_then(|e| unsafe { e.rec.load(Relaxed).as_ref() }));
     let slot = match rec {
         Some(r) => &r.stop,
-        None => match TABLE.lookup(platform::current_thread().tid) {
-            Some(s) => s,
+        None => match found() {
+            Some(e) => &e.slot,
             None => return, // not asked to stop (a stale signal)
         },
     };
-    let (g_lo, g_hi) = registry::on_goroutine();
+    let (g_lo, g_hi, native_sp) = registry::on_goroutine();
     slot.sp.store(sp, Relaxed);
     slot.tp.store(platform::thread_pointer(), Relaxed);
     slot.goroutine_lo.store(g_lo, Relaxed);
     slot.goroutine_hi.store(g_hi, Relaxed);
+    slot.native_sp.store(native_sp, Relaxed);
     slot.acked.store(epoch, Release);
     ACKS.fetch_add(1, Release);
     platform::futex_wake(&ACKS);
@@ -216,10 +223,6 @@ impl Table {
                 _ => i = (i + 1) & mask,
             }
         }
-    }
-
-    fn lookup(&self, tid: i32) -> Option<&StopSlot> {
-        self.find(tid).ok().map(|e| &e.slot)
     }
 
     /// Adds `thread` (collector only); None if it is there already.
@@ -338,11 +341,15 @@ pub(crate) fn stop(reg: &Registry, epoch: u32, me: OsThread) -> StopCounts {
 /// Starts stopping one thread: a registered thread parked in gort is
 /// left parked; any other is signalled.
 fn begin(e: &Entry, os: OsThread, rec: Option<&ThreadRecord>, signal: i32) {
-    if let Some(rec) = rec
-        && rec.parked_sp.load(SeqCst) != 0
-    {
-        e.state.store(PARKED, Relaxed);
-        return;
+    if let Some(rec) = rec {
+        // Seen parked, it is scanned from this address even if it wakes:
+        // it then waits for the restart, inside the frame it saved.
+        let parked_sp = rec.parked_sp.load(SeqCst);
+        if parked_sp != 0 {
+            e.slot.sp.store(parked_sp, Relaxed);
+            e.state.store(PARKED, Relaxed);
+            return;
+        }
     }
     e.state.store(WAITING, Relaxed);
     if !platform::send_stop(os, signal) {
@@ -453,10 +460,14 @@ pub(crate) fn add_thread_roots(me: Option<&ThreadRecord>, my_sp: usize, scratch:
         }) {
             (STOPPED, Some(rec)) => {
                 let s = &rec.stop;
-                let g = (s.goroutine_lo.load(Relaxed), s.goroutine_hi.load(Relaxed));
+                let g = (
+                    s.goroutine_lo.load(Relaxed),
+                    s.goroutine_hi.load(Relaxed),
+                    s.native_sp.load(Relaxed),
+                );
                 add_stack_from(s.sp.load(Relaxed), rec, g);
             }
-            (PARKED, Some(rec)) => add_stack_from(rec.parked_sp.load(SeqCst), rec, (0, 0)),
+            (PARKED, Some(rec)) => add_stack_from(e.slot.sp.load(Relaxed), rec, (0, 0, 0)),
             _ => {}
         }
     }
@@ -508,11 +519,15 @@ pub(crate) fn add_thread_roots(me: Option<&ThreadRecord>, my_sp: usize, scratch:
     }
 }
 
-/// A registered thread's stack from `sp`: on the goroutine stack `g` if
-/// `sp` is inside it, else on its own stack; plus its TLS.
-fn add_stack_from(sp: usize, rec: &ThreadRecord, g: (usize, usize)) {
+/// A registered thread's stack from `sp`: on the goroutine stack `g.0..g.1`
+/// if `sp` is inside it (and then its own stack from `g.2`, where it
+/// switched), else on its own stack; plus its TLS.
+fn add_stack_from(sp: usize, rec: &ThreadRecord, g: (usize, usize, usize)) {
     if sp >= g.0 && sp < g.1 {
         MARKING.add_root(sp, g.1);
+        if g.2 >= rec.stack.0 && g.2 < rec.stack.1 {
+            MARKING.add_root(g.2, rec.stack.1);
+        }
     } else if sp >= rec.stack.0 && sp < rec.stack.1 {
         MARKING.add_root(sp, rec.stack.1);
     } else {

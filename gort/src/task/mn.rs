@@ -800,10 +800,9 @@ impl Scheduler {
         super::set_current(Some(task.clone()));
         GUARD.with(|c| c.set((guard.0, guard.1, task.id())));
         #[cfg(gort_gc)]
-        super::registry::set_on_goroutine(*usable);
+        let result = super::registry::running_goroutine(*usable, || co.resume(()));
+        #[cfg(not(gort_gc))]
         let result = co.resume(());
-        #[cfg(gort_gc)]
-        super::registry::set_on_goroutine((0, 0));
         GUARD.with(|c| c.set((0, 0, 0)));
         super::set_current(None);
         match result {

@@ -51,9 +51,11 @@ pub(crate) struct StopSlot {
     pub(crate) sp: AtomicUsize,
     /// Its thread pointer (where its static TLS is).
     pub(crate) tp: AtomicUsize,
-    /// The goroutine stack it was running on, `[lo, hi)`; 0s if none.
+    /// The goroutine stack it was running on, `[lo, hi)`, and its own
+    /// stack pointer when it switched to it; 0s if none.
     pub(crate) goroutine_lo: AtomicUsize,
     pub(crate) goroutine_hi: AtomicUsize,
+    pub(crate) native_sp: AtomicUsize,
 }
 
 /// A registered thread.
@@ -152,21 +154,31 @@ thread_local! {
     static THREAD: Cell<*const ThreadRecord> = const { Cell::new(core::ptr::null()) };
     /// Unregisters the thread when it ends.
     static REGISTRATION: Registration = const { Registration };
-    /// The goroutine stack this worker is running, `(lo, hi)`.
-    static ON_GOROUTINE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    /// The goroutine stack this worker is running, `(lo, hi)`, and the
+    /// worker's own stack pointer below which it switched to it.
+    static ON_GOROUTINE: Cell<(usize, usize, usize)> = const { Cell::new((0, 0, 0)) };
     /// Depth of `no_stop` sections, and whether a stop came during one.
-    static NO_STOP: Cell<u32> = const { Cell::new(0) };
-    static STOP_PENDING: Cell<bool> = const { Cell::new(false) };
+    static NO_STOP: NoStop = const { NoStop { depth: Cell::new(0), pending: Cell::new(false) } };
 }
 
 struct Registration;
 
+/// A thread's `no_stop` state. The depth is changed only by the thread,
+/// `pending` set only by its signal handler and cleared by the thread
+/// after the depth is back to 0, so neither write can lose the other.
+struct NoStop {
+    depth: Cell<u32>,
+    pending: Cell<bool>,
+}
+
 impl Drop for Registration {
     fn drop(&mut self) {
-        let rec = THREAD.with(|t| t.replace(core::ptr::null()));
+        let rec = THREAD.with(Cell::get);
         if rec.is_null() {
             return;
         }
+        // Stay registered until unlinked: a collection under way (holding
+        // the lock we wait for) stops this thread by its record.
         let mut reg = lock();
         let mut link: *mut *mut ThreadRecord = &mut reg.threads;
         // SAFETY: we hold the lock; the list links records we allocated.
@@ -179,8 +191,12 @@ impl Drop for Registration {
                 }
                 link = &mut (**link).next;
             }
-            drop(Box::from_raw(rec.cast_mut()));
         }
+        THREAD.with(|t| t.set(core::ptr::null()));
+        drop(reg);
+        // SAFETY: unlinked, and no longer this thread's record: nothing
+        // reaches it.
+        drop(unsafe { Box::from_raw(rec.cast_mut()) });
     }
 }
 
@@ -207,15 +223,16 @@ pub(crate) fn register_current_thread() {
         marker: AtomicUsize::new(usize::MAX),
         next: core::ptr::null_mut(),
     }));
-    {
-        let mut reg = lock();
-        // SAFETY: `rec` is ours until linked; linking is under the lock.
-        unsafe { (*rec).next = reg.threads };
-        reg.threads = rec;
-        reg.nthreads += 1;
-    }
-    THREAD.with(|t| t.set(rec));
     REGISTRATION.with(|_| {});
+    let mut reg = lock();
+    // SAFETY: `rec` is ours until linked; linking is under the lock.
+    unsafe { (*rec).next = reg.threads };
+    reg.threads = rec;
+    reg.nthreads += 1;
+    // Under the lock: no collection sees the record without the thread
+    // knowing it is registered.
+    THREAD.with(|t| t.set(rec));
+    drop(reg);
 }
 
 /// The calling thread's record, if it registered.
@@ -315,14 +332,24 @@ pub(crate) unsafe fn remove_stack(rec: *mut StackRecord) {
     reg.nstacks -= 1;
 }
 
-/// Records which goroutine stack this worker runs (`(0, 0)`: none).
-pub(crate) fn set_on_goroutine(range: (usize, usize)) {
-    ON_GOROUTINE.with(|c| c.set(range));
+/// Runs `resume` (a worker switching to the goroutine whose stack is
+/// `range`) with both stacks published: a stop meanwhile scans the
+/// goroutine's stack from where it stopped, and the worker's own from
+/// here up (its static TLS is at the top of it).
+pub(crate) fn running_goroutine<R>(range: (usize, usize), resume: impl FnOnce() -> R) -> R {
+    platform::with_registers_spilled(|sp| {
+        ON_GOROUTINE.with(|c| c.set((range.0, range.1, sp)));
+        let r = resume();
+        ON_GOROUTINE.with(|c| c.set((0, 0, 0)));
+        r
+    })
 }
 
-/// The goroutine stack this thread runs, for a signal handler.
-pub(crate) fn on_goroutine() -> (usize, usize) {
-    ON_GOROUTINE.try_with(Cell::get).unwrap_or((0, 0))
+/// The goroutine stack this thread runs and its own stack pointer below
+/// which it switched (`(lo, hi, native_sp)`; 0s if none). For a signal
+/// handler.
+pub(crate) fn on_goroutine() -> (usize, usize, usize) {
+    ON_GOROUTINE.try_with(Cell::get).unwrap_or((0, 0, 0))
 }
 
 /// The hook a deferred stop calls (set by the collector): `f(epoch, sp)`.
@@ -337,36 +364,38 @@ pub(crate) fn set_deferred_stop(f: fn(u32, usize)) {
 /// Runs `f` where the world cannot stop this thread (see module docs).
 #[inline]
 pub(crate) fn no_stop<R>(f: impl FnOnce() -> R) -> R {
-    NO_STOP.with(|d| d.set(d.get() + 1));
-    core::sync::atomic::compiler_fence(SeqCst);
-    let r = f();
-    core::sync::atomic::compiler_fence(SeqCst);
-    let depth = NO_STOP.with(|d| {
-        let n = d.get() - 1;
-        d.set(n);
-        n
-    });
-    if depth == 0 && STOP_PENDING.with(Cell::get) {
-        stop_now();
-    }
-    r
+    NO_STOP.with(|s| {
+        s.depth.set(s.depth.get() + 1);
+        core::sync::atomic::compiler_fence(SeqCst);
+        let r = f();
+        core::sync::atomic::compiler_fence(SeqCst);
+        let depth = s.depth.get() - 1;
+        s.depth.set(depth);
+        core::sync::atomic::compiler_fence(SeqCst);
+        if depth == 0 && s.pending.get() {
+            stop_now();
+        }
+        r
+    })
 }
 
 /// For the stop signal's handler: true (and the stop is remembered) if
 /// the thread is inside a `no_stop` section.
 pub(crate) fn defer_stop_if_busy() -> bool {
-    match NO_STOP.try_with(Cell::get) {
-        Ok(0) | Err(_) => false,
-        Ok(_) => {
-            let _ = STOP_PENDING.try_with(|p| p.set(true));
-            true
-        }
-    }
+    NO_STOP
+        .try_with(|s| {
+            let busy = s.depth.get() != 0;
+            if busy {
+                s.pending.set(true);
+            }
+            busy
+        })
+        .unwrap_or(false)
 }
 
 #[cold]
 fn stop_now() {
-    STOP_PENDING.with(|p| p.set(false));
+    NO_STOP.with(|s| s.pending.set(false));
     let epoch = STOP_EPOCH.load(Acquire);
     let hook = DEFERRED_STOP.load(Acquire);
     if epoch == 0 || hook.is_null() {
