@@ -52,7 +52,23 @@ use mark::MARKING;
 /// A pointer to a garbage-collected `T`: one word, `Copy`. Made by
 /// `Gc::new`; the object lives while a `Gc` to it (or any pointer into
 /// it) is reachable (see the module docs). `T` cannot need `Drop`; use
-/// `Cell`, atomics or a `gort::sync::Mutex` for mutable fields.
+/// `Cell` or atomics for mutable fields.
+///
+/// ```
+/// use gort::gc::Gc;
+/// # #[global_allocator]
+/// # static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
+/// struct Node { value: u32, next: Option<Gc<Node>> }
+/// let list = Gc::new(Node { value: 1, next: Some(Gc::new(Node { value: 2, next: None })) });
+/// gort::gc::collect();
+/// assert_eq!(list.next.unwrap().value, 2);
+/// ```
+///
+/// A type with a destructor is rejected when it is compiled:
+///
+/// ```compile_fail
+/// let s = gort::gc::Gc::new(String::from("the collector runs no destructors"));
+/// ```
 pub struct Gc<T> {
     ptr: NonNull<T>,
     _owns: PhantomData<T>,

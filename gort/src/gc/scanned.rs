@@ -25,9 +25,16 @@ use crate::task::registry;
 /// The allocator to install with `#[global_allocator]` in a program that
 /// uses `gort::gc::Gc` (`Gc::new` panics without it):
 ///
-/// ```ignore
+/// ```
 /// #[global_allocator]
 /// static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
+///
+/// fn main() {
+///     // Kept only in a Vec (Rust's heap): still alive after a collection.
+///     let v = vec![gort::gc::Gc::new(7u32); 3];
+///     gort::gc::collect();
+///     assert_eq!(*v[2], 7);
+/// }
 /// ```
 ///
 /// Every live allocation of the program is then scanned at each

@@ -16,7 +16,8 @@
 //! - a signal may be lost or arrive while the thread cannot take it (its
 //!   mask blocks it): it is sent again every `RESEND`; a thread that never
 //!   answers within the stop timeout ends the process with a fatal error
-//!   naming it. A thread that no longer exists (the signal cannot be sent)
+//!   naming it (except an unregistered thread that blocks the signal: see
+//!   `wait_for_acks`). A thread that no longer exists (the signal cannot be sent)
 //!   is dropped;
 //! - while the world is stopped the collector allocates nothing and takes
 //!   no lock a stopped thread could hold: its tables are mapped before the
@@ -145,6 +146,13 @@ const WAITING: u32 = 1;
 const STOPPED: u32 = 2;
 const PARKED: u32 = 3;
 const GONE: u32 = 4;
+/// An unregistered thread that blocks the stop signal (a C library's or an
+/// emulator's thread): not waited for (see `wait_for_acks`).
+const BLOCKS: u32 = 5;
+
+/// How long an unregistered thread may leave the stop unanswered before
+/// we look whether it blocks the signal.
+const BLOCK_CHECK: Duration = Duration::from_millis(100);
 
 /// One thread of the stop: found by tid (open addressing).
 struct Entry {
@@ -233,7 +241,8 @@ impl Table {
         }
         self.len.fetch_add(1, Relaxed);
         e.rec.store(rec.cast_mut(), Relaxed);
-        e.pthread.store(thread.pthread as usize, Relaxed);
+        e.pthread
+            .store(platform::pthread_bits(thread.pthread), Relaxed);
         e.state.store(0, Relaxed);
         e.tid.store(thread.tid, Release);
         Some(e)
@@ -314,7 +323,7 @@ pub(crate) fn stop(reg: &Registry, epoch: u32, me: OsThread) -> StopCounts {
                 }
                 let os = OsThread {
                     tid,
-                    pthread: 0 as libc::pthread_t,
+                    pthread: platform::pthread_from_bits(0),
                 };
                 if let Some(e) = TABLE.insert(os, core::ptr::null()) {
                     new += 1;
@@ -369,7 +378,7 @@ fn slot_of(e: &Entry) -> &StopSlot {
 fn os_of(e: &Entry) -> OsThread {
     OsThread {
         tid: e.tid.load(Relaxed),
-        pthread: e.pthread.load(Relaxed) as libc::pthread_t,
+        pthread: platform::pthread_from_bits(e.pthread.load(Relaxed)),
     }
 }
 
@@ -393,7 +402,24 @@ fn wait_for_acks(epoch: u32, signal: i32) {
         }
         let Some(laggard) = waiting else { return };
         let now = platform::now_nanos();
-        if now - start > stop_timeout().as_nanos() as u64 {
+        if now - start > BLOCK_CHECK.as_nanos() as u64 {
+            // A thread gort never registered that keeps the stop signal
+            // blocked is left running: blocking signals takes unsafe code
+            // (libc's pthread_sigmask), so such a thread is a C library's
+            // (or an emulator's), not one holding `Gc`s. Threads block all
+            // signals briefly too (around thread creation): hence the wait.
+            for e in TABLE.entries() {
+                if e.state.load(Relaxed) == WAITING
+                    && e.rec.load(Relaxed).is_null()
+                    && e.slot.acked.load(Acquire) != epoch
+                    && platform::blocks_signal(e.tid.load(Relaxed), signal)
+                {
+                    e.state.store(BLOCKS, Relaxed);
+                }
+            }
+        }
+        if now - start > stop_timeout().as_nanos() as u64 && laggard.state.load(Relaxed) == WAITING
+        {
             not_answering(laggard);
         }
         if now - last_send >= RESEND.as_nanos() as u64 {

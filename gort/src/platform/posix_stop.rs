@@ -20,7 +20,12 @@
 //!   own frame before it reads the stack pointer, so a scan from that
 //!   pointer up sees every value the callers kept in registers.
 
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 use core::mem::MaybeUninit;
+
+/// The ELF program header flag of a writable segment.
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+const PF_W: u32 = 2;
 
 /// An OS thread, as the stop signal addresses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,10 +54,25 @@ pub(crate) fn current_thread() -> OsThread {
 /// own are below SIGRTMIN). macOS has no real-time signals: SIGXCPU, which
 /// nothing sends to a process that sets no CPU limit.
 pub(crate) fn default_stop_signal() -> i32 {
-    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    #[cfg(target_os = "linux")]
     return libc::SIGRTMIN() + 3;
+    // FreeBSD's SIGRTMIN is 65 (the libc crate does not export it).
+    #[cfg(target_os = "freebsd")]
+    return 65 + 3;
     #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
     return libc::SIGXCPU;
+}
+
+/// `pthread_t` as a number (it is one, or a pointer, depending on the OS).
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+pub(crate) fn pthread_bits(p: libc::pthread_t) -> usize {
+    p as usize
+}
+
+/// The `pthread_t` whose bits `pthread_bits` gave.
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+pub(crate) fn pthread_from_bits(bits: usize) -> libc::pthread_t {
+    bits as libc::pthread_t
 }
 
 /// Installs `handler` for `signal`: `SA_RESTART`, never on the alternate
@@ -113,7 +133,7 @@ pub(crate) fn thread_pointer() -> usize {
     unsafe {
         core::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags));
     }
-    #[cfg(target_arch = "aarch64")]
+    #[cfg(all(target_arch = "aarch64", not(target_os = "macos")))]
     // SAFETY: reading TPIDR_EL0 has no side effects.
     unsafe {
         core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags));
@@ -375,7 +395,7 @@ pub(crate) fn writable_segments(f: &mut dyn FnMut(usize, usize)) {
                 let info = &*info;
                 for i in 0..info.dlpi_phnum as usize {
                     let ph = &*info.dlpi_phdr.add(i);
-                    if ph.p_type == libc::PT_LOAD && ph.p_flags & libc::PF_W != 0 {
+                    if ph.p_type == libc::PT_LOAD && ph.p_flags & PF_W != 0 {
                         f(
                             info.dlpi_addr as usize + ph.p_vaddr as usize,
                             ph.p_memsz as usize,
@@ -482,6 +502,7 @@ pub(crate) unsafe fn zero_pages(addr: usize, len: usize) {
 /// segments, each rounded to its alignment): how far from the thread
 /// pointer a thread's static TLS may reach.
 pub(crate) fn static_tls_size() -> usize {
+    #[allow(unused_mut)]
     let mut total = 0usize;
     #[cfg(any(target_os = "linux", target_os = "freebsd"))]
     {
@@ -518,6 +539,9 @@ pub(crate) fn static_tls_size() -> usize {
 /// `(0, 0)` if unknown. Not async-signal-safe (it allocates a buffer).
 pub(crate) fn static_tls_range() -> (usize, usize) {
     let tp = thread_pointer();
+    if tp == 0 {
+        return (0, 0);
+    }
     let reach = static_tls_size() + 4096;
     #[cfg(target_arch = "x86_64")]
     let (lo, hi) = (tp.saturating_sub(reach), tp + 64);
@@ -531,4 +555,64 @@ pub(crate) fn static_tls_range() -> (usize, usize) {
         return (0, 0);
     }
     (lo.max(mlo), hi.min(mhi))
+}
+
+/// Whether thread `tid` blocks `signal` (Linux: the `SigBlk` mask in
+/// `/proc/self/task/<tid>/status`), or blocks nearly everything, as an
+/// emulator's own threads do. False if unknown. Async-signal-safe.
+pub(crate) fn blocks_signal(tid: i32, signal: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut path = [0u8; 64];
+        let mut len = 0;
+        let mut digits = [0u8; 12];
+        let mut n = tid.unsigned_abs();
+        let mut d = digits.len();
+        loop {
+            d -= 1;
+            digits[d] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for part in [&b"/proc/self/task/"[..], &digits[d..], b"/status\0"] {
+            path[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
+        }
+        let mut buf = [0u8; 4096];
+        // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
+        let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return false;
+        }
+        // SAFETY: reads into `buf`.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) }.max(0) as usize;
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+        let text = &buf[..n];
+        let key = b"SigBlk:";
+        let Some(at) = text.windows(key.len()).position(|w| w == key) else {
+            return false;
+        };
+        let mut mask = 0u64;
+        for &b in text[at + key.len()..]
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace())
+        {
+            let v = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => break,
+            };
+            mask = mask << 4 | u64::from(v);
+        }
+        let bit = 1u64.checked_shl(signal as u32 - 1).unwrap_or(0);
+        mask & bit != 0 || mask.count_ones() >= 60
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (tid, signal);
+        false
+    }
 }

@@ -802,7 +802,10 @@ impl Scheduler {
         #[cfg(gort_gc)]
         let result = super::registry::running_goroutine(*usable, || co.resume(()));
         #[cfg(not(gort_gc))]
-        let result = co.resume(());
+        let result = {
+            let _ = usable;
+            co.resume(())
+        };
         GUARD.with(|c| c.set((0, 0, 0)));
         super::set_current(None);
         match result {
