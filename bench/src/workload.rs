@@ -5,12 +5,19 @@
 //! returns the time of the measured part (setup such as allocating the lock
 //! is outside it where that is easy to separate). Contenders of one
 //! workload must do the same work; the runner alternates them.
+//!
+//! A run may measure more than its workload's value: binary-trees reports
+//! its time, and also the peak resident set and the GC pause p99 of the
+//! same run (`Workload::also`). Each such metric gets rows of its own in
+//! the report, with ratios against gort like any other row.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+
+pub use gort_bench::sample::Sample;
 
 /// Named sizes of a workload (`threads`, `iters`, ...), recorded in the
 /// report so a result says what it measured.
@@ -50,6 +57,22 @@ impl Params {
             out.0.insert(key, value);
         }
         Ok(out)
+    }
+
+    /// Whether it has a size called `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// A copy with the `key=value` words of `--size` applied that name one
+    /// of its sizes (the others are for other workloads).
+    pub fn overridden(&self, words: &[String]) -> Result<Params, String> {
+        let ours: Vec<String> = words
+            .iter()
+            .filter(|w| w.split_once('=').is_some_and(|(k, _)| self.has(k)))
+            .cloned()
+            .collect();
+        self.parse_args(&ours)
     }
 
     /// A copy with every size at most `max` (tests run workloads small).
@@ -95,11 +118,15 @@ pub type RunResult = Result<Duration, String>;
 /// item), or why there is none.
 pub type ValueResult = Result<f64, String>;
 
+/// A run's `Sample` (its value and any other metrics), or why there is
+/// none.
+pub type SampleResult = Result<Sample, String>;
+
 /// Shared so the runner can hand it to the thread that runs one
 /// measurement (and abandon that thread if the run never ends).
-pub type RunFn = Arc<dyn Fn(&Params) -> ValueResult + Send + Sync>;
+pub type RunFn = Arc<dyn Fn(&Params) -> SampleResult + Send + Sync>;
 
-/// What a workload's runs measure. Smaller is better for both.
+/// What a workload's runs measure. Smaller is better for every unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Unit {
     /// Seconds of the measured part.
@@ -108,6 +135,12 @@ pub enum Unit {
     /// Growth of the resident set per item (a parked goroutine), in bytes.
     #[serde(rename = "B/item")]
     BytesPerItem,
+    /// A process's peak resident set, in bytes (shown in MiB).
+    #[serde(rename = "B")]
+    Bytes,
+    /// Milliseconds (GC pauses).
+    #[serde(rename = "ms")]
+    Millis,
 }
 
 impl Unit {
@@ -116,7 +149,33 @@ impl Unit {
         match self {
             Unit::Seconds => format!("{v:.4} s"),
             Unit::BytesPerItem => format!("{v:.0} B"),
+            Unit::Bytes => format!("{:.1} MiB", v / (1024.0 * 1024.0)),
+            Unit::Millis => format!("{v:.3} ms"),
         }
+    }
+}
+
+/// Another number a workload's runs measure besides its value (the peak
+/// resident set of a run, its GC pause p99): it has rows of its own.
+pub struct Metric {
+    /// The rows' name in the report: `binary_trees_peak_rss`.
+    pub name: &'static str,
+    /// Its key in a run's `Sample` (and a child's line): `peak_rss`.
+    pub key: &'static str,
+    pub about: &'static str,
+    pub unit: Unit,
+    /// Contenders that have no such number, and why (`n/a` in its rows):
+    /// no collector, no GC pause.
+    pub lacking: &'static [(&'static str, &'static str)],
+}
+
+impl Metric {
+    /// Why `contender` has no value of this metric, if it has none.
+    pub fn lacking(&self, contender: &str) -> Option<&'static str> {
+        self.lacking
+            .iter()
+            .find(|(c, _)| *c == contender)
+            .map(|&(_, why)| why)
     }
 }
 
@@ -137,6 +196,14 @@ pub struct Contender {
     /// which earlier runs' caches would skew, and for a runtime chosen by
     /// environment (`GORT_SCHEDULER=threads`).
     pub own_process: Option<&'static [(&'static str, &'static str)]>,
+    /// The binary that runs it in its child process, a sibling of
+    /// gort-bench (`None`: gort-bench itself): `gort-bench-gc` for gort's
+    /// garbage collector, whose global allocator the others must not pay
+    /// for.
+    pub binary: Option<&'static str>,
+    /// `run` works only as a child process's main (it needs the main
+    /// thread, or `binary`'s allocator): the in-process test skips it.
+    pub child_only: bool,
 }
 
 impl Contender {
@@ -148,6 +215,8 @@ impl Contender {
             run,
             unsupported: None,
             own_process: None,
+            binary: None,
+            child_only: false,
         }
     }
 
@@ -177,12 +246,37 @@ impl Contender {
         side: Side,
         run: impl Fn(&Params) -> ValueResult + Send + Sync + 'static,
     ) -> Self {
+        Self::new(
+            name,
+            label,
+            side,
+            Arc::new(move |p: &Params| run(p).map(Sample::of)),
+        )
+    }
+
+    /// A contender whose run returns a whole `Sample`: its value and the
+    /// workload's other metrics (`Workload::also`).
+    pub fn sampling(
+        name: &'static str,
+        label: &'static str,
+        side: Side,
+        run: impl Fn(&Params) -> SampleResult + Send + Sync + 'static,
+    ) -> Self {
         Self::new(name, label, side, Arc::new(run))
     }
 
     /// Runs in a child process of its own, with `env` set there.
     pub fn in_own_process(mut self, env: &'static [(&'static str, &'static str)]) -> Self {
         self.own_process = Some(env);
+        self
+    }
+
+    /// Runs only as the main of a child process of its own: of `binary`
+    /// (a sibling of gort-bench), or of gort-bench itself.
+    pub fn only_in_child(mut self, binary: Option<&'static str>) -> Self {
+        self.own_process = Some(&[]);
+        self.binary = binary;
+        self.child_only = true;
         self
     }
 
@@ -201,7 +295,7 @@ impl Contender {
 }
 
 fn seconds(run: impl Fn(&Params) -> RunResult + Send + Sync + 'static) -> RunFn {
-    Arc::new(move |p: &Params| run(p).map(|d| d.as_secs_f64()))
+    Arc::new(move |p: &Params| run(p).map(|d| Sample::of(d.as_secs_f64())))
 }
 
 /// One measured task and every implementation of it.
@@ -220,6 +314,8 @@ pub struct Workload {
     /// Operations one run performs at the given sizes (for ns/op).
     pub ops: fn(&Params) -> u64,
     pub unit: Unit,
+    /// Other metrics its runs measure, each reported in rows of its own.
+    pub also: &'static [Metric],
     /// Gort contenders first: the first one is the baseline of the ratios.
     pub contenders: Vec<Contender>,
 }
@@ -250,5 +346,9 @@ mod tests {
         for bad in ["threads=2", "goroutines", "goroutines=-1", "goroutines=x"] {
             assert!(p.parse_args(&[bad.to_string()]).is_err(), "{bad}");
         }
+        let words = ["depth=6".to_string(), "cap=2".to_string()];
+        let q = p.overridden(&words).unwrap();
+        assert_eq!((q.get("goroutines"), q.get("cap")), (10, 2));
+        assert!(p.overridden(&["cap=x".to_string()]).is_err());
     }
 }

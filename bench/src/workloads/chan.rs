@@ -612,6 +612,7 @@ fn workload(
         quick,
         ops: |p| p.get("messages"),
         unit: Unit::Seconds,
+        also: &[],
         contenders,
     }
 }
@@ -727,6 +728,7 @@ pub fn workloads() -> Vec<Workload> {
         quick: Params::new(&[("round_trips", 40_000)]),
         ops: |p| p.get("round_trips"),
         unit: Unit::Seconds,
+        also: &[],
         contenders: {
             let mut c = plain(
                 [

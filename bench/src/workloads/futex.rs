@@ -121,6 +121,7 @@ pub fn workloads() -> Vec<Workload> {
         quick: Params::new(&[("round_trips", 40_000)]),
         ops: |p| p.get("round_trips"),
         unit: Unit::Seconds,
+        also: &[],
         contenders: vec![
             Contender::gort("gort", "gort::futex::Futex wait/wake", gort_futex),
             Contender::gort("gort_park", "gort::task::park/unpark", gort_park),

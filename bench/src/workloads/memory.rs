@@ -13,22 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use gort_bench::resident::now as resident_bytes;
+
 use crate::harness::in_goroutine;
 use crate::may_peer::in_coroutine;
 use crate::workload::{Contender, Params, Side, Unit, ValueResult, Workload};
-
-/// Resident bytes of this process now (`VmRSS` of `/proc/self/status`).
-pub fn resident_bytes() -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .map_err(|e| format!("resident memory needs /proc/self/status (Linux): {e}"))?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().strip_suffix("kB"))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or("no VmRSS line in /proc/self/status")?;
-    Ok(kib * 1024)
-}
 
 /// Lets the last goroutines to start finish parking before the second
 /// reading (they were counted as started just before they park).
@@ -117,6 +106,7 @@ fn workload(name: &'static str, full: u64, quick: u64) -> Workload {
         quick: Params::new(&[("goroutines", quick)]),
         ops: |p| p.get("goroutines"),
         unit: Unit::BytesPerItem,
+        also: &[],
         contenders: vec![
             own(Contender::measuring(
                 "gort",

@@ -1,8 +1,8 @@
 //! The workload registry: one module per family, each contributing its
-//! workloads. A new family (GC, ...) is a new module plus
-//! one line in `registry`. The Go contender joins every workload the Go
+//! workloads. A new family is a new module plus one line in `registry`. The Go contender joins every workload the Go
 //! program has (`crate::go`).
 
+mod binary_trees;
 mod chan;
 mod futex;
 mod memory;
@@ -25,7 +25,7 @@ pub fn registry() -> Vec<Workload> {
 /// The Rust side only (a child process runs one Rust contender, and need
 /// not look for a Go toolchain).
 pub fn registry_without_go() -> Vec<Workload> {
-    let families: [fn() -> Vec<Workload>; 9] = [
+    let families: [fn() -> Vec<Workload>; 10] = [
         mutex::workloads,
         rwmutex::workloads,
         waitgroup::workloads,
@@ -35,6 +35,7 @@ pub fn registry_without_go() -> Vec<Workload> {
         sieve::workloads,
         timers::workloads,
         memory::workloads,
+        binary_trees::workloads,
     ];
     let mut all: Vec<Workload> = families.iter().flat_map(|f| f()).collect();
     add_threads_twins(&mut all);
@@ -83,17 +84,20 @@ fn add_threads_twins(all: &mut [Workload]) {
             run: w.contenders[at].run.clone(),
             unsupported: None,
             own_process: Some(THREADS_SCHEDULER),
+            binary: None,
+            child_only: false,
         };
         w.contenders.insert(at + 1, twin);
     }
 }
 
 /// `p` with every size at most 400 (messages, round trips, spawns...;
-/// a capacity N follows its message count): each workload's check still
-/// runs, in moments.
+/// a capacity N follows its message count) and tree depths at 6 (the work
+/// doubles per level): each workload's check still runs, in moments.
 #[cfg(test)]
 pub fn tiny(p: &crate::workload::Params) -> crate::workload::Params {
-    p.capped(400)
+    let small = p.capped(400);
+    small.overridden(&["depth=6".into()]).unwrap_or(small)
 }
 
 #[cfg(test)]
@@ -102,11 +106,14 @@ mod tests {
     /// contender that runs (catches a wrong checksum or a deadlocking
     /// shape before a long benchmark does). The Go contender counts when a
     /// Go toolchain is there (CI installs one; without, it is `n/a`).
+    /// Contenders that run only as a child process's main are tested as
+    /// children (`tests/binary_trees.rs`).
     #[test]
     fn every_contender_checks_out_small() {
         for w in super::registry() {
             let p = super::tiny(&w.quick);
-            for c in w.contenders.iter().filter(|c| c.unsupported.is_none()) {
+            let runnable = |c: &&super::Contender| c.unsupported.is_none() && !c.child_only;
+            for c in w.contenders.iter().filter(runnable) {
                 let r = (c.run)(&p);
                 assert!(r.is_ok(), "{} {}: {:?}", w.name, c.name, r);
             }

@@ -118,6 +118,7 @@ pub fn workloads() -> Vec<Workload> {
             quick: Params::new(&[("threads", 4), ("iters", 500_000)]),
             ops,
             unit: Unit::Seconds,
+            also: &[],
             contenders: contenders(),
         },
         Workload {
@@ -128,6 +129,7 @@ pub fn workloads() -> Vec<Workload> {
             quick: Params::new(&[("threads", 1), ("iters", 2_000_000)]),
             ops,
             unit: Unit::Seconds,
+            also: &[],
             contenders: contenders(),
         },
     ]

@@ -110,6 +110,7 @@ pub fn workloads() -> Vec<Workload> {
         quick: Params::new(&[("threads", 4), ("ops", 200_000), ("write_every", 100)]),
         ops: |p| p.get("threads") * p.get("ops"),
         unit: Unit::Seconds,
+        also: &[],
         contenders: vec![
             Contender::gort("gort", G::LABEL, run::<G>),
             Contender::gort(

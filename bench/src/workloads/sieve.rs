@@ -172,6 +172,7 @@ pub fn workloads() -> Vec<Workload> {
         quick: Params::new(&[("primes", 500)]),
         ops: |p| p.get("primes"),
         unit: Unit::Seconds,
+        also: &[],
         contenders: vec![
             Contender::gort("gort", "gort::chan::Chan(0) + gort::go", sieve::<Gort>),
             Contender::peer(

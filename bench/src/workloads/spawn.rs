@@ -141,6 +141,7 @@ pub fn workloads() -> Vec<Workload> {
             quick: Params::new(&[("spawns", 4_000)]),
             ops: |p| p.get("spawns"),
             unit: Unit::Seconds,
+            also: &[],
             contenders: vec![
                 Contender::gort("gort", Gort::LABEL, sequential::<Gort>),
                 Contender::peer("may", May::LABEL, sequential::<May>),
@@ -155,6 +156,7 @@ pub fn workloads() -> Vec<Workload> {
             quick: Params::new(&[("batches", 4), ("batch", 1_000)]),
             ops: |p| p.get("batches") * p.get("batch"),
             unit: Unit::Seconds,
+            also: &[],
             contenders: vec![
                 Contender::gort("gort", Gort::LABEL, batched::<Gort>),
                 Contender::peer("may", May::LABEL, batched::<May>),
@@ -169,6 +171,7 @@ pub fn workloads() -> Vec<Workload> {
             quick: Params::new(&[("goroutines", 100_000)]),
             ops: |p| p.get("goroutines"),
             unit: Unit::Seconds,
+            also: &[],
             // No std row: a million OS threads take minutes (spawn_join
             // has std's per-thread cost).
             contenders: vec![

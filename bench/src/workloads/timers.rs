@@ -44,6 +44,7 @@ pub fn workloads() -> Vec<Workload> {
         quick: Params::new(&[("sleeps", 10_000), ("micros", 10_000)]),
         ops: |p| p.get("sleeps"),
         unit: Unit::Seconds,
+        also: &[],
         // No OS-thread row: 100,000 sleeping threads is what goroutines
         // are for (and takes minutes to start here).
         contenders: vec![

@@ -75,6 +75,7 @@ pub fn workloads() -> Vec<Workload> {
         quick: Params::new(&[("rounds", 200), ("fanout", 8)]),
         ops: |p| p.get("rounds") * p.get("fanout"),
         unit: Unit::Seconds,
+        also: &[],
         contenders: vec![
             Contender::gort("gort", "gort WaitGroup + gort::go", gort_wg),
             Contender::peer("std", "std::thread::scope (spawn + join)", std_scope),
