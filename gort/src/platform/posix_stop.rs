@@ -451,10 +451,16 @@ unsafe extern "C" {
 /// Writes the name of thread `tid` into `buf` (Linux; for the fatal error
 /// naming a thread that did not stop); returns its length.
 pub(crate) fn thread_name(tid: i32, buf: &mut [u8]) -> usize {
+    let n = read_task_file(tid, b"comm", buf);
+    buf[..n].iter().position(|&b| b == b'\n').unwrap_or(n)
+}
+
+/// Reads `/proc/self/task/<tid>/<file>` into `buf` (Linux; raw calls, so
+/// async-signal-safe); returns the bytes read, 0 if it cannot.
+fn read_task_file(tid: i32, file: &[u8], buf: &mut [u8]) -> usize {
     #[cfg(target_os = "linux")]
     {
         let mut path = [0u8; 64];
-        let mut len = 0;
         let mut digits = [0u8; 12];
         let mut n = tid.unsigned_abs();
         let mut d = digits.len();
@@ -466,7 +472,11 @@ pub(crate) fn thread_name(tid: i32, buf: &mut [u8]) -> usize {
                 break;
             }
         }
-        for part in [&b"/proc/self/task/"[..], &digits[d..], b"/comm\0"] {
+        let mut len = 0;
+        for part in [&b"/proc/self/task/"[..], &digits[d..], b"/", file, b"\0"] {
+            if len + part.len() > path.len() {
+                return 0;
+            }
             path[len..len + part.len()].copy_from_slice(part);
             len += part.len();
         }
@@ -479,12 +489,11 @@ pub(crate) fn thread_name(tid: i32, buf: &mut [u8]) -> usize {
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         // SAFETY: fd is ours.
         unsafe { libc::close(fd) };
-        let n = n.max(0) as usize;
-        buf[..n].iter().position(|&b| b == b'\n').unwrap_or(n)
+        n.max(0) as usize
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (tid, buf);
+        let _ = (tid, file, buf);
         0
     }
 }
@@ -561,58 +570,25 @@ pub(crate) fn static_tls_range() -> (usize, usize) {
 /// `/proc/self/task/<tid>/status`), or blocks nearly everything, as an
 /// emulator's own threads do. False if unknown. Async-signal-safe.
 pub(crate) fn blocks_signal(tid: i32, signal: i32) -> bool {
-    #[cfg(target_os = "linux")]
+    let mut buf = [0u8; 4096];
+    let n = read_task_file(tid, b"status", &mut buf);
+    let text = &buf[..n];
+    let key = b"SigBlk:";
+    let Some(at) = text.windows(key.len()).position(|w| w == key) else {
+        return false;
+    };
+    let mut mask = 0u64;
+    for &b in text[at + key.len()..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
     {
-        let mut path = [0u8; 64];
-        let mut len = 0;
-        let mut digits = [0u8; 12];
-        let mut n = tid.unsigned_abs();
-        let mut d = digits.len();
-        loop {
-            d -= 1;
-            digits[d] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for part in [&b"/proc/self/task/"[..], &digits[d..], b"/status\0"] {
-            path[len..len + part.len()].copy_from_slice(part);
-            len += part.len();
-        }
-        let mut buf = [0u8; 4096];
-        // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
-        let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return false;
-        }
-        // SAFETY: reads into `buf`.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) }.max(0) as usize;
-        // SAFETY: fd is ours.
-        unsafe { libc::close(fd) };
-        let text = &buf[..n];
-        let key = b"SigBlk:";
-        let Some(at) = text.windows(key.len()).position(|w| w == key) else {
-            return false;
+        let v = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => break,
         };
-        let mut mask = 0u64;
-        for &b in text[at + key.len()..]
-            .iter()
-            .skip_while(|b| b.is_ascii_whitespace())
-        {
-            let v = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                _ => break,
-            };
-            mask = mask << 4 | u64::from(v);
-        }
-        let bit = 1u64.checked_shl(signal as u32 - 1).unwrap_or(0);
-        mask & bit != 0 || mask.count_ones() >= 60
+        mask = mask << 4 | u64::from(v);
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (tid, signal);
-        false
-    }
+    let bit = 1u64.checked_shl(signal as u32 - 1).unwrap_or(0);
+    mask & bit != 0 || mask.count_ones() >= 60
 }
