@@ -125,10 +125,15 @@ pub(crate) fn errno_location() -> *mut libc::c_int {
     return unsafe { libc::__error() };
 }
 
-/// The thread pointer: where the calling thread's static TLS block is.
+/// The thread pointer: where the calling thread's static TLS block is (0
+/// on macOS, whose TLS the collector does not locate yet).
 pub(crate) fn thread_pointer() -> usize {
     let tp: usize;
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(target_os = "macos")]
+    {
+        tp = 0;
+    }
+    #[cfg(all(target_arch = "x86_64", not(target_os = "macos")))]
     // SAFETY: on x86-64 Unix, %fs:0 holds the thread block's own address.
     unsafe {
         core::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags));
