@@ -150,7 +150,10 @@ pub(crate) fn thread_pointer() -> usize {
 /// callers keep: their frames, and every callee-saved register, stored in
 /// this frame first (hand-written because no crate offers it: the values
 /// must land on the stack being scanned, not in a buffer elsewhere).
-#[inline(never)]
+/// Inlined, it still holds: the stack pointer is read after the stores,
+/// in the frame that holds them, and the calling frame's own values are
+/// in that frame or in the registers stored.
+#[inline(always)]
 pub(crate) fn with_registers_spilled<R>(f: impl FnOnce(usize) -> R) -> R {
     let mut regs = [0usize; 12];
     let sp: usize;
