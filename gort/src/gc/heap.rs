@@ -32,8 +32,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 
-use crate::task::registry;
-
 pub(crate) const PAGE: usize = 8192;
 const PAGE_SHIFT: u32 = 13;
 /// The largest small object; bigger ones get pages of their own.
@@ -784,10 +782,4 @@ impl Heap {
 #[inline]
 pub(crate) fn over_goal(heap: &Heap) -> bool {
     heap.live.load(Relaxed) + heap.allocated.load(Relaxed) > heap.goal.load(Relaxed)
-}
-
-/// Runs `f` in a `no_stop` section (allocation's critical section).
-#[inline]
-pub(crate) fn no_stop<R>(f: impl FnOnce() -> R) -> R {
-    registry::no_stop(f)
 }

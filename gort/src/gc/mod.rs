@@ -166,9 +166,9 @@ fn allocate(size: usize, align: usize) -> usize {
     let heap = unsafe { heap::heap_if_any().unwrap_unchecked() };
     let size = size.max(1).next_multiple_of(16);
     if size <= SMALL_MAX && align <= 16 {
-        heap::no_stop(|| heap::alloc_small(heap, size))
+        registry::no_stop(|| heap::alloc_small(heap, size))
     } else {
-        heap::no_stop(|| heap.alloc_large(size))
+        registry::no_stop(|| heap.alloc_large(size))
     }
 }
 
@@ -183,10 +183,16 @@ fn prepare_thread() {
              #[global_allocator]\n    static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;"
         );
     }
+    set_up_thread();
+    heap::set_ready();
+}
+
+/// Makes the heap, installs the stop signal and registers this thread
+/// (each once).
+fn set_up_thread() {
     heap::heap();
     world::init();
     registry::register_current_thread();
-    heap::set_ready();
 }
 
 /// Collects if the heap passed its goal.
@@ -203,9 +209,7 @@ fn maybe_collect() {
 /// Runs a garbage collection now (Go's `runtime.GC`), returning when it
 /// and its sweep are done.
 pub fn collect() {
-    heap::heap();
-    world::init();
-    registry::register_current_thread();
+    set_up_thread();
     run_collection(None);
 }
 

@@ -442,33 +442,14 @@ fn not_answering(e: &Entry) -> ! {
     let tid = e.tid.load(Relaxed);
     let mut name = [0u8; 64];
     let n = platform::thread_name(tid, &mut name);
-    let mut msg = [0u8; 256];
-    let mut len = 0;
-    let mut digits = [0u8; 20];
-    for part in [
-        &b"fatal error: gort gc: thread "[..],
-        format_u64(tid as u64, &mut digits),
+    platform::write_stderr_parts(&[
+        b"fatal error: gort gc: thread ",
+        platform::format_u64(tid as u64, &mut [0u8; 20]),
         b" (",
         &name[..n],
         b") did not stop for a collection within GORT_GCSTOPTIMEOUT (its signal mask may block the stop signal, GORT_GCSIGNAL)\n",
-    ] {
-        let take = part.len().min(msg.len() - len);
-        msg[len..len + take].copy_from_slice(&part[..take]);
-        len += take;
-    }
-    fatal(&msg[..len])
-}
-
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
+    ]);
+    platform::exit_now(2)
 }
 
 /// Adds every stopped or parked thread's stack (and static TLS where it

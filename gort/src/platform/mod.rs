@@ -73,6 +73,35 @@ pub(crate) enum MemoryFault {
     StackOverflow,
 }
 
+/// `n` in decimal, in `buf` (no allocation: usable in a signal handler).
+#[cfg(gort_mn)]
+pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Writes `parts` to standard error as one message (one write; cut at
+/// 512 bytes), without allocating: for fatal errors from signal handlers
+/// or a stopped world.
+#[cfg(gort_mn)]
+pub(crate) fn write_stderr_parts(parts: &[&[u8]]) {
+    let mut msg = [0u8; 512];
+    let mut len = 0;
+    for part in parts {
+        let take = part.len().min(msg.len() - len);
+        msg[len..len + take].copy_from_slice(&part[..take]);
+        len += take;
+    }
+    write_stderr(&msg[..len]);
+}
+
 /// The size of a memory page: 4 KiB on every Windows target.
 #[cfg(all(windows, feature = "std", not(loom)))]
 pub(crate) fn page_size() -> usize {

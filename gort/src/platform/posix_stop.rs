@@ -469,19 +469,10 @@ fn read_task_file(tid: i32, file: &[u8], buf: &mut [u8]) -> usize {
     #[cfg(target_os = "linux")]
     {
         let mut path = [0u8; 64];
-        let mut digits = [0u8; 12];
-        let mut n = tid.unsigned_abs();
-        let mut d = digits.len();
-        loop {
-            d -= 1;
-            digits[d] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
+        let mut digits = [0u8; 20];
+        let tid = super::format_u64(u64::from(tid.unsigned_abs()), &mut digits);
         let mut len = 0;
-        for part in [&b"/proc/self/task/"[..], &digits[d..], b"/", file, b"\0"] {
+        for part in [&b"/proc/self/task/"[..], tid, b"/", file, b"\0"] {
             if len + part.len() > path.len() {
                 return 0;
             }

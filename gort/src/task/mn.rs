@@ -375,31 +375,12 @@ fn report_stack_overflow(fault: crate::platform::MemoryFault) {
     if !ours {
         return;
     }
-    let mut msg = [0u8; 160];
-    let mut len = 0;
-    for part in [
-        &b"fatal error: goroutine stack overflow\n\ngoroutine "[..],
-        format_u64(id, &mut [0u8; 20]),
-        &b" [running]:\n(raise the stack with gort::Builder::stack_size)\n"[..],
-    ] {
-        msg[len..len + part.len()].copy_from_slice(part);
-        len += part.len();
-    }
-    crate::platform::write_stderr(&msg[..len]);
+    crate::platform::write_stderr_parts(&[
+        b"fatal error: goroutine stack overflow\n\ngoroutine ",
+        crate::platform::format_u64(id, &mut [0u8; 20]),
+        b" [running]:\n(raise the stack with gort::Builder::stack_size)\n",
+    ]);
     crate::platform::exit_now(2);
-}
-
-/// `n` in decimal, in `buf` (no allocation: used in a signal handler).
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
-    }
 }
 
 /// Rounds a worker looks for work (spinning, then yielding) before it
