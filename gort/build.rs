@@ -1,11 +1,14 @@
-//! Sets `cfg(gort_gc)` where the garbage collector exists (below), and
+//! Sets `cfg(gort_gc)` where the garbage collector exists (below),
 //! `cfg(gort_mn)` where the M:N scheduler exists: with std, on targets
 //! whose stacks corosensei can switch (not wasm, not bare metal), and not
-//! under loom (the models run the channel and sync code on loom threads).
+//! under loom (the models run the channel and sync code on loom threads),
+//! and `cfg(gort_cores)` where the bare-metal cores scheduler runs: no std,
+//! `target_os = "none"`, and a board feature naming the board.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(gort_mn)");
     println!("cargo::rustc-check-cfg=cfg(gort_gc)");
+    println!("cargo::rustc-check-cfg=cfg(gort_cores)");
     println!("cargo::rerun-if-changed=build.rs");
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let std = std::env::var_os("CARGO_FEATURE_STD").is_some();
@@ -16,6 +19,16 @@ fn main() {
     let bare = env("CARGO_CFG_TARGET_OS") == "none";
     if std && !loom && !wasm && !bare {
         println!("cargo::rustc-cfg=gort_mn");
+    }
+    let boards = ["BOARD_MPS2_AN521", "BOARD_RP2040"]
+        .iter()
+        .filter(|b| std::env::var_os(format!("CARGO_FEATURE_{b}")).is_some())
+        .count();
+    if boards > 1 {
+        panic!("gort: choose at most one board feature");
+    }
+    if bare && !std && !loom && boards == 1 {
+        println!("cargo::rustc-cfg=gort_cores");
     }
     // The garbage collector: where a signal can stop a thread and its
     // registers can be spilled (Linux, FreeBSD, macOS on x86-64 and

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Compile-only rig for targets nothing here can link or run: the macOS and
 # FreeBSD backends get `cargo check` and `cargo clippy -D warnings` (and so
-# do Windows and wasm, whose rigs run the tests but do not deny warnings), and the
-# bare-metal no_std build gets `cargo build`. Adds missing rust targets
+# do Windows and wasm, whose rigs run the tests but do not deny warnings);
+# bare metal gets the no_std build without a board, clippy for each board
+# (gort and the firmware crate: QEMU mps2-an521 on thumbv8m, the RP2040 on
+# thumbv6m), and the RP2040 firmware's build. Adds missing rust targets
 # (idempotent), runs every step even after a failure, prints a summary and
 # exits non-zero if any step failed. Arguments are passed to every cargo
 # command (e.g. --locked).
@@ -10,6 +12,8 @@ set -euo pipefail
 
 CHECK_TARGETS=(aarch64-apple-darwin x86_64-apple-darwin x86_64-unknown-freebsd x86_64-pc-windows-gnu wasm32-wasip1-threads)
 BARE_TARGET=thumbv8m.main-none-eabi
+# board feature : target
+BOARDS=(mps2-an521:thumbv8m.main-none-eabi rp2040:thumbv6m-none-eabi)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
@@ -17,7 +21,7 @@ cd "$repo"
 # 1. Rust targets (std for the hosted ones, core/alloc for bare metal).
 installed=$(rustup target list --installed)
 missing=()
-for t in "${CHECK_TARGETS[@]}" "$BARE_TARGET"; do
+for t in "${CHECK_TARGETS[@]}" "$BARE_TARGET" thumbv6m-none-eabi; do
     grep -qx "$t" <<<"$installed" || missing+=("$t")
 done
 if ((${#missing[@]})); then
@@ -43,6 +47,11 @@ for t in "${CHECK_TARGETS[@]}"; do
     run cargo clippy -p gort --target "$t" "$@" -- -D warnings
 done
 run cargo build -p gort --no-default-features --target "$BARE_TARGET" "$@"
+for bt in "${BOARDS[@]}"; do
+    board=${bt%%:*} target=${bt#*:}
+    run cargo clippy -p gort --no-default-features --features "board-$board" --target "$target" "$@" -- -D warnings
+    run cargo clippy --manifest-path firmware/Cargo.toml --features "$board" --target "$target" --lib --bins --examples "$@" -- -D warnings
+done
 
 # 3. Summary.
 echo

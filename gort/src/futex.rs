@@ -9,10 +9,12 @@
 //!   below) checks the word and queues the waiter as one atomic step.
 //!
 //! A waiter is an OS thread (a plain thread, or a goroutine of the threads
-//! scheduler), which sleeps in the OS futex, or an M:N goroutine, which
-//! must not block its worker: it queues itself in `goroutine_waiters` (a
-//! table keyed by the word's address) and parks. `wake` serves that table
-//! first, then the OS futex.
+//! scheduler), which sleeps in the OS futex, or a goroutine of the M:N or
+//! bare-metal cores scheduler, which must not block its worker or core: it
+//! queues itself in `goroutine_waiters` (a table keyed by the word's
+//! address, each bucket a waiter list under a short lock: on bare metal a
+//! spinlock, as in TinyGo's bare-metal futex) and parks. `wake` serves
+//! that table first, then the OS futex.
 
 use core::time::Duration;
 
@@ -137,7 +139,7 @@ impl Futex {
 
     /// Wakes one waiter, if any.
     pub fn wake(&self) {
-        #[cfg(gort_mn)]
+        #[cfg(any(gort_mn, gort_cores))]
         if goroutine_waiters::wake(&self.word, false) {
             return;
         }
@@ -149,7 +151,7 @@ impl Futex {
 
     /// Wakes every waiter.
     pub fn wake_all(&self) {
-        #[cfg(gort_mn)]
+        #[cfg(any(gort_mn, gort_cores))]
         goroutine_waiters::wake(&self.word, true);
         #[cfg(not(loom))]
         crate::platform::futex_wake_all(&self.word);
@@ -162,7 +164,7 @@ impl Futex {
         if self.word.load(Ordering::Relaxed) != expected {
             return true;
         }
-        #[cfg(gort_mn)]
+        #[cfg(any(gort_mn, gort_cores))]
         if let Some(task) = crate::task::current_goroutine() {
             // The goroutine parks: `task::park` accounts for the wait.
             return goroutine_waiters::wait(&self.word, expected, timeout, task);
@@ -211,19 +213,20 @@ impl core::fmt::Debug for Futex {
 /// - a woken waiter was removed by its waker; one that timed out removes
 ///   itself (an unpark that raced that leaves a spare token, which callers
 ///   tolerate: waits may return spuriously).
-#[cfg(gort_mn)]
+#[cfg(any(gort_mn, gort_cores))]
 mod goroutine_waiters {
-    use std::sync::Mutex;
-    use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-    use std::sync::atomic::{AtomicU32, AtomicUsize, fence};
-
+    use alloc::vec::Vec;
     use core::time::Duration;
+
+    use crate::platform::ShortLock;
+    use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
+    use crate::shim::atomic::{AtomicU32, AtomicUsize, fence};
 
     use crate::task::TaskRef;
 
     struct Bucket {
         count: AtomicUsize,
-        waiters: Mutex<Vec<(usize, TaskRef)>>,
+        waiters: ShortLock<Vec<(usize, TaskRef)>>,
     }
 
     const BUCKETS: usize = 64;
@@ -231,7 +234,7 @@ mod goroutine_waiters {
     static TABLE: [Bucket; BUCKETS] = [const {
         Bucket {
             count: AtomicUsize::new(0),
-            waiters: Mutex::new(Vec::new()),
+            waiters: ShortLock::new(Vec::new()),
         }
     }; BUCKETS];
 
@@ -249,7 +252,7 @@ mod goroutine_waiters {
     ) -> bool {
         let (b, addr) = bucket(word);
         {
-            let mut w = b.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let mut w = b.waiters.lock();
             b.count.fetch_add(1, Relaxed);
             fence(SeqCst);
             if word.load(Relaxed) != expected {
@@ -266,7 +269,7 @@ mod goroutine_waiters {
             Some(t) => crate::task::park_timeout(t),
         };
         // Still queued (timeout, or a spurious return): leave.
-        let mut w = b.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = b.waiters.lock();
         if let Some(pos) = w
             .iter()
             .position(|(a, t)| *a == addr && TaskRef::ptr_eq(t, &me))
@@ -286,7 +289,7 @@ mod goroutine_waiters {
         }
         let mut woken = Vec::new();
         {
-            let mut w = b.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let mut w = b.waiters.lock();
             let mut i = 0;
             while i < w.len() {
                 if w[i].0 == addr {

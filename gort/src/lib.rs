@@ -20,12 +20,12 @@ mod shim;
 pub mod futex;
 pub mod sync;
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", gort_cores))]
 pub mod task;
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", gort_cores))]
 pub mod chan;
-#[cfg(all(feature = "std", not(loom)))]
+#[cfg(any(all(feature = "std", not(loom)), gort_cores))]
 pub mod time;
 
 #[cfg(gort_gc)]
@@ -33,6 +33,14 @@ pub mod gc;
 
 #[cfg(all(feature = "std", not(loom)))]
 mod deadlock;
+/// Bare metal reports no deadlock: an interrupt handler may still wake a
+/// goroutine when every core is idle, so "nothing can ever happen" is not
+/// knowable there. The bookkeeping calls are no-ops.
+#[cfg(gort_cores)]
+mod deadlock {
+    use crate::futex::WaitReason;
+    pub(crate) fn set_reason(_: WaitReason) {}
+}
 #[cfg(all(feature = "std", not(loom)))]
 mod runtime;
 #[cfg(all(feature = "std", not(loom)))]
@@ -40,3 +48,22 @@ pub use runtime::{
     Builder, JoinHandle, Runtime, Scheduler, blocking, go, gomaxprocs, gosched, num_cpu,
     num_goroutine, print_line, spawn,
 };
+
+#[cfg(gort_cores)]
+pub mod bare;
+#[cfg(gort_cores)]
+pub use bare::{go, gosched, num_cpu, num_goroutine, print_line};
+
+/// Like `std::println!`, but each line is written whole in one call, so
+/// lines from concurrent goroutines never interleave (on bare metal: to
+/// the board's console).
+#[cfg(any(all(feature = "std", not(loom)), gort_cores))]
+#[macro_export]
+macro_rules! println {
+    () => {
+        $crate::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}

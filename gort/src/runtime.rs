@@ -500,15 +500,3 @@ pub fn print_line(args: fmt::Arguments<'_>) {
         .and_then(|()| out.flush())
         .expect("gort::println!: failed writing to stdout");
 }
-
-/// Like `std::println!`, but each line is written whole in one call, so
-/// lines from concurrent goroutines never interleave.
-#[macro_export]
-macro_rules! println {
-    () => {
-        $crate::print_line(format_args!(""))
-    };
-    ($($arg:tt)*) => {
-        $crate::print_line(format_args!($($arg)*))
-    };
-}

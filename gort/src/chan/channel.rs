@@ -38,12 +38,17 @@
 //!   queued entry; a waiter queues under that lock and re-checks the ring
 //!   afterwards, so it is either woken or sees the bit.
 
+use alloc::vec::Vec;
+
 use super::queue::{Entry, WaitQueue};
 use super::ring::{Pop, Push, Ring};
+#[cfg(gort_cores)]
+use crate::platform::RawShortLock as ChanLock;
 use crate::shim::UnsafeCell;
 use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
 use crate::shim::atomic::{AtomicUsize, fence};
-use crate::sync::RawMutex;
+#[cfg(not(gort_cores))]
+use crate::sync::RawMutex as ChanLock;
 use crate::task::{Task, TaskRef};
 
 pub(crate) enum SendAttempt<T> {
@@ -67,7 +72,10 @@ pub(crate) struct State<T> {
 }
 
 pub(crate) struct Inner<T> {
-    lock: RawMutex,
+    /// A futex mutex where waiting on it may park; on bare metal an
+    /// interrupt-masking spinlock, so an interrupt handler's `try_send`
+    /// never spins against the goroutine it interrupted.
+    lock: ChanLock,
     state: UnsafeCell<State<T>>,
     /// The buffer; `None` for an unbuffered channel.
     ring: Option<Ring<T>>,
@@ -101,7 +109,7 @@ enum Side {
 impl<T> Inner<T> {
     pub(crate) fn new(cap: usize) -> Self {
         Inner {
-            lock: RawMutex::new(),
+            lock: ChanLock::new(),
             state: UnsafeCell::new(State {
                 closed: false,
                 recvq: WaitQueue::new(),
@@ -117,11 +125,21 @@ impl<T> Inner<T> {
 
     /// Runs `f` on the state with the lock held.
     pub(crate) fn locked<R>(&self, f: impl FnOnce(&mut State<T>) -> R) -> R {
-        self.lock.lock();
+        #[allow(clippy::let_unit_value)] // the futex mutex's token is ()
+        let token = self.lock.lock();
         // SAFETY: the lock is held, so this is the only reference.
         let r = self.state.with_mut(|st| f(unsafe { &mut *st }));
-        // SAFETY: locked just above.
-        unsafe { self.lock.unlock() };
+        // SAFETY: locked just above, on this thread or core.
+        #[cfg(gort_cores)]
+        unsafe {
+            self.lock.unlock(token)
+        };
+        #[cfg(not(gort_cores))]
+        {
+            let () = token;
+            // SAFETY: locked just above.
+            unsafe { self.lock.unlock() };
+        }
         r
     }
 

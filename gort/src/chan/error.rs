@@ -137,8 +137,8 @@ impl fmt::Display for RecvTimeoutError {
     }
 }
 
-impl<T> std::error::Error for SendError<T> {}
-impl<T> std::error::Error for TrySendError<T> {}
-impl<T> std::error::Error for SendTimeoutError<T> {}
-impl std::error::Error for TryRecvError {}
-impl std::error::Error for RecvTimeoutError {}
+impl<T> core::error::Error for SendError<T> {}
+impl<T> core::error::Error for TrySendError<T> {}
+impl<T> core::error::Error for SendTimeoutError<T> {}
+impl core::error::Error for TryRecvError {}
+impl core::error::Error for RecvTimeoutError {}

@@ -26,6 +26,7 @@ pub mod select;
 mod select_macro;
 pub(crate) mod waiter;
 
+use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
@@ -51,8 +52,8 @@ pub struct Chan<T> {
 
 // A panic never leaves a channel half-updated: its lock is released on
 // every path and `close` checks before it changes anything.
-impl<T> std::panic::UnwindSafe for Chan<T> {}
-impl<T> std::panic::RefUnwindSafe for Chan<T> {}
+impl<T> core::panic::UnwindSafe for Chan<T> {}
+impl<T> core::panic::RefUnwindSafe for Chan<T> {}
 
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
@@ -93,7 +94,7 @@ impl<T> Eq for Chan<T> {}
 
 /// A handle that does not keep the channel alive (timers hold these).
 #[cfg(not(loom))]
-pub(crate) struct WeakChan<T>(Option<std::sync::Weak<Inner<T>>>);
+pub(crate) struct WeakChan<T>(Option<crate::shim::Weak<Inner<T>>>);
 
 #[cfg(not(loom))]
 impl<T> WeakChan<T> {

@@ -22,7 +22,8 @@
 //! - a task never pairs with its own entries (`me`), so a select that sends
 //!   and receives on one unbuffered channel cannot rendezvous with itself.
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use super::ring::{Push, Ring};
 use super::waiter::done;

@@ -26,6 +26,7 @@
 //! the same channels in opposite orders cannot deadlock on locks, and no
 //! global lock exists.
 
+#[cfg(feature = "std")]
 use core::cell::Cell;
 
 use super::channel::{RecvAttempt, SendAttempt};
@@ -347,8 +348,33 @@ pub(crate) fn wait_decided(me: &TaskRef, until: Until, reason: WaitReason) -> us
     state
 }
 
+#[cfg(feature = "std")]
 thread_local! {
     static RNG: Cell<u64> = Cell::new(seed());
+}
+
+/// Runs `f` on this thread's generator state.
+#[cfg(feature = "std")]
+fn with_rng(f: impl FnOnce(&mut u64)) {
+    RNG.with(|rng| {
+        let mut x = rng.get();
+        f(&mut x);
+        rng.set(x);
+    });
+}
+
+/// Bare metal: one generator for all cores. Two cores racing on it may
+/// draw the same permutation, which fairness over time tolerates.
+#[cfg(not(feature = "std"))]
+fn with_rng(f: impl FnOnce(&mut u64)) {
+    use crate::shim::atomic::{AtomicU64, Ordering::Relaxed};
+    static RNG: AtomicU64 = AtomicU64::new(0);
+    let mut x = RNG.load(Relaxed);
+    if x == 0 {
+        x = seed();
+    }
+    f(&mut x);
+    RNG.store(x, Relaxed);
 }
 
 fn seed() -> u64 {
@@ -370,16 +396,14 @@ fn shuffle(order: &mut [u8]) {
     if order.len() < 2 || cfg!(loom) {
         return;
     }
-    RNG.with(|rng| {
-        let mut x = rng.get();
+    with_rng(|x| {
         for i in (1..order.len()).rev() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
             // Multiply-shift: an unbiased-enough index in 0..=i.
-            let j = ((x >> 32) * (i as u64 + 1)) >> 32;
+            let j = ((*x >> 32) * (i as u64 + 1)) >> 32;
             order.swap(i, j as usize);
         }
-        rng.set(x);
     });
 }

@@ -74,7 +74,7 @@ pub(crate) enum MemoryFault {
 }
 
 /// `n` in decimal, in `buf` (no allocation: usable in a signal handler).
-#[cfg(gort_mn)]
+#[cfg(any(gort_mn, all(gort_cores, feature = "board-rp2040")))]
 pub(crate) fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
@@ -134,6 +134,26 @@ pub(crate) use wasm::*;
 mod bare;
 #[cfg(all(target_os = "none", not(loom)))]
 pub(crate) use bare::*;
+
+#[cfg(gort_cores)]
+mod cortex_m;
+#[cfg(gort_cores)]
+pub(crate) use cortex_m::*;
+
+#[cfg(all(gort_cores, feature = "board-mps2-an521"))]
+mod mps2_an521;
+#[cfg(all(gort_cores, feature = "board-mps2-an521"))]
+pub(crate) use mps2_an521::*;
+
+#[cfg(all(gort_cores, feature = "board-rp2040"))]
+mod rp2040;
+#[cfg(all(gort_cores, feature = "board-rp2040"))]
+pub(crate) use rp2040::*;
+
+#[cfg(any(all(feature = "std", not(loom)), gort_cores))]
+mod short_lock;
+#[cfg(any(all(feature = "std", not(loom)), gort_cores))]
+pub(crate) use short_lock::*;
 
 #[cfg(all(not(feature = "std"), not(target_os = "none")))]
 compile_error!("gort without its `std` feature is for bare-metal targets (target_os = \"none\")");

@@ -154,42 +154,29 @@ pub(crate) fn in_goroutine(task: &Task) -> bool {
 /// Parks the current goroutine (see `task::park`). Returns `false` only if
 /// `deadline` passed without an unpark.
 pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
-    let state = &task.park_state;
-    if state
-        .compare_exchange(NOTIFIED, EMPTY, Acquire, Relaxed)
-        .is_ok()
-    {
-        return true;
-    }
-    if deadline.is_some_and(|d| crate::platform::now_nanos() >= d) {
-        return false;
-    }
-    // A wakeup often follows within a microsecond (the counterpart runs on
-    // another worker). If that can be so, look for the token a little
-    // before switching out: a switch and a requeue cost more than the wait.
-    if wait_advice() == WaitAdvice::Spin {
-        for round in 0..SPIN_BEFORE_PARK {
-            for _ in 0..(1u32 << round) {
-                core::hint::spin_loop();
-            }
-            if state
-                .compare_exchange(NOTIFIED, EMPTY, Acquire, Relaxed)
-                .is_ok()
-            {
-                return true;
-            }
-        }
-    }
-    let timer = deadline.map(|d| crate::time::timers::arm_unpark(d, task.clone()));
-    let yielder = task.goroutine.yielder().expect("park: not a goroutine");
-    task.goroutine.switch_out(yielder, Request::Park);
-    // Resumed: an unpark queued us (or raced our park). Consume its token.
-    state.swap(EMPTY, Acquire);
-    match timer {
-        // Still armed: a real unpark came first.
-        Some(t) => crate::time::timers::disarm_unpark(t),
-        None => true,
-    }
+    super::park_switching_out(
+        task,
+        deadline,
+        || {
+            // A wakeup often follows within a microsecond (the counterpart
+            // runs on another worker). If that can be so, look for the
+            // token a little before switching out: a switch and a requeue
+            // cost more than the wait.
+            wait_advice() == WaitAdvice::Spin
+                && (0..SPIN_BEFORE_PARK).any(|round| {
+                    for _ in 0..(1u32 << round) {
+                        core::hint::spin_loop();
+                    }
+                    task.park_state
+                        .compare_exchange(NOTIFIED, EMPTY, Acquire, Relaxed)
+                        .is_ok()
+                })
+        },
+        || {
+            let yielder = task.goroutine.yielder().expect("park: not a goroutine");
+            task.goroutine.switch_out(yielder, Request::Park);
+        },
+    )
 }
 
 /// Doubling spin rounds a goroutine polls its park token before it

@@ -12,32 +12,41 @@
 //!
 //! Schedulers: `threads` (1:1) parks the OS thread on the task's word;
 //! `mn` (M:N) switches the goroutine out to its worker, and `unpark` queues
-//! it again. Only the bodies of `park`/`unpark` differ. Under loom a task is a loom thread and
+//! it again; `cores` (bare metal) does the same with one scheduler loop per
+//! core. Only the bodies of `park`/`unpark` differ. Under loom a task is a loom thread and
 //! parks with loom's own park/unpark, so the channel core above can be
 //! model-checked as written.
 
+#[cfg(gort_cores)]
+pub(crate) mod cores;
 #[cfg(gort_mn)]
 pub(crate) mod mn;
 #[cfg(gort_gc)]
 pub(crate) mod registry;
 #[cfg(gort_mn)]
 mod stacks;
-#[cfg(not(loom))]
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) mod threads;
 
+#[cfg(feature = "std")]
+use core::cell::RefCell;
 use core::time::Duration;
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 #[cfg(loom)]
 use crate::futex::Futex;
 use crate::shim::Arc;
-use crate::shim::atomic::AtomicUsize;
 #[cfg(not(loom))]
-use std::sync::atomic::AtomicU32;
+use crate::shim::atomic::AtomicU32;
+#[cfg(not(loom))]
+use crate::shim::atomic::AtomicU64;
+use crate::shim::atomic::{AtomicUsize, Ordering};
+/// Ids are not part of any model: a plain static counter under loom too.
+#[cfg(loom)]
+use std::sync::atomic::AtomicU64;
 
 /// Polls of the park token before sleeping: 6 rounds of doubling spins,
 /// then yields (the shape of crossbeam's `Backoff::snooze`).
+#[cfg(feature = "std")]
 const SPIN_ROUNDS: u32 = 10;
 
 const EMPTY: u32 = 0;
@@ -63,21 +72,24 @@ pub struct Task {
     /// The coroutine side of an M:N goroutine (unused by other tasks).
     #[cfg(gort_mn)]
     pub(crate) goroutine: mn::Slot,
+    /// The stack side of a bare-metal goroutine.
+    #[cfg(gort_cores)]
+    pub(crate) goroutine: cores::Slot,
     /// The runtime a goroutine belongs to (`None` for plain threads).
-    #[cfg(not(loom))]
+    #[cfg(all(feature = "std", not(loom)))]
     runtime: Option<std::sync::Arc<dyn core::any::Any + Send + Sync>>,
 }
 
 // A task's state words are atomics whose every transition is complete
 // before a panic could start; the goroutine slot is only touched by the
 // scheduler, outside any user code.
-impl std::panic::UnwindSafe for Task {}
-impl std::panic::RefUnwindSafe for Task {}
+impl core::panic::UnwindSafe for Task {}
+impl core::panic::RefUnwindSafe for Task {}
 
 /// A shared handle to a task: what wakers keep to `unpark` it.
 pub type TaskRef = Arc<Task>;
 
-#[cfg(not(loom))]
+#[cfg(all(feature = "std", not(loom)))]
 thread_local! {
     static CURRENT: RefCell<Option<TaskRef>> = const { RefCell::new(None) };
 }
@@ -97,13 +109,15 @@ impl Task {
             select_state: AtomicUsize::new(0),
             #[cfg(gort_mn)]
             goroutine: mn::Slot::default(),
-            #[cfg(not(loom))]
+            #[cfg(gort_cores)]
+            goroutine: cores::Slot::default(),
+            #[cfg(all(feature = "std", not(loom)))]
             runtime: None,
         })
     }
 
     /// A task for a goroutine of `runtime` (kept opaque at this layer).
-    #[cfg(not(loom))]
+    #[cfg(all(feature = "std", not(loom)))]
     pub(crate) fn for_runtime(
         runtime: std::sync::Arc<dyn core::any::Any + Send + Sync>,
     ) -> TaskRef {
@@ -113,7 +127,7 @@ impl Task {
     }
 
     /// The runtime this goroutine belongs to, if it is one.
-    #[cfg(not(loom))]
+    #[cfg(all(feature = "std", not(loom)))]
     pub(crate) fn runtime(&self) -> Option<&std::sync::Arc<dyn core::any::Any + Send + Sync>> {
         self.runtime.as_ref()
     }
@@ -133,6 +147,10 @@ impl Task {
             if mn::unparked(self) {
                 return;
             }
+            #[cfg(gort_cores)]
+            if cores::unparked(self) {
+                return;
+            }
             #[cfg(not(loom))]
             crate::platform::futex_wake(&self.park_state);
             #[cfg(loom)]
@@ -142,19 +160,34 @@ impl Task {
 }
 
 /// The task running on this thread.
+#[cfg(feature = "std")]
 pub fn current() -> TaskRef {
     CURRENT.with(|c| c.borrow_mut().get_or_insert_with(Task::new).clone())
 }
 
+/// The goroutine running on this core.
+///
+/// # Panics
+/// Outside a goroutine: in an interrupt handler, or before
+/// `gort::bare::start`. Only non-blocking operations (`try_send`,
+/// `try_recv`, `close`, `Futex::wake`, ...) work there.
+#[cfg(gort_cores)]
+pub fn current() -> TaskRef {
+    cores::current().expect(
+        "gort: this operation can block, and only a goroutine can block \
+         (not an interrupt handler, nor code before gort::bare::start)",
+    )
+}
+
 /// The current task, if this thread has one yet (never creates one).
-#[cfg(not(loom))]
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn current_if_any() -> Option<TaskRef> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
 /// Installs `task` as this thread's current task (a scheduler starting a
 /// goroutine on a thread it owns).
-#[cfg(not(loom))]
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn set_current(task: Option<TaskRef>) {
     CURRENT.with(|c| *c.borrow_mut() = task);
 }
@@ -166,9 +199,16 @@ pub(crate) fn current_goroutine() -> Option<TaskRef> {
     current_if_any().filter(|t| mn::in_goroutine(t))
 }
 
+/// The goroutine running on this core, if the caller is one (not an
+/// interrupt handler, nor code before the scheduler started).
+#[cfg(gort_cores)]
+pub(crate) fn current_goroutine() -> Option<TaskRef> {
+    cores::current()
+}
+
 /// Whether the current task is an M:N goroutine (which must not block its
 /// worker's thread).
-#[cfg(not(loom))]
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn current_is_mn_goroutine() -> bool {
     #[cfg(gort_mn)]
     return current_goroutine().is_some();
@@ -180,8 +220,8 @@ pub(crate) fn current_is_mn_goroutine() -> bool {
 /// for 6 rounds, then a yield (of the worker, for an M:N goroutine). An
 /// M:N goroutine whose counterpart cannot be running elsewhere yields at
 /// once (`mn::wait_advice`). Returns false, without waiting, if polling
-/// cannot help at all: on a one-worker scheduler the caller should park at
-/// once, as Go's channels do (yielding round the global queue there cost
+/// cannot help at all: on a one-worker scheduler (or one core) the caller
+/// should park at once, as Go's channels do (yielding round the global queue there cost
 /// 40% of a `bounded(1)` message; with two workers, yielding beats
 /// parking).
 pub(crate) fn snooze(round: u32) -> bool {
@@ -190,6 +230,11 @@ pub(crate) fn snooze(round: u32) -> bool {
         mn::WaitAdvice::Park => return false,
         advice => round < 6 && advice == mn::WaitAdvice::Spin,
     };
+    // One core: nothing we wait for can happen until we switch out.
+    #[cfg(gort_cores)]
+    if cores::started_cores() == 1 {
+        return false;
+    }
     #[cfg(not(gort_mn))]
     let spin = round < 6;
     if spin {
@@ -207,7 +252,7 @@ pub(crate) fn snooze(round: u32) -> bool {
 
 /// Runs `sleep`, a wait of this thread inside gort, as a parked thread for
 /// the collector (see `registry::parked`; elsewhere it simply runs it).
-#[cfg(not(loom))]
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn parked<R>(sleep: impl FnOnce() -> R) -> R {
     #[cfg(gort_gc)]
     return registry::parked(sleep);
@@ -216,7 +261,7 @@ pub(crate) fn parked<R>(sleep: impl FnOnce() -> R) -> R {
 }
 
 /// Registers the calling thread with the collector (where there is one).
-#[cfg(not(loom))]
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn register_thread() {
     #[cfg(gort_gc)]
     registry::register_current_thread();
@@ -231,7 +276,49 @@ pub(crate) fn yield_now() {
         mn::yield_now(&task);
         return;
     }
+    #[cfg(feature = "std")]
     std::thread::yield_now();
+    #[cfg(gort_cores)]
+    match current_goroutine() {
+        Some(task) => cores::yield_now(&task),
+        None => core::hint::spin_loop(),
+    }
+}
+
+/// The park of a goroutine that switches out (M:N and cores schedulers):
+/// take a pending token; give up at an expired deadline; let `spin` look
+/// for the token a little (true: found and taken); else arm the
+/// deadline's timer, `switch_out` until an unpark queues us, and take its
+/// token. Returns `false` only if the deadline passed without an unpark.
+#[cfg(any(gort_mn, gort_cores))]
+pub(crate) fn park_switching_out(
+    task: &TaskRef,
+    deadline: Option<u64>,
+    spin: impl FnOnce() -> bool,
+    switch_out: impl FnOnce(),
+) -> bool {
+    let state = &task.park_state;
+    if state
+        .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
+    {
+        return true;
+    }
+    if deadline.is_some_and(|d| crate::platform::now_nanos() >= d) {
+        return false;
+    }
+    if spin() {
+        return true;
+    }
+    let timer = deadline.map(|d| crate::time::timers::arm_unpark(d, task.clone()));
+    switch_out();
+    // Resumed: an unpark queued us (or raced our park). Consume its token.
+    state.swap(EMPTY, Ordering::Acquire);
+    match timer {
+        // Still armed: a real unpark came first.
+        Some(t) => crate::time::timers::disarm_unpark(t),
+        None => true,
+    }
 }
 
 /// Blocks the current task until `unpark` is called on it (or was called
@@ -249,6 +336,14 @@ pub fn park_timeout(timeout: Duration) -> bool {
 
 fn park_inner(timeout: Option<Duration>) -> bool {
     let task = current();
+    #[cfg(gort_cores)]
+    return cores::park(&task, timeout.and_then(crate::platform::deadline_after));
+    #[cfg(feature = "std")]
+    park_thread_or_mn(task, timeout)
+}
+
+#[cfg(feature = "std")]
+fn park_thread_or_mn(task: TaskRef, timeout: Option<Duration>) -> bool {
     #[cfg(not(loom))]
     let reason = crate::deadlock::take_reason();
     #[cfg(gort_mn)]

@@ -10,11 +10,19 @@
 
 pub(crate) mod timers;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use core::time::Duration;
+
+#[cfg(not(feature = "std"))]
+mod instant;
+#[cfg(not(feature = "std"))]
+pub use instant::Instant;
+/// The instant type timer channels carry: std's where there is std.
+#[cfg(feature = "std")]
+pub use std::time::Instant;
 
 use self::timers::TimerId;
 use crate::chan::{Chan, WeakChan};
+use crate::shim::Arc;
 use crate::sync::Mutex;
 use crate::task;
 
@@ -104,12 +112,13 @@ impl TimerShared {
         })
     }
 
-    /// Arms for `d` from now (holding the state lock).
-    fn arm(self: &Arc<Self>, st: &mut TimerState, d: Duration) {
+    /// Arms for `d` from now (holding the state lock). An associated
+    /// function: portable-atomic's `Arc` (bare metal) is no method receiver.
+    fn arm(this: &Arc<Self>, st: &mut TimerState, d: Duration) {
         match crate::platform::deadline_after(d) {
             Some(deadline) => {
                 st.deadline = deadline;
-                st.armed = Some(timers::arm_fire(deadline, self.clone()));
+                st.armed = Some(timers::arm_fire(deadline, this.clone()));
             }
             None => st.armed = None, // never fires
         }
@@ -124,13 +133,13 @@ impl TimerShared {
     }
 
     /// Called by the timer thread when entry `id` is due.
-    pub(crate) fn fire(self: &Arc<Self>, id: TimerId) {
-        let mut st = self.state.lock();
+    pub(crate) fn fire(this: &Arc<Self>, id: TimerId) {
+        let mut st = this.state.lock();
         if st.armed != Some(id) {
             return; // stopped or reset since
         }
         st.armed = None;
-        let Some(c) = self.chan.upgrade() else {
+        let Some(c) = this.chan.upgrade() else {
             return; // nobody can receive any more
         };
         let _ = c.try_send(Instant::now()); // a full ticker channel drops the tick
@@ -142,7 +151,7 @@ impl TimerShared {
                 next = now.saturating_add(period);
             }
             st.deadline = next;
-            st.armed = Some(timers::arm_fire(next, self.clone()));
+            st.armed = Some(timers::arm_fire(next, this.clone()));
         }
     }
 }
@@ -152,7 +161,7 @@ impl Timer {
     pub fn new(d: Duration) -> Timer {
         let c = Chan::new(1);
         let shared = TimerShared::new(&c, None);
-        shared.arm(&mut shared.state.lock(), d);
+        TimerShared::arm(&shared, &mut shared.state.lock(), d);
         Timer { c, shared }
     }
 
@@ -168,7 +177,7 @@ impl Timer {
     pub fn reset(&self, d: Duration) -> bool {
         let mut st = self.shared.state.lock();
         let was_pending = self.shared.stop(&mut st);
-        self.shared.arm(&mut st, d);
+        TimerShared::arm(&self.shared, &mut st, d);
         was_pending
     }
 
@@ -186,7 +195,7 @@ impl Ticker {
         assert!(!d.is_zero(), "non-positive interval for NewTicker");
         let c = Chan::new(1);
         let shared = TimerShared::new(&c, Some(d));
-        shared.arm(&mut shared.state.lock(), d);
+        TimerShared::arm(&shared, &mut shared.state.lock(), d);
         Ticker {
             c,
             shared,
@@ -209,7 +218,7 @@ impl Ticker {
         let mut st = self.shared.state.lock();
         self.shared.stop(&mut st);
         st.period = Some(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        self.shared.arm(&mut st, d);
+        TimerShared::arm(&self.shared, &mut st, d);
     }
 
     /// The channel alone; the ticks stop when every handle is dropped.
@@ -228,14 +237,14 @@ impl Drop for Ticker {
     }
 }
 
-impl std::fmt::Debug for Timer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Timer").finish_non_exhaustive()
     }
 }
 
-impl std::fmt::Debug for Ticker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Ticker").finish_non_exhaustive()
     }
 }

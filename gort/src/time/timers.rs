@@ -1,6 +1,7 @@
-//! Timer heaps. One global heap, served by a thread of its own, holds the
-//! timers of `Timer`, `Ticker`, `after`, `tick`, and the sleeps and
-//! timeouts of threads and of goroutines of the threads scheduler. Each M:N
+//! Timer heaps. One global heap, served by a thread of its own (on bare
+//! metal: by the cores' scheduler loops), holds the timers of `Timer`,
+//! `Ticker`, `after`, `tick`, and the sleeps and timeouts of threads and of
+//! goroutines of the threads and cores schedulers. Each M:N
 //! scheduler has its own heap for its goroutines' sleeps and timeouts,
 //! served by its workers (see `task::mn`): a sleeping goroutine costs no
 //! thread, and the worker that wakes at the deadline runs it.
@@ -19,15 +20,20 @@
 //!   then a channel's: see `time::TimerShared`);
 //! - timer ids come from one counter, unique across heaps.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
+use core::cmp::Reverse;
 
 use super::TimerShared;
-use crate::futex::Futex;
+use crate::platform::ShortLock;
+use crate::shim::Arc;
+use crate::shim::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::task::TaskRef;
+
+#[cfg(feature = "std")]
+type Map<K, V> = std::collections::HashMap<K, V>;
+#[cfg(not(feature = "std"))]
+type Map<K, V> = alloc::collections::BTreeMap<K, V>;
 
 /// What happens when a timer fires.
 pub(crate) enum Action {
@@ -39,7 +45,7 @@ impl Action {
     fn run(self, id: u64) {
         match self {
             Action::Unpark(task) => task.unpark(),
-            Action::Fire(timer) => timer.fire(TimerId(id)),
+            Action::Fire(timer) => TimerShared::fire(&timer, TimerId(id)),
         }
     }
 }
@@ -66,21 +72,21 @@ static ARMED: AtomicUsize = AtomicUsize::new(0);
 
 struct Queue {
     order: BinaryHeap<Reverse<(u64, u64)>>,
-    actions: HashMap<u64, Action>,
+    actions: Map<u64, Action>,
 }
 
 /// A min-heap of deadlines and what to do at each.
 pub(crate) struct TimerHeap {
-    queue: Mutex<Queue>,
+    queue: ShortLock<Queue>,
     next: AtomicU64,
 }
 
 impl Default for TimerHeap {
     fn default() -> Self {
         TimerHeap {
-            queue: Mutex::new(Queue {
+            queue: ShortLock::new(Queue {
                 order: BinaryHeap::new(),
-                actions: HashMap::new(),
+                actions: Map::new(),
             }),
             next: AtomicU64::new(u64::MAX),
         }
@@ -88,9 +94,8 @@ impl Default for TimerHeap {
 }
 
 impl TimerHeap {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // Nothing panics while holding it; a poisoned lock is still sound.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> crate::platform::ShortLockGuard<'_, Queue> {
+        self.queue.lock()
     }
 
     /// Arms `action` at `deadline`; returns its id and whether it is now
@@ -162,13 +167,17 @@ impl TimerHeap {
 }
 
 /// The global heap and its thread's wake word.
+#[cfg(feature = "std")]
 struct Global {
     heap: TimerHeap,
     /// Bumped when an earlier deadline is armed; the thread sleeps on it.
-    epoch: Futex,
+    epoch: crate::futex::Futex,
 }
 
+#[cfg(feature = "std")]
 fn global() -> &'static Global {
+    use crate::futex::Futex;
+    use std::sync::OnceLock;
     static GLOBAL: OnceLock<Global> = OnceLock::new();
     static STARTED: std::sync::Once = std::sync::Once::new();
     let g = GLOBAL.get_or_init(|| Global {
@@ -212,6 +221,7 @@ pub(crate) fn arm_fire(deadline: u64, timer: Arc<TimerShared>) -> TimerId {
     arm(deadline, Action::Fire(timer))
 }
 
+#[cfg(feature = "std")]
 fn arm(deadline: u64, action: Action) -> TimerId {
     let g = global();
     let (id, earliest) = g.heap.arm(deadline, action);
@@ -223,8 +233,35 @@ fn arm(deadline: u64, action: Action) -> TimerId {
 }
 
 /// Disarms a timer of the global heap; true if it had not fired yet.
+#[cfg(feature = "std")]
 pub(crate) fn disarm(id: TimerId) -> bool {
     global().heap.disarm(id.0)
+}
+
+/// Bare metal: the global heap, served by every core's scheduler loop
+/// when it has nothing to run (`task::cores`).
+#[cfg(not(feature = "std"))]
+pub(crate) static GLOBAL_HEAP: TimerHeap = TimerHeap {
+    queue: ShortLock::new(Queue {
+        order: BinaryHeap::new(),
+        actions: Map::new(),
+    }),
+    next: AtomicU64::new(u64::MAX),
+};
+
+#[cfg(not(feature = "std"))]
+fn arm(deadline: u64, action: Action) -> TimerId {
+    let (id, earliest) = GLOBAL_HEAP.arm(deadline, action);
+    if earliest {
+        crate::task::cores::timer_armed_earlier();
+    }
+    TimerId(id)
+}
+
+/// Disarms a timer of the global heap; true if it had not fired yet.
+#[cfg(not(feature = "std"))]
+pub(crate) fn disarm(id: TimerId) -> bool {
+    GLOBAL_HEAP.disarm(id.0)
 }
 
 /// Timers armed in every heap and not yet fired or disarmed.
@@ -234,7 +271,9 @@ pub(crate) fn pending() -> usize {
 
 /// The timer thread: runs what is due, then sleeps until the next
 /// deadline or until an earlier one is armed (the epoch moves).
+#[cfg(feature = "std")]
 fn serve(g: &'static Global) {
+    use core::time::Duration;
     loop {
         let epoch = g.epoch.load(Ordering::SeqCst);
         let now = crate::platform::now_nanos();
