@@ -19,8 +19,9 @@
 //!   seeing `PARKED` (AcqRel) makes it the slot's owner, and it queues the
 //!   task. If the CAS fails, an unpark came first: the loop queues it;
 //! - no lost wakeup for a sleeping core: it sleeps only after seeing the
-//!   queue empty; everyone who queues a goroutine or arms a timer earlier
-//!   than the next one sends an event after the write, and an event sent
+//!   queues' lengths at zero; everyone who queues a goroutine (length
+//!   stored under the queue's lock) or arms a timer earlier than the next
+//!   one sends an event after the write (`dsb; sev`), and an event sent
 //!   after the check makes the next WFE return at once;
 //! - `running` and `request` of a core are touched only by that core's
 //!   thread-mode code (never by its interrupt handlers: `current` returns
@@ -84,7 +85,7 @@ struct Core {
     running: UnsafeCell<Option<TaskRef>>,
     request: UnsafeCell<Request>,
     /// Goroutines pinned to this core and ready to run.
-    pinned: ShortLock<VecDeque<TaskRef>>,
+    pinned: RunQueue,
     /// Goroutine runs (switches in) on this core.
     runs: AtomicU32,
 }
@@ -98,12 +99,12 @@ static CORES: [Core; MAX_CORES] = [const {
         loop_sp: UnsafeCell::new(0),
         running: UnsafeCell::new(None),
         request: UnsafeCell::new(Request::Yield),
-        pinned: ShortLock::new(VecDeque::new()),
+        pinned: RunQueue::new(),
         runs: AtomicU32::new(0),
     }
 }; MAX_CORES];
 
-static RUN_QUEUE: ShortLock<VecDeque<TaskRef>> = ShortLock::new(VecDeque::new());
+static RUN_QUEUE: RunQueue = RunQueue::new();
 /// Finished goroutines' stacks, for the next ones.
 static STACK_POOL: ShortLock<Vec<Box<[u64]>>> = ShortLock::new(Vec::new());
 /// Goroutines started and not finished.
@@ -123,6 +124,42 @@ const LOOP_STACK_SIZE: usize = 4 * 1024;
 /// (an MPU guard region would catch it; not done yet).
 const CANARY: u64 = 0x6f72_7467_6f72_7467;
 const CANARY_WORDS: usize = 32;
+
+/// A queue of ready goroutines, with its length readable without the
+/// lock: an idle core looks at that, not the lock, so it does not slow
+/// down the cores that push and pop.
+struct RunQueue {
+    tasks: ShortLock<VecDeque<TaskRef>>,
+    /// Written under the lock.
+    len: AtomicUsize,
+}
+
+impl RunQueue {
+    const fn new() -> Self {
+        RunQueue {
+            tasks: ShortLock::new(VecDeque::new()),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn push(&self, task: TaskRef) {
+        let mut q = self.tasks.lock();
+        q.push_back(task);
+        self.len.store(q.len(), Relaxed);
+    }
+
+    /// The first task; `None` without taking the lock when the queue
+    /// looks empty (a push racing this is followed by an event).
+    fn pop(&self) -> Option<TaskRef> {
+        if self.len.load(Relaxed) == 0 {
+            return None;
+        }
+        let mut q = self.tasks.lock();
+        let task = q.pop_front();
+        self.len.store(q.len(), Relaxed);
+        task
+    }
+}
 
 fn this_core() -> &'static Core {
     &CORES[platform::core_id()]
@@ -157,8 +194,8 @@ pub(crate) fn spawn(body: Box<dyn FnOnce() + Send>, core: Option<usize>) -> Task
 /// Puts `task` at the back of its run queue and wakes the idle cores.
 fn ready(task: TaskRef) {
     match task.goroutine.pinned.load(Relaxed) {
-        0 => RUN_QUEUE.lock().push_back(task),
-        core => CORES[core - 1].pinned.lock().push_back(task),
+        0 => RUN_QUEUE.push(task),
+        core => CORES[core - 1].pinned.push(task),
     }
     platform::send_event();
 }
@@ -302,8 +339,7 @@ fn check_canary(task: &Task) {
 fn run_loop() -> ! {
     let core = this_core();
     loop {
-        let pinned = core.pinned.lock().pop_front();
-        let next = pinned.or_else(|| RUN_QUEUE.lock().pop_front());
+        let next = core.pinned.pop().or_else(|| RUN_QUEUE.pop());
         if let Some(task) = next {
             run(core, task);
             continue;
