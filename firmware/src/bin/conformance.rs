@@ -67,20 +67,28 @@ fn systick(reload: Option<u32>) {
 }
 
 /// An interrupt handler sends on a channel (`try_send`) while goroutines
-/// on every core use that channel and the run queue: no deadlock against
-/// a lock its own core holds, and every value sent is received exactly
-/// once, in order.
+/// on every core (one of them on the interrupted core) take channel and
+/// run-queue locks: no deadlock against a lock its own core holds, and
+/// every value sent is received exactly once, in order. Runs pinned to
+/// core 0, whose SysTick it uses (it must stop the timer it started).
 fn interrupt_sends() -> Outcome {
+    let result = Chan::new(1);
+    let tx = result.clone();
+    gort::bare::go_on(0, move || tx.send(interrupt_sends_on_core0()).unwrap());
+    result.recv().unwrap()
+}
+
+fn interrupt_sends_on_core0() -> Outcome {
     let want = 300u32;
     let c: &'static Chan<u32> = alloc::boxed::Box::leak(alloc::boxed::Box::new(Chan::new(4)));
     TICKS.store(c as *const _ as *mut _, Relaxed);
     // Busy goroutines keep the queues' locks taken while ticks arrive.
     let stop = Chan::<()>::new(0);
     let busy = WaitGroup::new();
-    for _ in 0..2 {
+    for core in [0, gort::num_cpu() - 1] {
         busy.add(1);
         let (stop, busy) = (stop.clone(), busy.clone());
-        gort::go(move || {
+        gort::bare::go_on(core, move || {
             let local = Chan::new(1);
             loop {
                 gort::select! {
@@ -122,6 +130,17 @@ fn interrupt_sends() -> Outcome {
 /// Goroutines finish and are counted out; the heap returns to where it
 /// was (stacks are pooled, so a second round allocates none).
 fn goroutines_counted_and_freed() -> Outcome {
+    // Waits (up to 100 ms) until only the main goroutine is left: earlier
+    // cases' goroutines may still be on their way out.
+    let settle = || {
+        for _ in 0..100 {
+            if gort::num_goroutine() == 1 {
+                break;
+            }
+            gort::time::sleep(Duration::from_millis(1));
+        }
+        gort::num_goroutine()
+    };
     let round = || {
         let wg = WaitGroup::new();
         for _ in 0..16 {
@@ -133,20 +152,17 @@ fn goroutines_counted_and_freed() -> Outcome {
             });
         }
         wg.wait();
-        // Let the last ones switch out and be counted.
-        for _ in 0..4 {
-            gort::time::sleep(Duration::from_millis(1));
-        }
+        settle()
     };
-    let base = gort::num_goroutine();
-    round();
+    let base = settle();
+    let after1 = round();
     let heap1 = gort_firmware::heap_used();
-    round();
+    let after2 = round();
     let heap2 = gort_firmware::heap_used();
-    let after = gort::num_goroutine();
-    check(after == base && heap2 <= heap1, || {
-        format!("goroutines {base} -> {after}; heap {heap1} -> {heap2}")
-    })
+    check(
+        base == 1 && after1 == 1 && after2 == 1 && heap2 <= heap1,
+        || format!("goroutines {base} -> {after1} -> {after2} (want 1); heap {heap1} -> {heap2}"),
+    )
 }
 
 /// Per-core counters: with two cores, both ran goroutines.
