@@ -282,14 +282,29 @@ thread_local! {
 fn objects_in_globals_and_thread_locals_survive() {
     each_scheduler("globals", LIMIT, || {
         *GLOBAL.lock().unwrap() = list(2_000, 21);
-        LOCAL.with(|l| l.set(list(2_000, 22)));
+        // Under M:N the goroutine may resume on another worker after any
+        // call that can block (`collect` waits for the collector's lock
+        // while another test's collection runs), and `LOCAL.with` then
+        // names that worker's slot, not the one filled here. Keep the
+        // address of the slot filled (in the thread that filled it, which
+        // outlives this body) and read that one: the list must survive in
+        // that thread's TLS whether or not this goroutine still runs there.
+        let slot: *const Cell<Option<Gc<Node>>> = LOCAL.with(|l| {
+            l.set(list(2_000, 22));
+            l as *const Cell<Option<Gc<Node>>>
+        });
         for _ in 0..3 {
             let _garbage = list(50_000, 6);
             gc::collect();
             check_list(*GLOBAL.lock().unwrap(), 2_000, 21);
-            LOCAL.with(|l| check_list(l.get(), 2_000, 22));
+            // SAFETY: the slot is in the TLS of a thread of this runtime,
+            // alive until the body returns; that thread never touches
+            // `LOCAL` itself, and we only read and clear it.
+            check_list(unsafe { (*slot).get() }, 2_000, 22);
         }
         *GLOBAL.lock().unwrap() = None;
+        // SAFETY: as above.
+        unsafe { (*slot).set(None) };
     });
 }
 
