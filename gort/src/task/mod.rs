@@ -291,6 +291,7 @@ pub(crate) fn yield_now() {
 /// deadline's timer, `switch_out` until an unpark queues us, and take its
 /// token. Returns `false` only if the deadline passed without an unpark.
 #[cfg(any(gort_mn, gort_cores))]
+#[inline]
 pub(crate) fn park_switching_out(
     task: &TaskRef,
     deadline: Option<u64>,
