@@ -28,6 +28,8 @@ pub mod chan;
 #[cfg(any(all(feature = "std", not(loom)), gort_cores))]
 pub mod time;
 
+#[cfg(any(all(feature = "std", not(loom)), gort_cores))]
+pub mod context;
 #[cfg(gort_gc)]
 pub mod gc;
 

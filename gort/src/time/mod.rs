@@ -66,6 +66,31 @@ pub fn tick(d: Duration) -> Chan<Instant> {
     Ticker::new(d).into_chan()
 }
 
+/// Calls `f` once, after `d`, unless stopped first (Go's `time.AfterFunc`).
+/// `f` runs on the timer facility's own thread (on bare metal: a core's
+/// scheduler loop), so it must be short and must not block: send with
+/// `try_send`, close a channel, `unpark`, or `go` a goroutine for more.
+pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> AfterFunc {
+    // A deadline too far to represent: never.
+    let id = crate::platform::deadline_after(d)
+        .map(|deadline| timers::arm_call(deadline, alloc::boxed::Box::new(f)));
+    AfterFunc { id }
+}
+
+/// The handle `after_func` returns.
+#[derive(Debug)]
+pub struct AfterFunc {
+    id: Option<TimerId>,
+}
+
+impl AfterFunc {
+    /// Prevents the call; true if this stopped it, false if it already ran
+    /// (or is running) or was stopped.
+    pub fn stop(&mut self) -> bool {
+        self.id.take().is_some_and(timers::disarm)
+    }
+}
+
 /// Go's `time.Timer`: delivers the time on `c` once, after a duration.
 pub struct Timer {
     /// The channel the time is delivered on.

@@ -39,6 +39,8 @@ type Map<K, V> = alloc::collections::BTreeMap<K, V>;
 pub(crate) enum Action {
     Unpark(TaskRef),
     Fire(Arc<TimerShared>),
+    /// `time::after_func`: a short call that must not block.
+    Call(alloc::boxed::Box<dyn FnOnce() + Send>),
 }
 
 impl Action {
@@ -46,6 +48,7 @@ impl Action {
         match self {
             Action::Unpark(task) => task.unpark(),
             Action::Fire(timer) => TimerShared::fire(&timer, TimerId(id)),
+            Action::Call(f) => f(),
         }
     }
 }
@@ -219,6 +222,11 @@ pub(crate) fn disarm_unpark(timer: UnparkTimer) -> bool {
 /// Calls `timer.fire(id)` at `deadline`.
 pub(crate) fn arm_fire(deadline: u64, timer: Arc<TimerShared>) -> TimerId {
     arm(deadline, Action::Fire(timer))
+}
+
+/// Calls `f` at `deadline`, on the timer facility's own thread or loop.
+pub(crate) fn arm_call(deadline: u64, f: alloc::boxed::Box<dyn FnOnce() + Send>) -> TimerId {
+    arm(deadline, Action::Call(f))
 }
 
 #[cfg(feature = "std")]

@@ -1,0 +1,297 @@
+//! Go's `context`: trees of cancellation. A context is done when it is
+//! cancelled, when its deadline passes, or when its parent is done;
+//! `done()` is a channel that closes then (usable in `select!`), and
+//! `err()` says why.
+//!
+//! ```
+//! use gort::context;
+//! use std::time::Duration;
+//!
+//! let (ctx, cancel) = context::with_timeout(&context::background(), Duration::from_millis(20));
+//! let (child, _child_cancel) = context::with_cancel(&ctx);
+//! let (never, done) = (gort::chan::Chan::<u32>::new(0), child.done());
+//! let why = gort::select! {
+//!     recv(never) -> _ => None,
+//!     recv(done) -> _ => child.err(),
+//! };
+//! assert_eq!(why, Some(context::Error::DeadlineExceeded)); // the parent's deadline
+//! cancel.cancel(); // done already: no effect
+//! ```
+//!
+//! Invariants:
+//! - a node's `err` is set once, under its lock, and its `done` channel
+//!   closed right after; so `err()` is `Some` whenever `done()` is closed;
+//! - a child is linked in its parent's list from creation until it is
+//!   cancelled; a cancel takes its children's list under its lock and
+//!   cancels them after releasing it, and unlinks itself from its parent
+//!   without holding its own lock: no two nodes' locks are ever held
+//!   together;
+//! - only weak references point down (a parent's list of children) or
+//!   into the timer heap's closures; strong ones point up (a child keeps
+//!   its parent). Dropping every handle of a subtree frees it, cancelled
+//!   or not; a parent prunes dead children when it links a new one.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::fmt;
+use core::time::Duration;
+
+use crate::chan::Chan;
+use crate::shim::{Arc, Weak};
+use crate::sync::Mutex;
+use crate::time::{AfterFunc, Instant};
+
+/// Why a context is done (Go's `context.Canceled` and
+/// `context.DeadlineExceeded`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// `Cancel::cancel` was called (on it or an ancestor).
+    Canceled,
+    /// Its deadline (or an ancestor's) passed.
+    DeadlineExceeded,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Error::Canceled => "context canceled",
+            Error::DeadlineExceeded => "context deadline exceeded",
+        })
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// A node of the tree; `None` is `background()`, never done.
+#[derive(Clone, Default)]
+pub struct Context {
+    node: Option<Arc<Node>>,
+}
+
+struct Node {
+    parent: Option<Arc<Node>>,
+    done: Chan<()>,
+    /// The earliest deadline of this node and its ancestors.
+    deadline: Option<Instant>,
+    /// A value carried by this node (`with_value`).
+    value: Option<Box<dyn Any + Send + Sync>>,
+    /// Whether this node can be cancelled (values alone cannot).
+    cancellable: bool,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    err: Option<Error>,
+    children: Vec<Weak<Node>>,
+    timer: Option<AfterFunc>,
+}
+
+/// Cancels its context (Go's `CancelFunc`). Call it when the work the
+/// context guards is over, as Go code does with `defer cancel()`: that
+/// stops its timer and unlinks it from its parent at once. Dropping it
+/// without calling it cancels nothing; the context is then freed when its
+/// last handle goes (its timer, if any, stays armed until the deadline
+/// and then does nothing).
+#[must_use = "a context that is never cancelled lives until its parent is done or its deadline"]
+pub struct Cancel {
+    node: Arc<Node>,
+}
+
+/// The empty context: never done, no deadline, no values (Go's
+/// `context.Background()`).
+pub fn background() -> Context {
+    Context { node: None }
+}
+
+/// A child of `parent` that `Cancel::cancel` ends (Go's `WithCancel`).
+pub fn with_cancel(parent: &Context) -> (Context, Cancel) {
+    let node = new_child(parent, parent.deadline(), None, true);
+    (
+        Context {
+            node: Some(node.clone()),
+        },
+        Cancel { node },
+    )
+}
+
+/// A child of `parent` that is also done at `deadline` (Go's
+/// `WithDeadline`); a parent's earlier deadline wins.
+pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, Cancel) {
+    let own = parent.deadline().map_or(deadline, |d| d.min(deadline));
+    let node = new_child(parent, Some(own), None, true);
+    if own == deadline {
+        let now = Instant::now();
+        if deadline <= now {
+            cancel(&node, Error::DeadlineExceeded);
+        } else {
+            let weak = Arc::downgrade(&node);
+            let timer = crate::time::after_func(deadline.duration_since(now), move || {
+                if let Some(node) = weak.upgrade() {
+                    cancel(&node, Error::DeadlineExceeded);
+                }
+            });
+            let mut st = node.state.lock();
+            if st.err.is_none() {
+                st.timer = Some(timer);
+            } else {
+                drop(st);
+                let mut timer = timer;
+                timer.stop();
+            }
+        }
+    }
+    (
+        Context {
+            node: Some(node.clone()),
+        },
+        Cancel { node },
+    )
+}
+
+/// `with_deadline(parent, now + timeout)` (Go's `WithTimeout`).
+pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, Cancel) {
+    match Instant::now().checked_add(timeout) {
+        Some(deadline) => with_deadline(parent, deadline),
+        None => with_cancel(parent), // too far to matter
+    }
+}
+
+/// A child of `parent` carrying `value` (Go's `WithValue`, keyed by the
+/// value's type): `ctx.value::<T>()` finds the nearest one.
+pub fn with_value<T: Any + Send + Sync>(parent: &Context, value: T) -> Context {
+    let node = new_child(parent, parent.deadline(), Some(Box::new(value)), false);
+    Context { node: Some(node) }
+}
+
+fn new_child(
+    parent: &Context,
+    deadline: Option<Instant>,
+    value: Option<Box<dyn Any + Send + Sync>>,
+    cancellable: bool,
+) -> Arc<Node> {
+    let node = Arc::new(Node {
+        parent: parent.node.clone(),
+        done: Chan::new(0),
+        deadline,
+        value,
+        cancellable,
+        state: Mutex::new(State::default()),
+    });
+    // Link under the nearest cancellable ancestor (a value-only node is
+    // not linked: it shares that ancestor's fate); if that one is done,
+    // so is the child.
+    if !cancellable {
+        return node;
+    }
+    if let Some(anc) = nearest_cancellable(parent.node.as_ref()) {
+        let mut st = anc.state.lock();
+        match st.err {
+            Some(err) => {
+                drop(st);
+                cancel(&node, err);
+            }
+            None => {
+                st.children.retain(|c| c.strong_count() > 0);
+                st.children.push(Arc::downgrade(&node));
+            }
+        }
+    }
+    node
+}
+
+fn nearest_cancellable(mut node: Option<&Arc<Node>>) -> Option<&Arc<Node>> {
+    while let Some(n) = node {
+        if n.cancellable {
+            return Some(n);
+        }
+        node = n.parent.as_ref();
+    }
+    None
+}
+
+/// Cancels `node` and its subtree with `err`; a no-op if already done.
+fn cancel(node: &Arc<Node>, err: Error) {
+    let (children, timer) = {
+        let mut st = node.state.lock();
+        if st.err.is_some() {
+            return;
+        }
+        st.err = Some(err);
+        node.done.close();
+        (core::mem::take(&mut st.children), st.timer.take())
+    };
+    if let Some(mut t) = timer {
+        t.stop();
+    }
+    for child in children {
+        if let Some(child) = child.upgrade() {
+            cancel(&child, err);
+        }
+    }
+    if let Some(anc) = nearest_cancellable(node.parent.as_ref()) {
+        let me = Arc::downgrade(node);
+        anc.state
+            .lock()
+            .children
+            .retain(|c| c.strong_count() > 0 && !Weak::ptr_eq(c, &me));
+    }
+}
+
+impl Cancel {
+    /// Cancels the context and every context derived from it; `err()` is
+    /// then `Canceled` (unless it was done already).
+    pub fn cancel(&self) {
+        cancel(&self.node, Error::Canceled);
+    }
+}
+
+impl Context {
+    /// A channel closed when the context is done (Go's `Done()`); nil for
+    /// `background()` and its value-only children (never done).
+    pub fn done(&self) -> Chan<()> {
+        match nearest_cancellable(self.node.as_ref()) {
+            Some(n) => n.done.clone(),
+            None => Chan::nil(),
+        }
+    }
+
+    /// Why the context is done; `None` while it is not (Go's `Err()`).
+    pub fn err(&self) -> Option<Error> {
+        nearest_cancellable(self.node.as_ref()).and_then(|n| n.state.lock().err)
+    }
+
+    /// When it will be done at the latest, if ever (Go's `Deadline()`).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.as_ref().and_then(|n| n.deadline)
+    }
+
+    /// The nearest value of type `T` set with `with_value` on this context
+    /// or an ancestor (Go's `Value(key)`, with the type as the key).
+    pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
+        let mut node = self.node.as_ref();
+        while let Some(n) = node {
+            if let Some(v) = n.value.as_ref().and_then(|v| v.downcast_ref::<T>()) {
+                return Some(v);
+            }
+            node = n.parent.as_ref();
+        }
+        None
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("err", &self.err())
+            .field("deadline", &self.deadline())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Cancel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancel").finish_non_exhaustive()
+    }
+}
