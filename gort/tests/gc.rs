@@ -124,6 +124,47 @@ fn large_objects_survive_and_are_zeroed() {
     });
 }
 
+/// Large objects made while another thread keeps collecting: a stop that
+/// arrives during an allocation waits for its end (a `no_stop` section),
+/// and the new object's address must then be where the stop's scan sees
+/// it (the compiler once kept only its page number, computing the address
+/// after the stop: the object was freed while still being handed out).
+#[test]
+fn large_objects_allocated_while_another_thread_collects_survive() {
+    each_scheduler("large objects during stops", LIMIT, || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let collector = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    gc::collect();
+                    n += 1;
+                }
+                n
+            })
+        };
+        let mut kept: Vec<(Gc<[u64; 5000]>, u64)> = Vec::with_capacity(16);
+        for round in 0..common::stress(3_000) as u64 {
+            let g = Gc::new([round; 5000]);
+            if kept.len() == 16 {
+                kept.swap_remove((round % 16) as usize);
+            }
+            kept.push((g, round));
+            for &(g, value) in &kept {
+                assert!(
+                    g[0] == value && g[4999] == value,
+                    "large object freed while reachable: {} / {} instead of {value}",
+                    g[0],
+                    g[4999]
+                );
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(collector.join().unwrap() > 0);
+    });
+}
+
 #[test]
 fn an_interior_pointer_keeps_its_object() {
     each_scheduler("interior pointer", LIMIT, || {

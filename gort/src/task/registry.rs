@@ -28,7 +28,11 @@
 //! - a `no_stop` section (the allocators' critical sections) is never
 //!   stopped inside: the stop signal arriving there is remembered, and the
 //!   thread stops itself when the section ends. Sections are short, take
-//!   only locks that other sections take, and never block otherwise.
+//!   only locks that other sections take, and never block otherwise. A
+//!   section's result is made opaque to the compiler before the section
+//!   ends, so a stop after it finds the value itself (a new object's
+//!   address) in a register or on the stack, not parts it was computed
+//!   from.
 
 use core::cell::Cell;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -369,7 +373,19 @@ pub(crate) fn no_stop<R>(f: impl FnOnce() -> R) -> R {
     NO_STOP.with(|s| {
         s.depth.set(s.depth.get() + 1);
         core::sync::atomic::compiler_fence(SeqCst);
-        let r = f();
+        // The result leaves the section whole: from here on the thread can
+        // be stopped (the deferred stop below, or the signal right after
+        // the depth drops), and an allocator's result is a new object that
+        // only this value keeps alive. Left to itself the compiler kept a
+        // large object's page number and the heap's base in registers and
+        // added them up after the stop, so no scanned word pointed at the
+        // object and it was freed while being handed out. `black_box`
+        // makes the value opaque: it can only be kept as it is. (std calls
+        // black_box best-effort; the guaranteed form would be storing the
+        // address in a scanned thread-local before the section ends. The
+        // regression test in tests/gc.rs fails 13 runs in 16 without
+        // either.)
+        let r = core::hint::black_box(f());
         core::sync::atomic::compiler_fence(SeqCst);
         let depth = s.depth.get() - 1;
         s.depth.set(depth);
