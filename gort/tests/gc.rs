@@ -124,6 +124,34 @@ fn large_objects_survive_and_are_zeroed() {
     });
 }
 
+/// A plain thread collecting in a loop until `stop`, which returns how
+/// many collections it ran.
+struct Collector {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl Collector {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut n = 0;
+            while !flag.load(Ordering::Relaxed) {
+                gc::collect();
+                n += 1;
+            }
+            n
+        });
+        Collector { stop, thread }
+    }
+
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
 /// Large objects made while another thread keeps collecting: a stop that
 /// arrives during an allocation waits for its end (a `no_stop` section),
 /// and the new object's address must then be where the stop's scan sees
@@ -132,18 +160,7 @@ fn large_objects_survive_and_are_zeroed() {
 #[test]
 fn large_objects_allocated_while_another_thread_collects_survive() {
     each_scheduler("large objects during stops", LIMIT, || {
-        let stop = Arc::new(AtomicBool::new(false));
-        let collector = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    gc::collect();
-                    n += 1;
-                }
-                n
-            })
-        };
+        let collector = Collector::start();
         let mut kept: Vec<(Gc<[u64; 5000]>, u64)> = Vec::with_capacity(16);
         for round in 0..common::stress(3_000) as u64 {
             let g = Gc::new([round; 5000]);
@@ -160,8 +177,7 @@ fn large_objects_allocated_while_another_thread_collects_survive() {
                 );
             }
         }
-        stop.store(true, Ordering::Relaxed);
-        assert!(collector.join().unwrap() > 0);
+        assert!(collector.stop() > 0);
     });
 }
 
@@ -384,18 +400,7 @@ fn objects_in_rust_collections_and_channels_survive() {
 #[test]
 fn thread_churn_during_collections() {
     each_scheduler("thread churn", LIMIT, || {
-        let stop = Arc::new(AtomicBool::new(false));
-        let collector = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    gc::collect();
-                    n += 1;
-                }
-                n
-            })
-        };
+        let collector = Collector::start();
         for round in 0..common::stress(20) as u64 {
             let handles: Vec<_> = (0..4u64)
                 .map(|k| {
@@ -410,8 +415,7 @@ fn thread_churn_during_collections() {
                 h.join().unwrap();
             }
         }
-        stop.store(true, Ordering::Relaxed);
-        assert!(collector.join().unwrap() > 0);
+        assert!(collector.stop() > 0);
     });
 }
 

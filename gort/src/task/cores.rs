@@ -14,10 +14,11 @@
 //!   with a `Request`; the loop carries the request out after the switch,
 //!   when the goroutine's registers are saved, so no core resumes a stack
 //!   still in use;
-//! - parking: the loop stores the task in its `parked` slot, then CASes the
-//!   park word `EMPTY` → `PARKED` (Release). `unpark` swaps in `NOTIFIED`;
-//!   seeing `PARKED` (AcqRel) makes it the slot's owner, and it queues the
-//!   task. If the CAS fails, an unpark came first: the loop queues it;
+//! - parking (`task::ParkedSlot`, shared with the M:N scheduler): the loop
+//!   stores the task in its `parked` slot, then CASes the park word `EMPTY`
+//!   → `PARKED` (Release). `unpark` swaps in `NOTIFIED`; seeing `PARKED`
+//!   (AcqRel) makes it the slot's owner, and it queues the task. If the
+//!   CAS fails, an unpark came first: the loop queues it;
 //! - no lost wakeup for a sleeping core: it sleeps only after seeing the
 //!   queues' lengths at zero; everyone who queues a goroutine (length
 //!   stored under the queue's lock) or arms a timer earlier than the next
@@ -32,10 +33,10 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 
-use super::{EMPTY, PARKED, Task, TaskRef};
+use super::{Task, TaskRef};
 use crate::platform::{self, MAX_CORES, ShortLock};
-use crate::shim::atomic::Ordering::{Relaxed, Release};
-use crate::shim::atomic::{AtomicBool, AtomicU32, AtomicUsize};
+use crate::shim::atomic::Ordering::Relaxed;
+use crate::shim::atomic::{AtomicU32, AtomicUsize};
 use crate::time::timers;
 
 /// What a goroutine asks of its core's loop when it switches out.
@@ -49,7 +50,6 @@ enum Request {
 /// The stack side of a goroutine, kept in its `Task`.
 #[derive(Default)]
 pub(crate) struct Slot {
-    is_goroutine: AtomicBool,
     /// The core it is pinned to, plus one; 0 for any core.
     pinned: AtomicUsize,
     /// Its stack pointer while switched out.
@@ -58,11 +58,11 @@ pub(crate) struct Slot {
     /// The body, until it starts.
     body: UnsafeCell<Option<Box<dyn FnOnce() + Send>>>,
     /// The task itself while it is parked (see the invariants).
-    parked: UnsafeCell<Option<TaskRef>>,
+    parked: super::ParkedSlot,
 }
 
-// SAFETY: `is_goroutine` is atomic; every other field is touched only by
-// the core that runs the goroutine or by the party the invariants make
+// SAFETY: `pinned` is atomic; every other field is touched only by the
+// core that runs the goroutine or by the party the invariants make
 // the slot's owner (spawner before queueing, loop after a switch, the
 // unparker after seeing PARKED), each hand-off ordered by the run queue's
 // lock or the park word.
@@ -73,7 +73,7 @@ unsafe impl Send for Slot {}
 impl core::fmt::Debug for Slot {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Slot")
-            .field("is_goroutine", &self.is_goroutine.load(Relaxed))
+            .field("pinned", &self.pinned.load(Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -180,7 +180,6 @@ pub(crate) fn current() -> Option<TaskRef> {
 /// `core`.
 pub(crate) fn spawn(body: Box<dyn FnOnce() + Send>, core: Option<usize>) -> TaskRef {
     let task = Task::new();
-    task.goroutine.is_goroutine.store(true, Relaxed);
     task.goroutine
         .pinned
         .store(core.map_or(0, |c| c + 1), Relaxed);
@@ -203,9 +202,8 @@ fn ready(task: TaskRef) {
 /// Called by `Task::unpark` after it swapped `PARKED` out: queues the
 /// task. False if it was not a parked goroutine.
 pub(crate) fn unparked(task: &Task) -> bool {
-    // SAFETY: the swap that saw PARKED (AcqRel) made us the slot's owner,
-    // after the loop's write (Release on PARKED).
-    match unsafe { (*task.goroutine.parked.get()).take() } {
+    // SAFETY: `Task::unpark` calls us after its swap saw PARKED.
+    match unsafe { task.goroutine.parked.take() } {
         Some(me) => {
             ready(me);
             true
@@ -284,17 +282,10 @@ fn run(core: &Core, task: TaskRef) {
     match request {
         Request::Yield => ready(task),
         Request::Park => {
-            // SAFETY: the goroutine is switched out and not yet PARKED, so
-            // the slot is still ours.
-            unsafe { *task.goroutine.parked.get() = Some(task.clone()) };
-            if task
-                .park_state
-                .compare_exchange(EMPTY, PARKED, Release, Relaxed)
-                .is_err()
-            {
+            // SAFETY: this core switched the goroutine out; it is not yet
+            // PARKED.
+            if let Some(task) = unsafe { task.goroutine.parked.publish(task.clone()) } {
                 // An unpark came first (NOTIFIED): run it again.
-                // SAFETY: not PARKED, so the slot is still ours.
-                drop(unsafe { (*task.goroutine.parked.get()).take() });
                 ready(task);
             }
         }

@@ -55,7 +55,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
 use super::stacks::{GoStack, Stacks};
-use super::{EMPTY, NOTIFIED, PARKED, Task, TaskRef};
+use super::{EMPTY, NOTIFIED, Task, TaskRef};
 use crate::time::timers::{Action, TimerHeap};
 
 /// What a goroutine asks of its worker when it suspends.
@@ -97,7 +97,7 @@ pub(crate) struct Slot {
     body: UnsafeCell<Option<Body>>,
     /// While PARKED: the task's own reference, which the `unpark` that
     /// swaps PARKED out takes to queue it.
-    parked: UnsafeCell<Option<TaskRef>>,
+    parked: super::ParkedSlot,
     /// The scheduler the goroutine belongs to; set once when it is spawned
     /// (null for every other task). The task's runtime, which owns the
     /// scheduler, lives as long as the task.
@@ -220,9 +220,8 @@ pub(crate) fn wait_advice() -> WaitAdvice {
 /// Called by `Task::unpark` after it swapped PARKED out: the goroutine is
 /// ours to queue. Returns false if the task is not a parked goroutine.
 pub(crate) fn unparked(task: &Task) -> bool {
-    // SAFETY: the swap that saw PARKED (AcqRel) made us the slot's only
-    // user, after the worker's write (Release on PARKED).
-    match unsafe { (*task.goroutine.parked.get()).take() } {
+    // SAFETY: `Task::unpark` calls us after its swap saw PARKED.
+    match unsafe { task.goroutine.parked.take() } {
         Some(me) => {
             // SAFETY: set at spawn, before the goroutine was first queued;
             // the task's runtime keeps the scheduler alive while we hold
@@ -778,18 +777,10 @@ impl Scheduler {
         super::set_current(None);
         match result {
             CoroutineResult::Yield(Request::Park) => {
-                let me = task.clone();
-                // SAFETY: the goroutine is suspended and not yet PARKED, so
-                // nobody else touches the slot (module invariants).
-                unsafe { *task.goroutine.parked.get() = Some(me) };
-                if task
-                    .park_state
-                    .compare_exchange(EMPTY, PARKED, Release, Relaxed)
-                    .is_err()
-                {
+                // SAFETY: this worker suspended the goroutine, which is not
+                // yet PARKED (module invariants).
+                if let Some(task) = unsafe { task.goroutine.parked.publish(task.clone()) } {
                     // An unpark came first (NOTIFIED): run it again soon.
-                    // SAFETY: not PARKED, so the slot is still ours.
-                    drop(unsafe { (*task.goroutine.parked.get()).take() });
                     ctx.local.push(task);
                 }
             }

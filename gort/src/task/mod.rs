@@ -285,6 +285,53 @@ pub(crate) fn yield_now() {
     }
 }
 
+/// Where a goroutine that switched out (M:N and cores schedulers) keeps
+/// its own reference while PARKED: the scheduler puts it there and then
+/// publishes PARKED (`publish`); the `unpark` whose swap sees PARKED takes
+/// it out to queue the goroutine (`take`). The park word hands the slot
+/// over, so one party touches it at a time.
+#[cfg(any(gort_mn, gort_cores))]
+#[derive(Default)]
+pub(crate) struct ParkedSlot(core::cell::UnsafeCell<Option<TaskRef>>);
+
+#[cfg(any(gort_mn, gort_cores))]
+impl ParkedSlot {
+    /// The scheduler's half of a park, once the goroutine `task` has
+    /// switched out: keeps it here, then turns the park word EMPTY →
+    /// PARKED (Release). Returns the task if an unpark came first (the
+    /// word was NOTIFIED): the caller queues it to run again.
+    ///
+    /// # Safety
+    /// `self` is `task`'s slot, the goroutine is switched out and not
+    /// PARKED, and the caller is the scheduler that switched it out.
+    #[inline]
+    pub(crate) unsafe fn publish(&self, task: TaskRef) -> Option<TaskRef> {
+        // SAFETY: not PARKED yet, so the slot is the caller's (above).
+        unsafe { *self.0.get() = Some(task.clone()) };
+        if task
+            .park_state
+            .compare_exchange(EMPTY, PARKED, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
+            return None;
+        }
+        // SAFETY: the CAS failed, so not PARKED: the slot is still ours.
+        drop(unsafe { (*self.0.get()).take() });
+        Some(task)
+    }
+
+    /// The unparker's half: the parked goroutine to queue, if any.
+    ///
+    /// # Safety
+    /// The caller's swap of the park word saw PARKED (AcqRel), which makes
+    /// it the slot's owner after the scheduler's write.
+    #[inline]
+    pub(crate) unsafe fn take(&self) -> Option<TaskRef> {
+        // SAFETY: see the contract above.
+        unsafe { (*self.0.get()).take() }
+    }
+}
+
 /// The park of a goroutine that switches out (M:N and cores schedulers):
 /// take a pending token; give up at an expired deadline; let `spin` look
 /// for the token a little (true: found and taken); else arm the
