@@ -1007,3 +1007,50 @@ fn works_between_plain_threads_and_goroutines() {
     g.join().unwrap();
     t.join().unwrap();
 }
+
+/// Go's channel directions: a producer that only has `chan<- T` and a
+/// consumer that only has `<-chan T` exchange every value once, through
+/// plain calls and through `select!` on both views.
+#[test]
+fn send_only_and_recv_only_views() {
+    use gort::chan::{RecvOnly, SendOnly};
+    each_scheduler(
+        "send_only_and_recv_only_views",
+        Duration::from_secs(60),
+        || {
+            const N: u64 = 1000;
+            fn produce(out: SendOnly<u64>, quit: RecvOnly<()>) {
+                for i in 0..N {
+                    if i % 2 == 0 {
+                        out.send(i).unwrap();
+                    } else {
+                        gort::select! {
+                            send(out, i) -> res => res.unwrap(),
+                            recv(quit) -> _ => panic!("quit is never closed before the end"),
+                        }
+                    }
+                }
+                out.close();
+            }
+            for cap in [0, 1, 16] {
+                let (ch, quit) = (Chan::new(cap), Chan::<()>::new(0));
+                let (out, q) = (ch.send_only(), quit.recv_only());
+                assert!(out == ch && q == quit && out.cap() == cap);
+                gort::go(move || produce(out, q));
+                let input: RecvOnly<u64> = ch.clone().into();
+                let mut got = Vec::new();
+                loop {
+                    gort::select! {
+                        recv(input) -> v => match v {
+                            Some(v) => got.push(v),
+                            None => break,
+                        },
+                    }
+                }
+                assert_eq!(got, (0..N).collect::<Vec<_>>(), "cap {cap}");
+                assert!(input.is_closed() && input.recv().is_none());
+                assert_eq!(input.try_recv(), Err(TryRecvError::Closed));
+            }
+        },
+    );
+}

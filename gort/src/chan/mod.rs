@@ -6,7 +6,8 @@
 //! how one `select` registered on many channels is completed exactly once;
 //! `select.rs` the `select` algorithm and `select_macro.rs` its syntax.
 //!
-//! `ring.rs` is a buffered channel's lock-free buffer.
+//! `ring.rs` is a buffered channel's lock-free buffer; `direction.rs` the
+//! send-only and receive-only views (Go's `chan<- T`, `<-chan T`).
 //!
 //! Every blocking operation follows one protocol: try the operation, and if
 //! it cannot proceed, queue an entry (under that channel's lock) and park
@@ -18,6 +19,7 @@
 //! is held.
 
 mod channel;
+mod direction;
 mod error;
 mod queue;
 mod ring;
@@ -30,6 +32,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+pub use direction::{CanRecv, CanSend, RecvOnly, SendOnly};
 pub use error::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 use self::channel::{Inner, RecvAttempt, SendAttempt};
@@ -237,6 +240,12 @@ impl<T> Chan<T> {
     /// Whether `close` has been called.
     pub fn is_closed(&self) -> bool {
         self.inner().is_some_and(Inner::is_closed)
+    }
+
+    /// Receives until the channel is closed and drained: Go's
+    /// `for v := range ch` (so is `for v in &ch`).
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { chan: self }
     }
 
     fn send_until(&self, value: T, until: Until) -> Result<(), SendTimeoutError<T>> {

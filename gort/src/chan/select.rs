@@ -32,7 +32,7 @@ use core::cell::Cell;
 use super::channel::{RecvAttempt, SendAttempt};
 use super::queue::Entry;
 use super::waiter::{ABORTED, WAITING, decode};
-use super::{Chan, SendError, Until, wake};
+use super::{CanRecv, CanSend, Chan, SendError, Until, wake};
 use crate::futex::WaitReason;
 use crate::shim::UnsafeCell;
 use crate::task::{self, Task, TaskRef};
@@ -81,9 +81,9 @@ pub struct SendCase<'a, T> {
 }
 
 impl<'a, T> RecvCase<'a, T> {
-    pub fn new(chan: &'a Chan<T>) -> Self {
+    pub fn new<C: CanRecv<Item = T> + ?Sized>(chan: &'a C) -> Self {
         RecvCase {
-            chan,
+            chan: chan.chan_for_recv(),
             slot: UnsafeCell::new(None),
             result: None,
         }
@@ -96,9 +96,9 @@ impl<'a, T> RecvCase<'a, T> {
 }
 
 impl<'a, T> SendCase<'a, T> {
-    pub fn new(chan: &'a Chan<T>, value: T) -> Self {
+    pub fn new<C: CanSend<Item = T> + ?Sized>(chan: &'a C, value: T) -> Self {
         SendCase {
-            chan,
+            chan: chan.chan_for_send(),
             slot: UnsafeCell::new(Some(value)),
             result: None,
         }

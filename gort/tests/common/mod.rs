@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use gort::{Builder, Runtime, Scheduler};
 
+#[cfg(not(target_family = "wasm"))]
+pub mod examples;
+
 /// Every scheduler a test body must pass under: both, where the target
 /// has M:N (`GORT_TEST_SCHEDULERS=threads` or `=mn` narrows it, to chase a
 /// failure).

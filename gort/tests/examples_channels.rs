@@ -1,0 +1,7 @@
+//! The output of the channels examples in `gort/examples/` (run by
+//! `common::examples`; not on wasm, which has no child processes).
+#![cfg(not(target_family = "wasm"))]
+
+mod common;
+
+use common::examples::check_example;
