@@ -193,7 +193,7 @@ fn sieve(sizes: &Sizes) {
             Scheduler::MN => (other_per_hop, per_hop),
         };
         gort::println!(
-            "   a hand-off between goroutines costs {:.0}x less as M:N coroutines than as OS threads",
+            "   per hand-off: {mn:.0} ns as M:N coroutines, {threads:.0} ns as OS threads ({:.1}x)",
             threads / mn
         );
     }

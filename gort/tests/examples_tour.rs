@@ -81,7 +81,7 @@ fn tour() {
         assert!(stop3.contains("(the last is 1987): 48648 channel hand-offs"));
         if gort::Scheduler::MN.is_available() {
             assert!(stop3.contains("(the last is 379): 3377 channel hand-offs"));
-            assert!(stop3.contains("costs "));
+            assert!(stop3.contains("per hand-off: "));
         }
 
         // Stop 4: the child's report and exit status.
