@@ -1054,3 +1054,44 @@ fn send_only_and_recv_only_views() {
         },
     );
 }
+
+/// `select!` accepts temporaries (`ctx.done()`, `time::after(d)`), which
+/// live until the select ends, and borrowed direction views.
+#[test]
+fn select_on_temporaries_and_borrowed_views() {
+    use gort::chan::{RecvOnly, SendOnly};
+    each_scheduler("select_on_temporaries", Duration::from_secs(60), || {
+        let (ctx, cancel) = gort::context::with_cancel(&gort::context::background());
+        cancel.cancel();
+        let never = Chan::<u8>::new(0);
+        let why = gort::select! {
+            recv(never) -> _ => None,
+            recv(ctx.done()) -> v => { assert_eq!(v, None); ctx.err() }
+        };
+        assert_eq!(why, Some(gort::context::Error::Canceled));
+
+        let timed_out = gort::select! {
+            recv(never) -> _ => false,
+            recv(gort::time::after(MS)) -> t => t.is_some(),
+        };
+        assert!(timed_out);
+
+        fn forward(input: &RecvOnly<u8>, out: &SendOnly<u8>) -> bool {
+            let v = gort::select! {
+                recv(input) -> v => v,
+            };
+            match v {
+                Some(v) => gort::select! {
+                    send(out, v + 1) -> res => res.is_ok(),
+                },
+                None => false,
+            }
+        }
+        let (a, b) = (Chan::new(1), Chan::new(1));
+        a.send(41).unwrap();
+        assert!(forward(&a.recv_only(), &b.send_only()));
+        assert_eq!(b.recv(), Some(42));
+        a.close();
+        assert!(!forward(&a.recv_only(), &b.send_only()));
+    });
+}

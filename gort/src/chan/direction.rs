@@ -222,6 +222,22 @@ impl<T> CanSend for Chan<T> {
     }
 }
 
+/// A borrowed handle works too (`fn f(out: &SendOnly<T>)` may
+/// `select!` on `out`).
+impl<C: CanRecv + ?Sized> CanRecv for &C {
+    type Item = C::Item;
+    fn chan_for_recv(&self) -> &Chan<C::Item> {
+        (**self).chan_for_recv()
+    }
+}
+
+impl<C: CanSend + ?Sized> CanSend for &C {
+    type Item = C::Item;
+    fn chan_for_send(&self) -> &Chan<C::Item> {
+        (**self).chan_for_send()
+    }
+}
+
 impl<T> CanSend for SendOnly<T> {
     type Item = T;
     fn chan_for_send(&self) -> &Chan<T> {

@@ -17,10 +17,14 @@
 //! body` (binds `Result<(), SendError<T>>`), and at most one of `default =>
 //! body` (taken when no case is ready now) or `default(duration) => body`
 //! (taken when none became ready within `duration`). `ch` is borrowed, not
-//! moved. Every channel and value expression is evaluated once, in order,
-//! before the select starts; the value of a send case that is not chosen is
-//! dropped. With no cases and no default, `select! {}` blocks forever, as in
-//! Go. A body is an expression followed by a comma, or a block.
+//! moved; it may be a `Chan<T>`, a direction view (`RecvOnly<T>` for
+//! `recv`, `SendOnly<T>` for `send`), a reference to one, or an expression
+//! making one (`recv(ctx.done())`, `recv(gort::time::after(d))`), which
+//! lives until the select ends. Every channel and value expression is
+//! evaluated once, in order, before the select starts; the value of a send
+//! case that is not chosen is dropped. With no cases and no default,
+//! `select! {}` blocks forever, as in Go. A body is an expression followed
+//! by a comma, or a block.
 
 /// Go's `select` over channel operations; see the `chan` module docs.
 #[macro_export]
@@ -134,23 +138,29 @@ macro_rules! __select_emit {
     (($([$i:tt ($($op:tt)*) ($p:pat) ($body:expr)])*) (($block:expr) ($dbody:expr))) => {
         $crate::__select_emit!(@go ($([$i ($($op)*) ($p) ($body)])*) ($block) ($dbody))
     };
-    (@go ($([$i:tt ($($op:tt)*) ($p:pat) ($body:expr)])*) ($block:expr) ($dbody:expr)) => {{
-        #[allow(unused_mut)]
-        let mut __cases = ($($crate::__select_case!($($op)*),)*);
-        let __chosen = $crate::chan::select::run(
-            &mut [$(&mut __cases.$i as &mut dyn $crate::chan::select::Case),*],
-            $block,
-        );
-        $(
-            if __chosen == ::core::option::Option::Some($i) {
-                let $p = __cases.$i.take();
-                $body
-            } else
-        )* {
-            let _ = &mut __cases;
-            $dbody
+    // The cases are built in a `match` scrutinee so that temporaries in
+    // the channel expressions (`recv(ctx.done())`, `recv(time::after(d))`)
+    // live until the select is over.
+    (@go ($([$i:tt ($($op:tt)*) ($p:pat) ($body:expr)])*) ($block:expr) ($dbody:expr)) => {
+        match ($($crate::__select_case!($($op)*),)*) {
+            #[allow(unused_mut)]
+            mut __cases => {
+                let __chosen = $crate::chan::select::run(
+                    &mut [$(&mut __cases.$i as &mut dyn $crate::chan::select::Case),*],
+                    $block,
+                );
+                $(
+                    if __chosen == ::core::option::Option::Some($i) {
+                        let $p = __cases.$i.take();
+                        $body
+                    } else
+                )* {
+                    let _ = &mut __cases;
+                    $dbody
+                }
+            }
         }
-    }};
+    };
 }
 
 #[doc(hidden)]
