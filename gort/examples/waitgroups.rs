@@ -1,7 +1,8 @@
 //! Go by Example: WaitGroups. `WaitGroup` is Go's `sync.WaitGroup`: `add`
 //! before starting a goroutine, `done` when it ends, `wait` parks until the
 //! count is back to zero. Go shares the group by pointer; here each
-//! goroutine gets a clone, a handle to the same counter.
+//! goroutine gets a clone, a handle to the same counter. `wg.go(f)` (Go
+//! 1.25's `wg.Go`) does the add, the goroutine and the done in one call.
 
 use std::time::Duration;
 
@@ -26,7 +27,12 @@ fn main() {
         });
     }
 
-    // Blocks until all four called done; the tasks finish in any order.
+    // The same, in one call each.
+    for id in 5..=6 {
+        wg.go(move || task(id));
+    }
+
+    // Blocks until all six called done; the tasks finish in any order.
     wg.wait();
     gort::println!("all tasks ended");
 }

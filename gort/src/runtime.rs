@@ -264,6 +264,37 @@ pub fn go(f: impl FnOnce() + Send + 'static) {
     Runtime::current().go(f);
 }
 
+/// Go 1.25's `WaitGroup.Go`. Defined here, at the API layer, because it
+/// starts a goroutine; the rest of `WaitGroup` is in `sync`.
+impl crate::sync::WaitGroup {
+    /// Adds one to the counter and runs `f` in a new goroutine, which
+    /// calls `done` when `f` returns.
+    ///
+    /// ```
+    /// use gort::sync::WaitGroup;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let (wg, sum) = (WaitGroup::new(), Arc::new(AtomicUsize::new(0)));
+    /// for i in 1..=4 {
+    ///     let sum = sum.clone();
+    ///     wg.go(move || {
+    ///         sum.fetch_add(i, Ordering::Relaxed);
+    ///     });
+    /// }
+    /// wg.wait();
+    /// assert_eq!(sum.load(Ordering::Relaxed), 10);
+    /// ```
+    pub fn go(&self, f: impl FnOnce() + Send + 'static) {
+        self.add(1);
+        let wg = self.clone();
+        go(move || {
+            f();
+            wg.done();
+        });
+    }
+}
+
 /// Starts a goroutine whose result (or panic) `join` returns.
 pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     Runtime::current().spawn(f)

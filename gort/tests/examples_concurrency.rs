@@ -76,14 +76,14 @@ fn waitgroups() {
         let mut sorted = tasks.to_vec();
         sorted.sort_unstable();
         let mut expected = Vec::new();
-        for id in 1..=4 {
+        for id in 1..=6 {
             expected.push(format!("task {id} begins"));
             expected.push(format!("task {id} ends"));
         }
         expected.sort_unstable();
         assert_eq!(sorted, expected);
         // Each task begins before it ends; the tasks race each other.
-        for id in 1..=4 {
+        for id in 1..=6 {
             let at = |l: String| tasks.iter().position(|t| *t == l).unwrap();
             assert!(at(format!("task {id} begins")) < at(format!("task {id} ends")));
         }

@@ -141,3 +141,28 @@ fn counter_overflow_panics() {
     wg.add(-(i32::MAX as isize));
     wg.wait();
 }
+
+/// Go 1.25's `wg.Go(f)`: every goroutine it starts is counted before it
+/// starts and done when its function returns, including nested ones.
+#[test]
+fn go_counts_each_goroutine() {
+    each_scheduler("go_counts_each_goroutine", Duration::from_secs(30), || {
+        let wg = WaitGroup::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..stress(50) {
+            let (inner, ran) = (wg.clone(), ran.clone());
+            wg.go(move || {
+                gort::gosched();
+                let ran2 = ran.clone();
+                // Started from inside: counted before this one is done.
+                inner.go(move || {
+                    ran2.fetch_add(1, Ordering::SeqCst);
+                });
+                ran.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        wg.wait();
+        assert_eq!(ran.load(Ordering::SeqCst), 2 * stress(50));
+        assert_eq!(wg.count(), 0);
+    });
+}
