@@ -1,13 +1,14 @@
 //! Go's `context`: trees of cancellation. A context is done when it is
 //! cancelled, when its deadline passes, or when its parent is done;
-//! `done()` is a channel that closes then (usable in `select!`), and
-//! `err()` says why.
+//! [`done()`](Context::done) is a channel that closes then (usable in
+//! `select!`), and [`err()`](Context::err) says why. Values are keyed by
+//! their type, where Go uses a key value.
 //!
 //! ```
 //! use gort::context;
 //! use std::time::Duration;
 //!
-//! let (ctx, cancel) = context::with_timeout(&context::background(), Duration::from_millis(20));
+//! let (ctx, cancel) = context::with_timeout(&context::background(), Duration::from_millis(2));
 //! let (child, _child_cancel) = context::with_cancel(&ctx);
 //! let (never, done) = (gort::chan::Chan::<u32>::new(0), child.done());
 //! let why = gort::select! {
@@ -44,9 +45,19 @@ use crate::time::{AfterFunc, Instant};
 
 /// Why a context is done (Go's `context.Canceled` and
 /// `context.DeadlineExceeded`).
+///
+/// ```
+/// use gort::context::{self, Error};
+///
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// cancel.cancel();
+/// assert_eq!(ctx.err(), Some(Error::Canceled));
+/// assert_eq!(Error::Canceled.to_string(), "context canceled");
+/// assert_eq!(Error::DeadlineExceeded.to_string(), "context deadline exceeded");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// `Cancel::cancel` was called (on it or an ancestor).
+    /// [`Cancel::cancel`] was called (on it or an ancestor).
     Canceled,
     /// Its deadline (or an ancestor's) passed.
     DeadlineExceeded,
@@ -63,7 +74,39 @@ impl fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
-/// A node of the tree; `None` is `background()`, never done.
+/// A context: a node of the tree, made by [`background`] and the `with_`
+/// functions. Cloning gives another handle to the same node; the default
+/// is [`background`].
+///
+/// ```
+/// use gort::context::{self, Context};
+/// use gort::chan::Chan;
+///
+/// // A worker that stops when its context is done.
+/// fn worker(ctx: Context, jobs: Chan<u32>, results: Chan<u32>) {
+///     loop {
+///         gort::select! {
+///             recv(ctx.done()) -> _ => return,
+///             recv(jobs) -> job => match job {
+///                 Some(n) => { let _ = results.send(n * n); }
+///                 None => return,
+///             },
+///         }
+///     }
+/// }
+///
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// let (jobs, results) = (Chan::new(0), Chan::new(0));
+/// let w = {
+///     let (ctx, jobs, results) = (ctx.clone(), jobs.clone(), results.clone());
+///     gort::spawn(move || worker(ctx, jobs, results))
+/// };
+/// jobs.send(3).unwrap();
+/// assert_eq!(results.recv(), Some(9));
+/// cancel.cancel();
+/// w.join().unwrap(); // the worker saw `done` close
+/// assert_eq!(ctx.err(), Some(context::Error::Canceled));
+/// ```
 #[derive(Clone, Default)]
 pub struct Context {
     node: Option<Arc<Node>>,
@@ -88,7 +131,8 @@ struct State {
     timer: Option<AfterFunc>,
 }
 
-/// Cancels its context (Go's `CancelFunc`). Call it when the work the
+/// Cancels its context (Go's `CancelFunc`), with [`cancel`](Self::cancel).
+/// Call it when the work the
 /// context guards is over, as Go code does with `defer cancel()`: that
 /// stops its timer and unlinks it from its parent at once. Dropping it
 /// without calling it cancels nothing; the context is then freed when its
@@ -101,11 +145,33 @@ pub struct Cancel {
 
 /// The empty context: never done, no deadline, no values (Go's
 /// `context.Background()`).
+///
+/// ```
+/// let ctx = gort::context::background();
+/// assert!(ctx.done().is_nil()); // never closes
+/// assert_eq!(ctx.err(), None);
+/// assert_eq!(ctx.deadline(), None);
+/// assert_eq!(ctx.value::<u32>(), None);
+/// ```
 pub fn background() -> Context {
     Context { node: None }
 }
 
-/// A child of `parent` that `Cancel::cancel` ends (Go's `WithCancel`).
+/// A child of `parent` that [`Cancel::cancel`] ends (Go's `WithCancel`).
+///
+/// ```
+/// use gort::context::{self, Error};
+///
+/// let (parent, cancel_parent) = context::with_cancel(&context::background());
+/// let (child, cancel_child) = context::with_cancel(&parent);
+/// cancel_child.cancel(); // ends the child only
+/// assert_eq!((parent.err(), child.err()), (None, Some(Error::Canceled)));
+///
+/// let (other_child, _cancel) = context::with_cancel(&parent);
+/// cancel_parent.cancel(); // ends the parent and its children
+/// assert_eq!(other_child.done().recv(), None); // closed
+/// assert_eq!(other_child.err(), Some(Error::Canceled));
+/// ```
 pub fn with_cancel(parent: &Context) -> (Context, Cancel) {
     let node = new_child(parent, parent.deadline(), None, true);
     (
@@ -118,6 +184,22 @@ pub fn with_cancel(parent: &Context) -> (Context, Cancel) {
 
 /// A child of `parent` that is also done at `deadline` (Go's
 /// `WithDeadline`); a parent's earlier deadline wins.
+///
+/// ```
+/// use gort::context::{self, Error};
+/// use gort::time::Instant;
+/// use std::time::Duration;
+///
+/// let bg = context::background();
+/// let soon = Instant::now() + Duration::from_secs(60);
+/// let (ctx, _cancel) = context::with_deadline(&bg, soon);
+/// assert_eq!(ctx.deadline(), Some(soon));
+/// let (later, _cancel2) = context::with_deadline(&ctx, soon + Duration::from_secs(60));
+/// assert_eq!(later.deadline(), Some(soon)); // the parent's, earlier
+///
+/// let (past, _cancel3) = context::with_deadline(&bg, Instant::now());
+/// assert_eq!(past.err(), Some(Error::DeadlineExceeded)); // done at once
+/// ```
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, Cancel) {
     let own = parent.deadline().map_or(deadline, |d| d.min(deadline));
     let node = new_child(parent, Some(own), None, true);
@@ -151,6 +233,17 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, Cancel) {
 }
 
 /// `with_deadline(parent, now + timeout)` (Go's `WithTimeout`).
+///
+/// ```
+/// use gort::context::{self, Error};
+/// use std::time::Duration;
+///
+/// let (ctx, cancel) = context::with_timeout(&context::background(), Duration::from_millis(1));
+/// assert_eq!(ctx.done().recv(), None); // closes at the deadline
+/// assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
+/// cancel.cancel(); // done already: `err` stays
+/// assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
+/// ```
 pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, Cancel) {
     match Instant::now().checked_add(timeout) {
         Some(deadline) => with_deadline(parent, deadline),
@@ -159,7 +252,21 @@ pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, Cancel) {
 }
 
 /// A child of `parent` carrying `value` (Go's `WithValue`, keyed by the
-/// value's type): `ctx.value::<T>()` finds the nearest one.
+/// value's type): [`ctx.value::<T>()`](Context::value) finds the nearest
+/// one. It is done when its parent is.
+///
+/// ```
+/// use gort::context;
+///
+/// struct RequestId(u64);
+/// let ctx = context::with_value(&context::background(), RequestId(7));
+/// let (child, _cancel) = context::with_cancel(&ctx);
+/// assert_eq!(child.value::<RequestId>().map(|id| id.0), Some(7));
+/// assert!(child.value::<String>().is_none());
+///
+/// let inner = context::with_value(&child, RequestId(8));
+/// assert_eq!(inner.value::<RequestId>().map(|id| id.0), Some(8)); // the nearest
+/// ```
 pub fn with_value<T: Any + Send + Sync>(parent: &Context, value: T) -> Context {
     let node = new_child(parent, parent.deadline(), Some(Box::new(value)), false);
     Context { node: Some(node) }
@@ -241,7 +348,8 @@ fn cancel(node: &Arc<Node>, err: Error) {
 
 impl Cancel {
     /// Cancels the context and every context derived from it; `err()` is
-    /// then `Canceled` (unless it was done already).
+    /// then `Canceled` (unless it was done already). Example: see
+    /// [`with_cancel`].
     pub fn cancel(&self) {
         cancel(&self.node, Error::Canceled);
     }
@@ -249,7 +357,8 @@ impl Cancel {
 
 impl Context {
     /// A channel closed when the context is done (Go's `Done()`); nil for
-    /// `background()` and its value-only children (never done).
+    /// `background()` and its value-only children (never done). Example:
+    /// see [`Context`].
     pub fn done(&self) -> Chan<()> {
         match nearest_cancellable(self.node.as_ref()) {
             Some(n) => n.done.clone(),
@@ -258,17 +367,20 @@ impl Context {
     }
 
     /// Why the context is done; `None` while it is not (Go's `Err()`).
+    /// Example: see [`with_cancel`].
     pub fn err(&self) -> Option<Error> {
         nearest_cancellable(self.node.as_ref()).and_then(|n| n.state.lock().err)
     }
 
     /// When it will be done at the latest, if ever (Go's `Deadline()`).
+    /// Example: see [`with_deadline`].
     pub fn deadline(&self) -> Option<Instant> {
         self.node.as_ref().and_then(|n| n.deadline)
     }
 
     /// The nearest value of type `T` set with `with_value` on this context
     /// or an ancestor (Go's `Value(key)`, with the type as the key).
+    /// Example: see [`with_value`].
     pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
         let mut node = self.node.as_ref();
         while let Some(n) = node {

@@ -13,8 +13,7 @@
 //! bare-metal cores scheduler, which must not block its worker or core: it
 //! queues itself in `goroutine_waiters` (a table keyed by the word's
 //! address, each bucket a waiter list under a short lock: on bare metal a
-//! spinlock, as in TinyGo's bare-metal futex) and parks. `wake` serves
-//! that table first, then the OS futex.
+//! spinlock) and parks. `wake` serves that table first, then the OS futex.
 
 use core::time::Duration;
 
@@ -80,13 +79,34 @@ const _: () = {
 
 /// A 32-bit atomic word that threads and goroutines can sleep on.
 ///
+/// It derefs to its [`AtomicU32`]: change the word with the atomic's
+/// methods, then [`wake`](Self::wake) the sleepers. Every wait may return
+/// spuriously, so waiters re-check the word in a loop. An M:N goroutine
+/// that waits parks without blocking its worker thread.
+///
 /// ```
 /// use gort::futex::Futex;
+/// use std::sync::Arc;
 /// use std::sync::atomic::Ordering;
+/// use std::time::Duration;
+///
 /// let f = Futex::new(0);
-/// assert!(!f.wait_timeout(0, std::time::Duration::from_millis(1))); // timed out
+/// assert!(!f.wait_timeout(0, Duration::from_millis(1))); // timed out
 /// f.store(1, Ordering::Release);
 /// f.wait(0); // returns at once: the word is no longer 0
+///
+/// // A flag another goroutine waits for.
+/// let ready = Arc::new(Futex::new(0));
+/// let r = ready.clone();
+/// let waiter = gort::spawn(move || {
+///     while r.load(Ordering::Acquire) == 0 {
+///         r.wait(0);
+///     }
+///     r.word().load(Ordering::Relaxed)
+/// });
+/// ready.store(7, Ordering::Release);
+/// ready.wake_all();
+/// assert_eq!(waiter.join().unwrap(), 7);
 /// ```
 #[derive(Default)]
 pub struct Futex {
@@ -104,6 +124,7 @@ impl Futex {
         }
     }
 
+    /// A futex whose word starts at `value`.
     #[cfg(loom)]
     pub fn new(value: u32) -> Self {
         Futex {
@@ -112,12 +133,15 @@ impl Futex {
         }
     }
 
-    /// The atomic word (also reachable through `Deref`).
+    /// The atomic word (also reachable through `Deref`). Example: see
+    /// [`Futex`].
     pub fn word(&self) -> &AtomicU32 {
         &self.word
     }
 
-    /// Sleeps while the word equals `expected` (spurious returns possible).
+    /// Sleeps while the word equals `expected` (spurious returns possible):
+    /// returns at once if it differs, else when woken. Example: see
+    /// [`Futex`].
     pub fn wait(&self, expected: u32) {
         self.wait_inner(expected, None);
     }
@@ -131,13 +155,34 @@ impl Futex {
         self.wait(expected);
     }
 
-    /// Like `wait`, but gives up after `timeout`. Returns `false` only if the
-    /// timeout elapsed; `true` means woken, value changed, or spurious.
+    /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns
+    /// `false` only if the timeout elapsed; `true` means woken, value
+    /// changed, or spurious. Example: see [`Futex`].
     pub fn wait_timeout(&self, expected: u32, timeout: Duration) -> bool {
         self.wait_inner(expected, Some(timeout))
     }
 
-    /// Wakes one waiter, if any.
+    /// Wakes one waiter, if any. Change the word first: a waiter that
+    /// wakes to the old value sleeps again.
+    ///
+    /// ```
+    /// use gort::futex::Futex;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::Ordering;
+    ///
+    /// // A one-shot hand-off: 0 empty, 1 full.
+    /// let slot = Arc::new(Futex::new(0));
+    /// let s = slot.clone();
+    /// let consumer = gort::spawn(move || {
+    ///     while s.compare_exchange(1, 0, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    ///         s.wait(0);
+    ///     }
+    /// });
+    /// slot.store(1, Ordering::Release);
+    /// slot.wake();
+    /// consumer.join().unwrap();
+    /// assert_eq!(slot.load(Ordering::Relaxed), 0); // taken
+    /// ```
     pub fn wake(&self) {
         #[cfg(any(gort_mn, gort_cores))]
         if goroutine_waiters::wake(&self.word, false) {
@@ -149,7 +194,7 @@ impl Futex {
         self.model.wake(false);
     }
 
-    /// Wakes every waiter.
+    /// Wakes every waiter. Example: see [`Futex`].
     pub fn wake_all(&self) {
         #[cfg(any(gort_mn, gort_cores))]
         goroutine_waiters::wake(&self.word, true);

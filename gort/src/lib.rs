@@ -5,6 +5,7 @@
 //! `futex` → `sync` → `chan` → `gc` → the API at the crate root.
 
 #![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
 #![cfg_attr(
     all(feature = "nightly-wasm-atomics", target_family = "wasm"),
     feature(stdarch_wasm_atomic_wait)
@@ -13,6 +14,13 @@
 #![cfg_attr(all(feature = "std", doc), doc = include_str!("../../README.md"))]
 
 extern crate alloc;
+
+/// `docs/SCHEDULERS.md`: choosing a scheduler, and what M:N asks of your
+/// code (thread-locals, `blocking`, std locks, no preemption). Its
+/// examples run as doctests.
+#[cfg(all(feature = "std", doc))]
+#[doc = include_str!("../../docs/SCHEDULERS.md")]
+pub mod schedulers_guide {}
 
 mod platform;
 mod shim;
@@ -58,7 +66,17 @@ pub use bare::{go, gosched, num_cpu, num_goroutine, print_line};
 
 /// Like `std::println!`, but each line is written whole in one call, so
 /// lines from concurrent goroutines never interleave (on bare metal: to
-/// the board's console).
+/// the board's console). It writes to the process's stdout directly, so
+/// the test harness does not capture it.
+///
+/// ```
+/// let wg = gort::sync::WaitGroup::new();
+/// for i in 0..3 {
+///     wg.go(move || gort::println!("goroutine {i}: {}", "one whole line"));
+/// }
+/// wg.wait();
+/// gort::println!(); // an empty line
+/// ```
 #[cfg(any(all(feature = "std", not(loom)), gort_cores))]
 #[macro_export]
 macro_rules! println {

@@ -21,10 +21,27 @@ use crate::task::mn;
 use crate::task::{self, Task, threads::ThreadPool};
 
 /// Which scheduler runs a runtime's goroutines.
+///
+/// The default ([`Builder::new`]) is `GORT_SCHEDULER` from the
+/// environment (`mn` or `threads`), else M:N where it is available, as in
+/// Go, and threads elsewhere.
+///
+/// ```
+/// use gort::{Builder, Scheduler};
+///
+/// // Threads everywhere; M:N wherever stacks can switch (not wasm).
+/// assert!(Scheduler::Threads.is_available());
+/// assert_eq!(Scheduler::MN.is_available(), cfg!(not(target_family = "wasm")));
+///
+/// let rt = Builder::new().scheduler(Scheduler::Threads).build();
+/// assert_eq!(rt.scheduler(), Scheduler::Threads);
+/// assert_eq!(rt.run(|| 1 + 1), 2);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheduler {
-    /// Goroutines as stackful coroutines on `workers` threads (M:N).
-    /// Not available on wasm and bare metal: building it there panics.
+    /// Goroutines as stackful coroutines on [`workers`](Builder::workers)
+    /// threads (M:N), as in Go. Not available on wasm and bare metal:
+    /// building it there panics.
     MN,
     /// One pooled OS thread per goroutine (1:1).
     Threads,
@@ -32,7 +49,7 @@ pub enum Scheduler {
 
 impl Scheduler {
     /// Whether this target has the scheduler (M:N needs switchable stacks:
-    /// not on wasm or bare metal).
+    /// not on wasm or bare metal). Example: see [`Scheduler`].
     pub fn is_available(self) -> bool {
         match self {
             Scheduler::Threads => true,
@@ -44,7 +61,26 @@ impl Scheduler {
 /// Default stack for a goroutine thread: virtual memory, touched lazily.
 const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
-/// Configures a `Runtime`.
+/// Configures a [`Runtime`].
+///
+/// Most programs need none: [`go`] and [`spawn`] use a default runtime
+/// configured from the environment. A runtime of one's own fixes the
+/// scheduler and the worker count (Go has one runtime per process, sized
+/// by `GOMAXPROCS`).
+///
+/// ```
+/// use gort::{Builder, Scheduler};
+///
+/// // M:N where this target has it (not on wasm), else one thread per goroutine.
+/// let sched = if Scheduler::MN.is_available() { Scheduler::MN } else { Scheduler::Threads };
+/// let rt = Builder::new()
+///     .scheduler(sched)
+///     .workers(2)
+///     .stack_size(128 * 1024)
+///     .build();
+/// assert_eq!(rt.scheduler(), sched);
+/// assert_eq!(rt.run(gort::gomaxprocs), 2); // inside: the runtime's workers
+/// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
     scheduler: Scheduler,
@@ -60,7 +96,13 @@ impl Default for Builder {
 
 impl Builder {
     /// The defaults: `GORT_SCHEDULER` (else M:N where available, threads
-    /// on wasm), `GOMAXPROCS` workers, 256 KiB goroutine stacks.
+    /// on wasm), `GOMAXPROCS` workers (else [`num_cpu`]), 256 KiB
+    /// goroutine stacks.
+    ///
+    /// ```
+    /// // Whatever the environment says, the default is usable here.
+    /// assert!(gort::Builder::new().scheduler_choice().is_available());
+    /// ```
     pub fn new() -> Self {
         Builder {
             scheduler: env_scheduler(),
@@ -70,18 +112,25 @@ impl Builder {
     }
 
     /// The scheduler this builder will use.
+    ///
+    /// ```
+    /// use gort::{Builder, Scheduler};
+    /// let b = Builder::new().scheduler(Scheduler::Threads);
+    /// assert_eq!(b.scheduler_choice(), Scheduler::Threads);
+    /// ```
     pub fn scheduler_choice(&self) -> Scheduler {
         self.scheduler
     }
 
-    /// Chooses the scheduler.
+    /// Chooses the scheduler. Example: see [`Builder`].
     pub fn scheduler(mut self, scheduler: Scheduler) -> Self {
         self.scheduler = scheduler;
         self
     }
 
-    /// Number of worker threads (M:N); reported by `gomaxprocs()` inside
+    /// Number of worker threads (M:N); reported by [`gomaxprocs`] inside
     /// the runtime. The threads scheduler does not cap running goroutines.
+    /// Example: see [`Builder`].
     ///
     /// # Panics
     /// If `n` is zero.
@@ -92,16 +141,19 @@ impl Builder {
     }
 
     /// Stack size of each goroutine in bytes (rounded up by the OS to its
-    /// minimum and page size).
+    /// minimum and page size). Fixed, unlike Go's growable stacks.
+    /// Example: see [`Builder`].
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
     }
 
-    /// Builds the runtime (M:N: starts its worker threads).
+    /// Builds the runtime (M:N: starts its worker threads, which stop when
+    /// the last handle and the last goroutine of the runtime are gone).
+    /// Example: see [`Builder`].
     ///
     /// # Panics
-    /// With `Scheduler::MN` on a target without it (wasm, bare metal).
+    /// With [`Scheduler::MN`] on a target without it (wasm, bare metal).
     pub fn build(self) -> Runtime {
         let workers = self.workers.unwrap_or_else(gomaxprocs_env);
         let sched = match self.scheduler {
@@ -125,6 +177,28 @@ impl Builder {
 }
 
 /// A set of goroutines sharing a scheduler. Cloning gives another handle.
+///
+/// Made by [`Builder::build`]. A goroutine's own [`go`] and [`spawn`]
+/// calls start goroutines on its runtime.
+///
+/// ```
+/// use gort::chan::Chan;
+///
+/// let rt = gort::Builder::new().workers(2).build();
+/// let results = Chan::new(2);
+/// for i in 0..2 {
+///     let results = results.clone();
+///     rt.go(move || results.send(i * 10).unwrap());
+/// }
+/// let mut got = [results.recv().unwrap(), results.recv().unwrap()];
+/// got.sort();
+/// assert_eq!(got, [0, 10]);
+///
+/// let handle = rt.spawn(|| "joined");
+/// assert_eq!(handle.join().unwrap(), "joined");
+/// // `run` blocks the caller until its goroutine returns.
+/// assert_eq!(rt.run(|| gort::spawn(|| 7).join().unwrap()), 7);
+/// ```
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<RuntimeInner>,
@@ -172,7 +246,7 @@ static LIVE_GOROUTINES: AtomicUsize = AtomicUsize::new(0);
 
 impl Runtime {
     /// Runs `f` as a goroutine of this runtime and waits for it; its panic
-    /// resumes in the caller.
+    /// resumes in the caller. Example: see [`Runtime`].
     pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
         match self.spawn(f).join() {
             Ok(v) => v,
@@ -180,7 +254,8 @@ impl Runtime {
         }
     }
 
-    /// Starts a joinable goroutine on this runtime.
+    /// Starts a joinable goroutine on this runtime. Example: see
+    /// [`Runtime`].
     pub fn spawn<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
@@ -199,6 +274,7 @@ impl Runtime {
 
     /// Starts a detached goroutine on this runtime (Go's `go f()`). If it
     /// panics, the process prints the panic and exits with status 2.
+    /// Example: see [`Runtime`].
     pub fn go(&self, f: impl FnOnce() + Send + 'static) {
         // No join packet: nobody can receive the result or the panic.
         self.launch(f, |id, result| {
@@ -236,7 +312,7 @@ impl Runtime {
         id
     }
 
-    /// The scheduler this runtime uses.
+    /// The scheduler this runtime uses. Example: see [`Scheduler`].
     pub fn scheduler(&self) -> Scheduler {
         self.inner.scheduler
     }
@@ -260,6 +336,19 @@ fn default_runtime() -> &'static Runtime {
 
 /// Starts a detached goroutine (Go's `go f()`). If it panics, the process
 /// prints the panic and exits with status 2.
+///
+/// Called from a goroutine, it uses that goroutine's [`Runtime`]; from a
+/// plain thread, the default one. Nothing waits for a detached goroutine:
+/// hand its result back on a channel, or use [`spawn`].
+///
+/// ```
+/// use gort::chan::Chan;
+///
+/// let answers = Chan::new(0);
+/// let tx = answers.clone();
+/// gort::go(move || tx.send(6 * 7).unwrap());
+/// assert_eq!(answers.recv(), Some(42));
+/// ```
 pub fn go(f: impl FnOnce() + Send + 'static) {
     Runtime::current().go(f);
 }
@@ -295,7 +384,14 @@ impl crate::sync::WaitGroup {
     }
 }
 
-/// Starts a goroutine whose result (or panic) `join` returns.
+/// Starts a goroutine whose result (or panic) [`JoinHandle::join`]
+/// returns (Go has no such handle: results come back on channels).
+///
+/// ```
+/// let squares: Vec<_> = (1..=3u64).map(|i| gort::spawn(move || i * i)).collect();
+/// let sum: u64 = squares.into_iter().map(|h| h.join().unwrap()).sum();
+/// assert_eq!(sum, 14);
+/// ```
 pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     Runtime::current().spawn(f)
 }
@@ -309,6 +405,19 @@ pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinH
 /// goroutine parks, so the worker keeps running the others (Go hands the
 /// worker's queue to another thread instead; the effect is the same).
 /// Under the threads scheduler, and on plain threads, `f` simply runs.
+///
+/// `f` may borrow from the caller, as it returns before `blocking` does.
+///
+/// ```
+/// let lines = vec!["a", "bb", "ccc"];
+/// let total = gort::spawn(move || {
+///     gort::blocking(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(1)); // blocks a thread
+///         lines.iter().map(|l| l.len()).sum::<usize>()
+///     })
+/// });
+/// assert_eq!(total.join().unwrap(), 6);
+/// ```
 pub fn blocking<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if !task::current_is_mn_goroutine() {
         return f();
@@ -357,24 +466,66 @@ fn blocking_pool() -> &'static Arc<ThreadPool> {
     POOL.get_or_init(|| ThreadPool::new(2 * 1024 * 1024))
 }
 
-/// Lets other goroutines run (Go's `runtime.Gosched`).
+/// Lets other goroutines run (Go's `runtime.Gosched`): an M:N goroutine
+/// goes to the back of the run queue; a thread yields its CPU.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// // One worker: the flag is set only if the waiting goroutine lets go.
+/// let rt = gort::Builder::new().workers(1).build();
+/// rt.run(|| {
+///     let flag = Arc::new(AtomicBool::new(false));
+///     let f = flag.clone();
+///     gort::go(move || f.store(true, Ordering::Release));
+///     while !flag.load(Ordering::Acquire) {
+///         gort::gosched();
+///     }
+/// });
+/// ```
 pub fn gosched() {
     task::yield_now();
 }
 
 /// Logical CPUs usable by this process (Go's `runtime.NumCPU`).
+///
+/// ```
+/// assert!(gort::num_cpu() >= 1);
+/// ```
 pub fn num_cpu() -> usize {
     crate::platform::num_cpus()
 }
 
-/// Worker count: the current runtime's `workers`, else `GOMAXPROCS` from
-/// the environment (read once), else `num_cpu()`.
+/// Worker count: the current runtime's [`workers`](Builder::workers),
+/// else `GOMAXPROCS` from the environment (read once), else [`num_cpu`].
+/// Unlike Go's `runtime.GOMAXPROCS`, it cannot be changed while running.
+///
+/// ```
+/// assert!(gort::gomaxprocs() >= 1);
+/// let rt = gort::Builder::new().workers(3).build();
+/// assert_eq!(rt.run(gort::gomaxprocs), 3);
+/// ```
 pub fn gomaxprocs() -> usize {
     Runtime::of_current_goroutine().map_or_else(gomaxprocs_env, |rt| rt.inner.workers)
 }
 
 /// Goroutines that exist now, counting the main thread as one (Go's
-/// `runtime.NumGoroutine`).
+/// `runtime.NumGoroutine`), in every runtime; other plain threads are not
+/// counted.
+///
+/// ```standalone_crate
+/// use gort::chan::Chan;
+///
+/// assert_eq!(gort::num_goroutine(), 1); // just the main thread
+/// let release = Chan::<()>::new(0);
+/// let rx = release.clone();
+/// let h = gort::spawn(move || rx.recv());
+/// assert_eq!(gort::num_goroutine(), 2);
+/// release.close();
+/// h.join().unwrap();
+/// assert_eq!(gort::num_goroutine(), 1);
+/// ```
 pub fn num_goroutine() -> usize {
     LIVE_GOROUTINES.load(Ordering::Relaxed) + 1
 }
@@ -443,10 +594,21 @@ impl<T> Packet<T> {
     }
 }
 
-/// Waits for a goroutine started by `spawn`.
+/// Waits for a goroutine started by [`spawn`] or [`Runtime::spawn`].
 ///
 /// Dropping the handle detaches the goroutine: if it panicked or panics
 /// later, the process exits with status 2 as in Go.
+///
+/// ```
+/// use gort::chan::Chan;
+///
+/// let input = Chan::new(0);
+/// let rx = input.clone();
+/// let h = gort::spawn(move || rx.recv().unwrap() * 2);
+/// assert!(!h.is_finished()); // it waits for its input
+/// input.send(21).unwrap();
+/// assert_eq!(h.join().unwrap(), 42);
+/// ```
 pub struct JoinHandle<T> {
     packet: Option<Arc<Packet<T>>>,
     id: u64,
@@ -454,6 +616,18 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// Waits for the goroutine; returns its value or its panic payload.
+    ///
+    /// ```
+    /// assert_eq!(gort::spawn(|| "done").join().unwrap(), "done");
+    ///
+    /// // A joined goroutine's panic comes back here (where panics unwind:
+    /// // on wasm they abort the process).
+    /// #[cfg(panic = "unwind")]
+    /// {
+    ///     let err = gort::spawn(|| panic!("lost")).join().unwrap_err();
+    ///     assert_eq!(err.downcast_ref::<&str>(), Some(&"lost"));
+    /// }
+    /// ```
     pub fn join(mut self) -> std::thread::Result<T> {
         let packet = self.packet.take().expect("join handle already used");
         loop {
@@ -468,12 +642,19 @@ impl<T> JoinHandle<T> {
         unsafe { (*packet.result.get()).take() }.expect("goroutine result missing")
     }
 
-    /// The goroutine's id.
+    /// The goroutine's id: its [`Task::id`](crate::task::Task::id).
+    ///
+    /// ```
+    /// let h = gort::spawn(|| gort::task::current().id());
+    /// let id = h.id();
+    /// assert_eq!(h.join().unwrap(), id);
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
 
-    /// Whether the goroutine has finished.
+    /// Whether the goroutine has finished (then [`join`](Self::join) does
+    /// not wait). Example: see [`JoinHandle`].
     pub fn is_finished(&self) -> bool {
         self.packet
             .as_ref()
@@ -519,7 +700,7 @@ fn fatal_panic(id: u64, payload: &(dyn Any + Send)) -> ! {
 }
 
 /// Prints a whole line with one write, so lines from different goroutines
-/// never interleave. Used by `gort::println!`.
+/// never interleave. Used by [`gort::println!`](crate::println).
 #[doc(hidden)]
 pub fn print_line(args: fmt::Arguments<'_>) {
     use std::io::Write;

@@ -189,6 +189,7 @@ shared_view_methods!(RecvOnly);
 pub trait CanRecv {
     /// The element type.
     type Item;
+    /// The channel a receive goes to.
     #[doc(hidden)]
     fn chan_for_recv(&self) -> &Chan<Self::Item>;
 }
@@ -197,6 +198,7 @@ pub trait CanRecv {
 pub trait CanSend {
     /// The element type.
     type Item;
+    /// The channel a send goes to.
     #[doc(hidden)]
     fn chan_for_send(&self) -> &Chan<Self::Item>;
 }

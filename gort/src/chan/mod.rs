@@ -1,4 +1,5 @@
-//! Layer 5: Go's channels and `select`.
+//! Layer 5: Go's channels ([`Chan`], with the direction views
+//! [`SendOnly`] and [`RecvOnly`]) and `select` ([`select!`](crate::select)).
 //!
 //! Files: `channel.rs` is the buffer and wait queues under the channel's
 //! lock; `queue.rs` the queue of blocked parties ("what they wait on");
@@ -48,7 +49,29 @@ use crate::task;
 /// takes the value. `Chan::new(n)` buffers up to `n` values in FIFO order.
 /// Clones are handles to the same channel, like copies of a Go channel
 /// value; any handle may close it. `Chan::nil()` is Go's nil channel: every
-/// operation blocks forever and `select!` never chooses it.
+/// operation blocks forever and [`select!`](crate::select) never chooses
+/// it.
+///
+/// Where Go panics on a send to a closed channel, [`send`](Self::send)
+/// returns the value in an error; where Go's receive gives a zero value
+/// and `ok == false`, [`recv`](Self::recv) gives `None`.
+///
+/// ```
+/// use gort::chan::Chan;
+///
+/// let ch = Chan::new(0);
+/// let tx = ch.clone();
+/// assert!(tx == ch); // the same channel
+/// gort::go(move || {
+///     for i in 1..=3 {
+///         tx.send(i).unwrap();
+///     }
+///     tx.close();
+/// });
+/// // Go's `for v := range ch`: until closed and drained.
+/// let got: Vec<i32> = ch.iter().collect();
+/// assert_eq!(got, [1, 2, 3]);
+/// ```
 pub struct Chan<T> {
     inner: Option<Arc<Inner<T>>>,
 }
@@ -111,7 +134,9 @@ impl<T> WeakChan<T> {
 #[doc(hidden)]
 #[derive(Clone, Copy)]
 pub enum Until {
+    /// Never.
     Forever,
+    /// At this `now_nanos` time.
     Deadline(u64),
 }
 
@@ -122,7 +147,8 @@ impl Until {
 }
 
 impl<T> Chan<T> {
-    /// A channel buffering up to `cap` values (0: unbuffered).
+    /// A channel buffering up to `cap` values (0: unbuffered), Go's
+    /// `make(chan T, cap)`. Example: see [`Chan`].
     pub fn new(cap: usize) -> Self {
         Chan {
             inner: Some(Arc::new(Inner::new(cap))),
@@ -130,12 +156,28 @@ impl<T> Chan<T> {
     }
 
     /// Go's nil channel: sends and receives block forever, `close` panics,
-    /// `select!` never chooses it.
+    /// `select!` never chooses it. In a `select!`, it turns a case off.
+    ///
+    /// ```
+    /// use gort::chan::{Chan, RecvTimeoutError, TryRecvError};
+    /// use std::time::Duration;
+    ///
+    /// let ch = Chan::<u8>::nil();
+    /// assert!(ch.is_nil());
+    /// assert_eq!(ch.cap(), 0);
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+    /// assert_eq!(ch.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+    /// let picked = gort::select! {
+    ///     recv(ch) -> _ => "nil channel",
+    ///     default => "default",
+    /// };
+    /// assert_eq!(picked, "default");
+    /// ```
     pub fn nil() -> Self {
         Chan { inner: None }
     }
 
-    /// Whether this is the nil channel.
+    /// Whether this is the nil channel. Example: see [`nil`](Self::nil).
     pub fn is_nil(&self) -> bool {
         self.inner.is_none()
     }
@@ -151,14 +193,36 @@ impl<T> Chan<T> {
 
     /// Sends `value`, parking until a receiver takes it or a buffer place is
     /// free. On a closed channel (or one closed while waiting) the value
-    /// comes back in the error.
+    /// comes back in the error; Go panics there instead.
+    ///
+    /// ```
+    /// use gort::chan::Chan;
+    ///
+    /// let ch = Chan::new(1);
+    /// ch.send("first").unwrap(); // a buffer place: no waiting
+    /// ch.close();
+    /// let err = ch.send("late").unwrap_err();
+    /// assert_eq!(err.into_inner(), "late");
+    /// assert_eq!(ch.recv(), Some("first")); // closed, but still drains
+    /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.send_until(value, Until::Forever).map_err(|e| match e {
             SendTimeoutError::Closed(v) | SendTimeoutError::Timeout(v) => SendError(v),
         })
     }
 
-    /// Sends only if that needs no waiting.
+    /// Sends only if that needs no waiting: a receiver is waiting or a
+    /// buffer place is free (Go's `select` with a `default`).
+    ///
+    /// ```
+    /// use gort::chan::{Chan, TrySendError};
+    ///
+    /// let ch = Chan::new(1);
+    /// assert_eq!(ch.try_send(1), Ok(()));
+    /// assert_eq!(ch.try_send(2), Err(TrySendError::Full(2)));
+    /// ch.close();
+    /// assert!(ch.try_send(3).unwrap_err().is_closed());
+    /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let Some(inner) = self.inner() else {
             return Err(TrySendError::Full(value));
@@ -173,18 +237,52 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Like `send`, giving up after `timeout`.
+    /// Like [`send`](Self::send), giving up after `timeout`; the value
+    /// comes back either way.
+    ///
+    /// ```
+    /// use gort::chan::{Chan, SendTimeoutError};
+    /// use std::time::Duration;
+    ///
+    /// let ch = Chan::new(0); // unbuffered, and nobody receives
+    /// let err = ch.send_timeout('x', Duration::from_millis(1)).unwrap_err();
+    /// assert!(matches!(err, SendTimeoutError::Timeout('x')));
+    /// ```
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.send_until(value, Until::after(timeout))
     }
 
     /// Receives a value, parking until one is there. `None` once the
     /// channel is closed and drained.
+    ///
+    /// ```
+    /// use gort::chan::Chan;
+    ///
+    /// let ch = Chan::new(0);
+    /// let tx = ch.clone();
+    /// gort::go(move || {
+    ///     tx.send(String::from("hello")).unwrap();
+    ///     tx.close();
+    /// });
+    /// assert_eq!(ch.recv().as_deref(), Some("hello"));
+    /// assert_eq!(ch.recv(), None); // closed
+    /// ```
     pub fn recv(&self) -> Option<T> {
         self.recv_until(Until::Forever).ok()
     }
 
-    /// Receives only if a value is there now.
+    /// Receives only if a value is there now (or a sender waits).
+    ///
+    /// ```
+    /// use gort::chan::{Chan, TryRecvError};
+    ///
+    /// let ch = Chan::new(2);
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+    /// ch.send(5).unwrap();
+    /// ch.close();
+    /// assert_eq!(ch.try_recv(), Ok(5));
+    /// assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let Some(inner) = self.inner() else {
             return Err(TryRecvError::Empty);
@@ -199,13 +297,36 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Like `recv`, giving up after `timeout`.
+    /// Like [`recv`](Self::recv), giving up after `timeout`.
+    ///
+    /// ```
+    /// use gort::chan::{Chan, RecvTimeoutError};
+    /// use std::time::Duration;
+    ///
+    /// let ch = Chan::<u32>::new(1);
+    /// assert_eq!(ch.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+    /// ch.send(9).unwrap();
+    /// assert_eq!(ch.recv_timeout(Duration::from_millis(1)), Ok(9));
+    /// ch.close();
+    /// assert_eq!(ch.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Closed));
+    /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.recv_until(Until::after(timeout))
     }
 
     /// Closes the channel: buffered values still drain, then receives
     /// return `None`; blocked and later senders get their value back.
+    ///
+    /// ```
+    /// use gort::chan::Chan;
+    ///
+    /// let ch = Chan::<u8>::new(0);
+    /// let rx = ch.clone();
+    /// let waiting = gort::spawn(move || rx.recv());
+    /// ch.close(); // wakes the blocked receiver
+    /// assert_eq!(waiting.join().unwrap(), None);
+    /// assert!(ch.is_closed());
+    /// ```
     ///
     /// # Panics
     /// "close of nil channel" and "close of closed channel", as in Go.
@@ -222,28 +343,53 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Values buffered now.
+    /// Values buffered now (Go's `len(ch)`).
+    ///
+    /// ```
+    /// let ch = gort::chan::Chan::new(3);
+    /// assert!(ch.is_empty());
+    /// ch.send('a').unwrap();
+    /// assert_eq!((ch.len(), ch.cap()), (1, 3));
+    /// assert!(!ch.is_empty());
+    /// ```
     pub fn len(&self) -> usize {
         self.inner().map_or(0, Inner::len)
     }
 
-    /// Whether no value is buffered now.
+    /// Whether no value is buffered now. Example: see [`len`](Self::len).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The buffer capacity (0 for unbuffered and nil channels).
+    /// The buffer capacity (0 for unbuffered and nil channels), Go's
+    /// `cap(ch)`. Example: see [`len`](Self::len).
     pub fn cap(&self) -> usize {
         self.inner().map_or(0, Inner::cap)
     }
 
-    /// Whether `close` has been called.
+    /// Whether [`close`](Self::close) has been called (Go has no such
+    /// test). Example: see [`close`](Self::close).
     pub fn is_closed(&self) -> bool {
         self.inner().is_some_and(Inner::is_closed)
     }
 
     /// Receives until the channel is closed and drained: Go's
     /// `for v := range ch` (so is `for v in &ch`).
+    ///
+    /// ```
+    /// use gort::chan::Chan;
+    ///
+    /// let ch = Chan::new(3);
+    /// for word in ["a", "b", "c"] {
+    ///     ch.send(word).unwrap();
+    /// }
+    /// ch.close();
+    /// let mut joined = String::new();
+    /// for word in &ch {
+    ///     joined.push_str(word);
+    /// }
+    /// assert_eq!(joined, "abc");
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { chan: self }
     }
@@ -480,7 +626,8 @@ impl<'a, T> IntoIterator for &'a Chan<T> {
     }
 }
 
-/// Iterator over received values; see `IntoIterator for &Chan<T>`.
+/// Iterator over received values, made by [`Chan::iter`] and
+/// `for v in &chan`; ends when the channel is closed and drained.
 pub struct Iter<'a, T> {
     chan: &'a Chan<T>,
 }

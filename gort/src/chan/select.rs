@@ -81,6 +81,7 @@ pub struct SendCase<'a, T> {
 }
 
 impl<'a, T> RecvCase<'a, T> {
+    /// A receive from `chan`.
     pub fn new<C: CanRecv<Item = T> + ?Sized>(chan: &'a C) -> Self {
         RecvCase {
             chan: chan.chan_for_recv(),
@@ -96,6 +97,7 @@ impl<'a, T> RecvCase<'a, T> {
 }
 
 impl<'a, T> SendCase<'a, T> {
+    /// A send of `value` on `chan`.
     pub fn new<C: CanSend<Item = T> + ?Sized>(chan: &'a C, value: T) -> Self {
         SendCase {
             chan: chan.chan_for_send(),

@@ -1,32 +1,36 @@
-//! `select!`: Go's `select` statement.
-//!
-//! ```
-//! use gort::chan::Chan;
-//! use std::time::Duration;
-//! let (a, b) = (Chan::new(1), Chan::<&str>::new(1));
-//! a.send(1).unwrap();
-//! gort::select! {
-//!     recv(a) -> v => assert_eq!(v, Some(1)),
-//!     send(b, "hi") -> res => res.unwrap(),
-//!     default(Duration::from_millis(10)) => unreachable!("a case is ready"),
-//! }
-//! ```
-//!
-//! Cases: `recv(ch) -> pattern => body` (the pattern binds an `Option<T>`,
-//! `None` once `ch` is closed and drained), `send(ch, value) -> pattern =>
-//! body` (binds `Result<(), SendError<T>>`), and at most one of `default =>
-//! body` (taken when no case is ready now) or `default(duration) => body`
-//! (taken when none became ready within `duration`). `ch` is borrowed, not
-//! moved; it may be a `Chan<T>`, a direction view (`RecvOnly<T>` for
-//! `recv`, `SendOnly<T>` for `send`), a reference to one, or an expression
-//! making one (`recv(ctx.done())`, `recv(gort::time::after(d))`), which
-//! lives until the select ends. Every channel and value expression is
-//! evaluated once, in order, before the select starts; the value of a send
-//! case that is not chosen is dropped. With no cases and no default,
-//! `select! {}` blocks forever, as in Go. A body is an expression followed
-//! by a comma, or a block.
+//! `select!`: Go's `select` statement (documented on the macro). The
+//! macro parses the cases into a list, builds them as `select::Case`s and
+//! runs `select::run`; the chosen case's body then runs with its result.
 
-/// Go's `select` over channel operations; see the `chan` module docs.
+/// Go's `select`: waits until one of several channel operations can
+/// proceed, completes exactly that one and runs its body; among ready
+/// cases one is chosen uniformly at random.
+///
+/// ```
+/// use gort::chan::Chan;
+/// use std::time::Duration;
+/// let (a, b) = (Chan::new(1), Chan::<&str>::new(1));
+/// a.send(1).unwrap();
+/// gort::select! {
+///     recv(a) -> v => assert_eq!(v, Some(1)),
+///     send(b, "hi") -> res => res.unwrap(),
+///     default(Duration::from_millis(10)) => unreachable!("a case is ready"),
+/// }
+/// ```
+///
+/// Cases: `recv(ch) -> pattern => body` (the pattern binds an `Option<T>`,
+/// `None` once `ch` is closed and drained), `send(ch, value) -> pattern =>
+/// body` (binds `Result<(), SendError<T>>`), and at most one of `default =>
+/// body` (taken when no case is ready now) or `default(duration) => body`
+/// (taken when none became ready within `duration`). `ch` is borrowed, not
+/// moved; it may be a `Chan<T>`, a direction view (`RecvOnly<T>` for
+/// `recv`, `SendOnly<T>` for `send`), a reference to one, or an expression
+/// making one (`recv(ctx.done())`, `recv(gort::time::after(d))`), which
+/// lives until the select ends. Every channel and value expression is
+/// evaluated once, in order, before the select starts; the value of a send
+/// case that is not chosen is dropped. With no cases and no default,
+/// `select! {}` blocks forever, as in Go. A body is an expression followed
+/// by a comma, or a block.
 #[macro_export]
 macro_rules! select {
     ($($tokens:tt)*) => {
@@ -39,6 +43,8 @@ macro_rules! select {
     };
 }
 
+/// `select!`'s parser: collects the cases in order, numbers them, and
+/// finds the default.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_parse {
@@ -125,6 +131,7 @@ macro_rules! __select_parse {
     };
 }
 
+/// `select!`'s code: runs the select, then the chosen case's body.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_emit {
@@ -163,6 +170,7 @@ macro_rules! __select_emit {
     };
 }
 
+/// One `select!` case as a `chan::select::Case` value.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_case {

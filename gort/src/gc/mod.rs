@@ -56,12 +56,20 @@ use mark::MARKING;
 ///
 /// ```
 /// use gort::gc::Gc;
-/// # #[global_allocator]
-/// # static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
-/// struct Node { value: u32, next: Option<Gc<Node>> }
-/// let list = Gc::new(Node { value: 1, next: Some(Gc::new(Node { value: 2, next: None })) });
-/// gort::gc::collect();
-/// assert_eq!(list.next.unwrap().value, 2);
+///
+/// #[global_allocator]
+/// static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
+///
+/// struct Node {
+///     value: u32,
+///     next: Option<Gc<Node>>,
+/// }
+///
+/// fn main() {
+///     let list = Gc::new(Node { value: 1, next: Some(Gc::new(Node { value: 2, next: None })) });
+///     gort::gc::collect();
+///     assert_eq!(list.next.unwrap().value, 2); // reachable, so alive
+/// }
 /// ```
 ///
 /// A type with a destructor is rejected when it is compiled:
@@ -92,8 +100,31 @@ impl<T> Gc<T> {
     /// Moves `value` to the collected heap. May run a collection first if
     /// the heap passed its goal.
     ///
+    /// A `Gc` is `Copy` and, for a `Sync` `T`, `Send`: goroutines can share
+    /// one without reference counting.
+    ///
+    /// ```
+    /// use gort::gc::Gc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// #[global_allocator]
+    /// static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
+    ///
+    /// fn main() {
+    ///     let hits = Gc::new(AtomicU32::new(0));
+    ///     let wg = gort::sync::WaitGroup::new();
+    ///     for _ in 0..4 {
+    ///         wg.go(move || {
+    ///             hits.fetch_add(1, Ordering::Relaxed);
+    ///         });
+    ///     }
+    ///     wg.wait();
+    ///     assert_eq!(hits.load(Ordering::Relaxed), 4);
+    /// }
+    /// ```
+    ///
     /// # Panics
-    /// If `gort::gc::ScannedAlloc` is not the global allocator.
+    /// If [`ScannedAlloc`] is not the global allocator.
     pub fn new(value: T) -> Gc<T> {
         const {
             assert!(
@@ -119,12 +150,27 @@ impl<T> Gc<T> {
         gc
     }
 
-    /// The object's address.
+    /// The object's address. Example: see [`ptr_eq`](Self::ptr_eq).
     pub fn as_ptr(this: Gc<T>) -> *const T {
         this.ptr.as_ptr()
     }
 
     /// Whether two `Gc`s point at the same object.
+    ///
+    /// ```
+    /// use gort::gc::Gc;
+    ///
+    /// #[global_allocator]
+    /// static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
+    ///
+    /// fn main() {
+    ///     let a = Gc::new(5u64);
+    ///     let (copy, other) = (a, Gc::new(5u64));
+    ///     assert!(Gc::ptr_eq(a, copy));
+    ///     assert!(!Gc::ptr_eq(a, other)); // equal values, two objects
+    ///     assert_eq!(Gc::as_ptr(a), &*copy as *const u64);
+    /// }
+    /// ```
     pub fn ptr_eq(a: Gc<T>, b: Gc<T>) -> bool {
         a.ptr == b.ptr
     }
@@ -208,6 +254,26 @@ fn maybe_collect() {
 
 /// Runs a garbage collection now (Go's `runtime.GC`), returning when it
 /// and its sweep are done.
+///
+/// ```
+/// use gort::gc::{self, Gc};
+///
+/// #[global_allocator]
+/// static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
+///
+/// fn main() {
+///     for i in 0..1000u64 {
+///         let _garbage = Gc::new([i; 8]); // unreachable at once
+///     }
+///     let kept = Gc::new([7u64; 8]);
+///     let before = gc::stats().collections;
+///     gc::collect();
+///     let after = gc::stats();
+///     assert!(after.collections > before);
+///     assert!(after.live_bytes <= after.heap_bytes);
+///     assert_eq!(kept[7], 7);
+/// }
+/// ```
 pub fn collect() {
     set_up_thread();
     run_collection(None);
@@ -347,7 +413,8 @@ fn run_collection(after: Option<u32>) {
     }
 }
 
-/// What the collector has done so far (Go's `runtime.MemStats`, in part).
+/// What the collector has done so far (Go's `runtime.MemStats`, in part),
+/// from [`stats`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GcStats {
@@ -359,15 +426,33 @@ pub struct GcStats {
     pub live_bytes: usize,
     /// The heap size that triggers the next collection.
     pub goal_bytes: usize,
-    /// Stop-the-world pauses: median, 99th percentile (of the last 1024),
-    /// longest and total.
+    /// Median stop-the-world pause (of the last 1024).
     pub pause_p50: Duration,
+    /// 99th percentile stop-the-world pause (of the last 1024).
     pub pause_p99: Duration,
+    /// Longest stop-the-world pause.
     pub pause_max: Duration,
+    /// All stop-the-world pauses added up.
     pub pause_total: Duration,
 }
 
-/// The collector's statistics.
+/// The collector's statistics; all zero before the first `Gc` or
+/// collection.
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOC: gort::gc::ScannedAlloc = gort::gc::ScannedAlloc;
+///
+/// fn main() {
+///     let kept = gort::gc::Gc::new(1u32);
+///     gort::gc::collect();
+///     let s = gort::gc::stats();
+///     assert!(s.collections >= 1);
+///     assert!(s.live_bytes > 0); // at least `kept`
+///     assert!(s.pause_max <= s.pause_total);
+///     assert_eq!(*kept, 1);
+/// }
+/// ```
 pub fn stats() -> GcStats {
     let Some(heap) = heap::heap_if_any() else {
         return GcStats::default();

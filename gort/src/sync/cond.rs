@@ -19,7 +19,8 @@ use crate::futex::{Futex, WaitReason};
 use crate::shim::atomic::Ordering::{Acquire, Release};
 use crate::shim::{Arc, UnsafeCell};
 
-/// Go's `sync.Cond`, used with a gort `Mutex`.
+/// Go's `sync.Cond`, used with a gort [`Mutex`](super::Mutex). Unlike Go's, it is not
+/// tied to one mutex: each [`wait`](Self::wait) names its guard.
 ///
 /// ```
 /// use gort::sync::{Cond, Mutex};
@@ -34,6 +35,7 @@ use crate::shim::{Arc, UnsafeCell};
 /// while !*ready {
 ///     ready = pair.1.wait(ready);
 /// }
+/// assert!(*ready);
 /// ```
 pub struct Cond {
     lock: RawMutex,
@@ -46,7 +48,7 @@ unsafe impl Sync for Cond {}
 unsafe impl Send for Cond {}
 
 impl Cond {
-    /// A condition variable with no waiters.
+    /// A condition variable with no waiters. Example: see [`Cond`].
     pub fn new() -> Self {
         Cond {
             lock: RawMutex::new(),
@@ -56,7 +58,7 @@ impl Cond {
 
     /// Atomically unlocks the guard's mutex and parks until signalled, then
     /// locks the mutex again. As in Go, callers re-check their condition in
-    /// a loop.
+    /// a loop. Example: see [`Cond`].
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let node = Arc::new(Futex::new(0));
         self.with_queue(|q| q.push_back(node.clone()));
@@ -68,7 +70,8 @@ impl Cond {
         mutex.lock()
     }
 
-    /// Wakes the goroutine that has waited longest, if any.
+    /// Wakes the goroutine that has waited longest, if any; a signal with
+    /// no waiter is lost, as in Go. Example: see [`Cond`].
     pub fn signal(&self) {
         if let Some(node) = self.with_queue(|q| q.pop_front()) {
             wake(&node);
@@ -76,6 +79,26 @@ impl Cond {
     }
 
     /// Wakes every waiting goroutine.
+    ///
+    /// ```
+    /// use gort::sync::{Cond, Mutex, WaitGroup};
+    /// use std::sync::Arc;
+    ///
+    /// let start = Arc::new((Mutex::new(false), Cond::new()));
+    /// let wg = WaitGroup::new();
+    /// for _ in 0..3 {
+    ///     let start = start.clone();
+    ///     wg.go(move || {
+    ///         let mut go = start.0.lock();
+    ///         while !*go {
+    ///             go = start.1.wait(go);
+    ///         }
+    ///     });
+    /// }
+    /// *start.0.lock() = true;
+    /// start.1.broadcast();
+    /// wg.wait(); // every waiter saw the flag
+    /// ```
     pub fn broadcast(&self) {
         let all = self.with_queue(core::mem::take);
         for node in all {

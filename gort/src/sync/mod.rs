@@ -1,7 +1,10 @@
-//! Layer 4: Go's `sync` package, every type built only on `Futex`.
+//! Layer 4: Go's `sync` package, every type built only on
+//! [`Futex`](crate::futex::Futex).
 //!
-//! Blocking here parks the caller: an OS thread sleeps in the OS, and (once
-//! the M:N scheduler lands) a goroutine yields its worker.
+//! Blocking here parks the caller: an OS thread (a plain thread, or a
+//! goroutine of the threads scheduler) sleeps in the OS, and an M:N
+//! goroutine yields its worker. The locks hold the data they protect, as
+//! Rust's do, where Go's sit beside it; none is poisoned by a panic.
 
 mod cond;
 mod mutex;

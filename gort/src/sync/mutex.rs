@@ -196,10 +196,29 @@ impl RawMutex {
 
 /// Go's `sync.Mutex` holding the data it protects.
 ///
-/// No poisoning (as in Go and parking_lot): a panic while the lock is held
-/// releases it when the guard drops. Fair under contention: a waiter that
-/// has waited over 1 ms switches the lock to starvation mode, in which
-/// newcomers queue behind the waiters instead of barging in.
+/// No poisoning (as in Go): a panic while the lock is held releases it
+/// when the guard drops. Fair under contention: a waiter that has waited
+/// over 1 ms switches the lock to starvation mode, in which newcomers
+/// queue behind the waiters instead of barging in (Go's rule).
+///
+/// ```
+/// use gort::sync::{Mutex, WaitGroup};
+/// use std::sync::Arc;
+///
+/// let total = Arc::new(Mutex::new(0));
+/// let wg = WaitGroup::new();
+/// for i in 1..=10 {
+///     let total = total.clone();
+///     wg.go(move || *total.lock() += i);
+/// }
+/// wg.wait();
+/// assert_eq!(*total.lock(), 55);
+///
+/// // `new` is const: a mutex can be a static.
+/// static NAMES: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+/// NAMES.lock().push("gort");
+/// assert_eq!(NAMES.lock().len(), 1);
+/// ```
 pub struct Mutex<T: ?Sized> {
     raw: RawMutex,
     data: UnsafeCell<T>,
@@ -212,7 +231,7 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
-    /// An unlocked mutex holding `value`.
+    /// An unlocked mutex holding `value`. Example: see [`Mutex`].
     #[cfg(not(loom))]
     pub const fn new(value: T) -> Self {
         Mutex {
@@ -220,6 +239,7 @@ impl<T> Mutex<T> {
             data: UnsafeCell::new(value),
         }
     }
+    /// An unlocked mutex holding `value`.
     #[cfg(loom)]
     pub fn new(value: T) -> Self {
         Mutex {
@@ -229,19 +249,36 @@ impl<T> Mutex<T> {
     }
 
     /// Consumes the mutex, returning the data.
+    ///
+    /// ```
+    /// let mut m = gort::sync::Mutex::new(vec![1]);
+    /// m.get_mut().push(2); // no locking: `&mut` proves nobody else has it
+    /// assert_eq!(m.into_inner(), [1, 2]);
+    /// ```
     pub fn into_inner(self) -> T {
         self.data.into_inner()
     }
 }
 
 impl<T: ?Sized> Mutex<T> {
-    /// Blocks (parks) until the lock is held.
+    /// Blocks (parks) until the lock is held; the guard unlocks when
+    /// dropped. Locking a mutex the caller already holds deadlocks, as in
+    /// Go. Example: see [`Mutex`].
     pub fn lock(&self) -> MutexGuard<'_, T> {
         self.raw.lock();
         MutexGuard { mutex: self }
     }
 
     /// Takes the lock only if it is free now (and not reserved for waiters).
+    ///
+    /// ```
+    /// let m = gort::sync::Mutex::new(1);
+    /// let guard = m.lock();
+    /// assert!(m.is_locked());
+    /// assert!(m.try_lock().is_none());
+    /// drop(guard);
+    /// assert_eq!(*m.try_lock().unwrap(), 1);
+    /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         if self.raw.try_lock() {
             Some(MutexGuard { mutex: self })
@@ -251,11 +288,13 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Whether someone holds the lock at this instant (a hint only).
+    /// Example: see [`try_lock`](Self::try_lock).
     pub fn is_locked(&self) -> bool {
         self.raw.is_locked()
     }
 
     /// Mutable access without locking: `&mut self` proves exclusivity.
+    /// Example: see [`into_inner`](Self::into_inner).
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
     }
@@ -276,7 +315,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-/// Holds a `Mutex` locked; unlocks when dropped.
+/// Holds a [`Mutex`] locked; unlocks when dropped. Derefs to the data.
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,

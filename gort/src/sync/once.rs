@@ -20,18 +20,39 @@ const COMPLETE: u32 = 3;
 /// that ran it, waiters return, and later calls do not run anything. Calling
 /// `call_once` on the same `Once` from inside its own function deadlocks, as
 /// in Go.
+///
+/// ```
+/// use gort::sync::{Once, WaitGroup};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static INIT: Once = Once::new();
+/// static RUNS: AtomicUsize = AtomicUsize::new(0);
+///
+/// let wg = WaitGroup::new();
+/// for _ in 0..4 {
+///     wg.go(|| {
+///         INIT.call_once(|| {
+///             RUNS.fetch_add(1, Ordering::Relaxed);
+///         });
+///         assert!(INIT.is_completed()); // every caller returns after it ran
+///     });
+/// }
+/// wg.wait();
+/// assert_eq!(RUNS.load(Ordering::Relaxed), 1);
+/// ```
 pub struct Once {
     state: Futex,
 }
 
 impl Once {
-    /// A `Once` that has not run.
+    /// A `Once` that has not run. Example: see [`Once`].
     #[cfg(not(loom))]
     pub const fn new() -> Self {
         Once {
             state: Futex::new(INCOMPLETE),
         }
     }
+    /// A `Once` that has not run.
     #[cfg(loom)]
     pub fn new() -> Self {
         Once {
@@ -40,7 +61,8 @@ impl Once {
     }
 
     /// Runs `f` if no call has run yet; otherwise waits until the running
-    /// call (if any) finishes. Returns after `f` has finished either way.
+    /// call (if any) finishes. Returns after `f` has finished either way
+    /// (Go's `Do`). Example: see [`Once`].
     pub fn call_once(&self, f: impl FnOnce()) {
         if self.state.load(Acquire) != COMPLETE {
             self.call_once_slow(f);
@@ -48,6 +70,13 @@ impl Once {
     }
 
     /// Whether a call has finished (returned or panicked).
+    ///
+    /// ```
+    /// let once = gort::sync::Once::new();
+    /// assert!(!once.is_completed());
+    /// once.call_once(|| {});
+    /// assert!(once.is_completed());
+    /// ```
     pub fn is_completed(&self) -> bool {
         self.state.load(Acquire) == COMPLETE
     }

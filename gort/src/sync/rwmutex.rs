@@ -131,6 +131,25 @@ impl RawRwMutex {
 /// writer. Writer-preferring: once a writer waits, new readers wait behind
 /// it; when it leaves, every reader that queued behind it enters together.
 /// No poisoning.
+///
+/// ```
+/// use gort::sync::RwMutex;
+///
+/// let lock = RwMutex::new(vec![1]);
+/// {
+///     let (a, b) = (lock.read(), lock.read()); // readers share
+///     assert_eq!(a.len() + b.len(), 2);
+///     assert!(lock.try_write().is_none()); // not while they read
+/// }
+/// lock.write().push(2);
+/// {
+///     let w = lock.write();
+///     assert!(lock.try_read().is_none()); // not while it writes
+///     assert_eq!(*w, [1, 2]);
+/// }
+/// assert_eq!(lock.try_read().unwrap().len(), 2);
+/// assert_eq!(lock.into_inner(), [1, 2]);
+/// ```
 pub struct RwMutex<T: ?Sized> {
     raw: RawRwMutex,
     data: UnsafeCell<T>,
@@ -144,7 +163,7 @@ unsafe impl<T: ?Sized + Send> Send for RwMutex<T> {}
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwMutex<T> {}
 
 impl<T> RwMutex<T> {
-    /// An unlocked lock holding `value`.
+    /// An unlocked lock holding `value`. Example: see [`RwMutex`].
     #[cfg(not(loom))]
     pub const fn new(value: T) -> Self {
         RwMutex {
@@ -152,6 +171,7 @@ impl<T> RwMutex<T> {
             data: UnsafeCell::new(value),
         }
     }
+    /// An unlocked lock holding `value`.
     #[cfg(loom)]
     pub fn new(value: T) -> Self {
         RwMutex {
@@ -160,7 +180,7 @@ impl<T> RwMutex<T> {
         }
     }
 
-    /// Consumes the lock, returning the data.
+    /// Consumes the lock, returning the data. Example: see [`RwMutex`].
     pub fn into_inner(self) -> T {
         self.data.into_inner()
     }
@@ -168,12 +188,29 @@ impl<T> RwMutex<T> {
 
 impl<T: ?Sized> RwMutex<T> {
     /// Shared access; parks while a writer holds or waits for the lock.
+    /// A reader that reads again while a writer waits deadlocks, as in Go.
+    ///
+    /// ```
+    /// use gort::sync::{RwMutex, WaitGroup};
+    /// use std::sync::Arc;
+    ///
+    /// let config = Arc::new(RwMutex::new(String::from("v1")));
+    /// let wg = WaitGroup::new();
+    /// for _ in 0..4 {
+    ///     let config = config.clone();
+    ///     wg.go(move || assert!(config.read().starts_with('v')));
+    /// }
+    /// *config.write() = String::from("v2");
+    /// wg.wait();
+    /// assert_eq!(*config.read(), "v2");
+    /// ```
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
         self.raw.read();
         RwMutexReadGuard { lock: self }
     }
 
     /// Shared access only if no writer holds or waits for the lock.
+    /// Example: see [`RwMutex`].
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
         if self.raw.try_read() {
             Some(RwMutexReadGuard { lock: self })
@@ -183,12 +220,14 @@ impl<T: ?Sized> RwMutex<T> {
     }
 
     /// Exclusive access; parks until every reader and writer has left.
+    /// Example: see [`read`](Self::read).
     pub fn write(&self) -> RwMutexWriteGuard<'_, T> {
         self.raw.write();
         RwMutexWriteGuard { lock: self }
     }
 
-    /// Exclusive access only if the lock is entirely free now.
+    /// Exclusive access only if the lock is entirely free now. Example:
+    /// see [`RwMutex`].
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
         if self.raw.try_write() {
             Some(RwMutexWriteGuard { lock: self })
@@ -198,6 +237,12 @@ impl<T: ?Sized> RwMutex<T> {
     }
 
     /// Mutable access without locking: `&mut self` proves exclusivity.
+    ///
+    /// ```
+    /// let mut lock = gort::sync::RwMutex::new(0);
+    /// *lock.get_mut() += 1;
+    /// assert_eq!(*lock.read(), 1);
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
     }
@@ -218,7 +263,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwMutex<T> {
     }
 }
 
-/// Shared access to an `RwMutex`; releases it when dropped.
+/// Shared access to an [`RwMutex`]; releases it when dropped.
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct RwMutexReadGuard<'a, T: ?Sized> {
     lock: &'a RwMutex<T>,
@@ -242,7 +287,7 @@ impl<T: ?Sized> Drop for RwMutexReadGuard<'_, T> {
     }
 }
 
-/// Exclusive access to an `RwMutex`; releases it when dropped.
+/// Exclusive access to an [`RwMutex`]; releases it when dropped.
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct RwMutexWriteGuard<'a, T: ?Sized> {
     lock: &'a RwMutex<T>,

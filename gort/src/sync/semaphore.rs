@@ -102,13 +102,38 @@ impl RawSemaphore {
 ///
 /// `release` beyond the capacity panics with Go's message
 /// "semaphore: released more than held".
+///
+/// ```
+/// use gort::sync::{Semaphore, WaitGroup};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+///
+/// // At most two of the six goroutines work at once.
+/// let sem = Arc::new(Semaphore::new(2));
+/// let (inside, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+/// let wg = WaitGroup::new();
+/// for _ in 0..6 {
+///     let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
+///     wg.go(move || {
+///         sem.acquire();
+///         most.fetch_max(inside.fetch_add(1, SeqCst) + 1, SeqCst);
+///         gort::gosched();
+///         inside.fetch_sub(1, SeqCst);
+///         sem.release();
+///     });
+/// }
+/// wg.wait();
+/// assert!(most.load(SeqCst) <= 2);
+/// assert_eq!(sem.available_permits(), 2);
+/// ```
 pub struct Semaphore {
     raw: RawSemaphore,
     capacity: u32,
 }
 
 impl Semaphore {
-    /// A semaphore with `permits` permits, all available.
+    /// A semaphore with `permits` permits, all available. Example: see
+    /// [`Semaphore`].
     ///
     /// # Panics
     /// If `permits` does not fit in a `u32`.
@@ -120,17 +145,29 @@ impl Semaphore {
         }
     }
 
-    /// Takes a permit, parking until one is available.
+    /// Takes a permit, parking until one is available. Not FIFO: a
+    /// newcomer may take a permit before a woken waiter. Example: see
+    /// [`Semaphore`].
     pub fn acquire(&self) {
         self.raw.acquire();
     }
 
     /// Takes a permit if one is available now.
+    ///
+    /// ```
+    /// let sem = gort::sync::Semaphore::new(1);
+    /// assert!(sem.try_acquire());
+    /// assert!(!sem.try_acquire()); // none left
+    /// assert_eq!(sem.available_permits(), 0);
+    /// sem.release();
+    /// assert!(sem.try_acquire());
+    /// ```
     pub fn try_acquire(&self) -> bool {
         self.raw.try_acquire()
     }
 
-    /// Gives a permit back, waking a waiter if there is one.
+    /// Gives a permit back, waking a waiter if there is one. Example: see
+    /// [`Semaphore`].
     ///
     /// # Panics
     /// "semaphore: released more than held" if every permit is already
@@ -141,7 +178,8 @@ impl Semaphore {
         }
     }
 
-    /// Permits available at this instant.
+    /// Permits available at this instant. Example: see
+    /// [`try_acquire`](Self::try_acquire).
     pub fn available_permits(&self) -> usize {
         self.raw.available() as usize
     }

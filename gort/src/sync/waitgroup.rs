@@ -18,30 +18,43 @@ const WAITERS: u32 = 1 << 31;
 const COUNT: u32 = WAITERS - 1;
 
 /// Go's `sync.WaitGroup`: waits for a collection of goroutines to finish.
-/// Cloning gives another handle to the same group.
+/// Cloning gives another handle to the same group (Go passes a pointer).
 ///
 /// ```
-/// let wg = gort::sync::WaitGroup::new();
+/// use gort::sync::WaitGroup;
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let wg = WaitGroup::new();
+/// let finished = Arc::new(AtomicUsize::new(0));
 /// for _ in 0..4 {
 ///     wg.add(1);
-///     let wg = wg.clone();
-///     gort::go(move || wg.done());
+///     let (wg, finished) = (wg.clone(), finished.clone());
+///     gort::go(move || {
+///         finished.fetch_add(1, Ordering::Relaxed);
+///         wg.done();
+///     });
 /// }
 /// wg.wait();
+/// assert_eq!(finished.load(Ordering::Relaxed), 4);
+/// assert_eq!(wg.count(), 0);
 /// ```
+///
+/// [`WaitGroup::go`] does the `add` and `done` itself.
 #[derive(Clone, Default)]
 pub struct WaitGroup {
     state: Arc<Futex>,
 }
 
 impl WaitGroup {
-    /// A group with counter zero.
+    /// A group with counter zero. Example: see [`WaitGroup`].
     pub fn new() -> Self {
         WaitGroup::default()
     }
 
     /// Adds `delta` (which may be negative) to the counter; reaching zero
-    /// releases every `wait`.
+    /// releases every [`wait`](Self::wait). Call it before starting the
+    /// goroutine it counts, as in Go. Example: see [`WaitGroup`].
     ///
     /// # Panics
     /// "sync: negative WaitGroup counter" if the counter would go below
@@ -74,12 +87,13 @@ impl WaitGroup {
         }
     }
 
-    /// `add(-1)`.
+    /// `add(-1)`. Example: see [`WaitGroup`].
     pub fn done(&self) {
         self.add(-1);
     }
 
-    /// Parks until the counter is zero.
+    /// Parks until the counter is zero (returns at once if it is).
+    /// Example: see [`WaitGroup`].
     pub fn wait(&self) {
         let mut s = self.state.load(Acquire);
         while s & COUNT != 0 {
@@ -98,7 +112,14 @@ impl WaitGroup {
         }
     }
 
-    /// The counter at this instant.
+    /// The counter at this instant (Go has no such method).
+    ///
+    /// ```
+    /// let wg = gort::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 1);
+    /// ```
     pub fn count(&self) -> usize {
         (self.state.load(Relaxed) & COUNT) as usize
     }

@@ -56,6 +56,30 @@ const PARKED: u32 = u32::MAX;
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A goroutine, or a plain OS thread seen as one.
+///
+/// [`park`] and [`Task::unpark`] are the primitive every blocking
+/// operation in gort is built on (Go keeps its equivalents, `gopark` and
+/// `goready`, inside the runtime). Most programs use channels and `sync`
+/// instead.
+///
+/// ```
+/// use gort::task;
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// let me = task::current();
+/// assert_eq!(task::current().id(), me.id()); // same thread, same task
+///
+/// let done = Arc::new(AtomicBool::new(false));
+/// let d = done.clone();
+/// gort::go(move || {
+///     d.store(true, Ordering::Release);
+///     me.unpark(); // wake the main thread
+/// });
+/// while !done.load(Ordering::Acquire) {
+///     task::park(); // may return early: re-check
+/// }
+/// ```
 #[derive(Debug)]
 pub struct Task {
     id: u64,
@@ -86,7 +110,8 @@ pub struct Task {
 impl core::panic::UnwindSafe for Task {}
 impl core::panic::RefUnwindSafe for Task {}
 
-/// A shared handle to a task: what wakers keep to `unpark` it.
+/// A shared handle to a task: what wakers keep to
+/// [`unpark`](Task::unpark) it.
 pub type TaskRef = Arc<Task>;
 
 #[cfg(all(feature = "std", not(loom)))]
@@ -133,12 +158,19 @@ impl Task {
     }
 
     /// The goroutine id, unique for the life of the process (plain threads
-    /// get one on first use too).
+    /// get one on first use too). Go hides its goroutine ids.
+    ///
+    /// ```
+    /// let main_id = gort::task::current().id();
+    /// let other = gort::spawn(|| gort::task::current().id()).join().unwrap();
+    /// assert_ne!(main_id, other);
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
 
-    /// Makes the task runnable: its current or next `park` returns.
+    /// Makes the task runnable: its current or next [`park`] returns.
+    /// Example: see [`Task`].
     pub fn unpark(&self) {
         // AcqRel: seeing PARKED must also show an M:N worker's write of the
         // parked goroutine (see `mn`).
@@ -159,7 +191,8 @@ impl Task {
     }
 }
 
-/// The task running on this thread.
+/// The task running on this thread: its goroutine, or the thread's own
+/// task (made on first use). Example: see [`Task`].
 #[cfg(feature = "std")]
 pub fn current() -> TaskRef {
     CURRENT.with(|c| c.borrow_mut().get_or_insert_with(Task::new).clone())
@@ -369,14 +402,28 @@ pub(crate) fn park_switching_out(
     }
 }
 
-/// Blocks the current task until `unpark` is called on it (or was called
-/// since the last park). May return spuriously; callers re-check.
+/// Blocks the current task until [`unpark`](Task::unpark) is called on it
+/// (or was called since the last park). May return spuriously; callers
+/// re-check. Example: see [`Task`].
 pub fn park() {
     park_inner(None);
 }
 
-/// Like `park`, but gives up after `timeout`; returns `false` if it timed
+/// Like [`park`], but gives up after `timeout`; returns `false` if it timed
 /// out without being unparked.
+///
+/// ```
+/// use gort::task;
+/// use std::time::Duration;
+///
+/// // A fresh goroutine, so no unpark is pending.
+/// let woken = gort::spawn(|| task::park_timeout(Duration::from_millis(1)));
+/// assert!(!woken.join().unwrap());
+///
+/// let me = task::current();
+/// me.unpark(); // before the park: it returns at once
+/// assert!(task::park_timeout(Duration::from_secs(60)));
+/// ```
 #[cfg(not(loom))]
 pub fn park_timeout(timeout: Duration) -> bool {
     park_inner(Some(timeout))

@@ -17,6 +17,15 @@ mod instant;
 #[cfg(not(feature = "std"))]
 pub use instant::Instant;
 /// The instant type timer channels carry: std's where there is std.
+///
+/// ```
+/// use gort::time::{Instant, after};
+/// use std::time::Duration;
+///
+/// let armed = Instant::now();
+/// let fired: Instant = after(Duration::from_millis(1)).recv().unwrap();
+/// assert!(fired >= armed); // when the timer fired
+/// ```
 #[cfg(feature = "std")]
 pub use std::time::Instant;
 
@@ -27,7 +36,16 @@ use crate::sync::Mutex;
 use crate::task;
 
 /// Parks the calling goroutine for at least `d` (Go's `time.Sleep`). Zero
-/// returns at once.
+/// returns at once. An M:N goroutine's worker runs other goroutines
+/// meanwhile; `std::thread::sleep` would hold it.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// let start = Instant::now();
+/// gort::time::sleep(Duration::from_millis(2));
+/// assert!(start.elapsed() >= Duration::from_millis(2)); // never less
+/// ```
 pub fn sleep(d: Duration) {
     if let Some(deadline) = crate::platform::deadline_after(d) {
         sleep_until_nanos(deadline);
@@ -52,13 +70,37 @@ pub(crate) fn sleep_until_nanos(deadline: u64) {
     let _ = timers::disarm_unpark(timer);
 }
 
-/// A channel that receives the time once, after `d` (Go's `time.After`).
+/// A channel that receives the time once, after `d` (Go's `time.After`):
+/// the usual timeout case of a `select!`.
+///
+/// ```
+/// use gort::chan::Chan;
+/// use gort::time::after;
+/// use std::time::Duration;
+///
+/// let replies = Chan::<u32>::new(0); // nobody answers
+/// let outcome = gort::select! {
+///     recv(replies) -> r => r.map_or("closed", |_| "reply"),
+///     recv(after(Duration::from_millis(1))) -> _ => "timed out",
+/// };
+/// assert_eq!(outcome, "timed out");
+/// ```
 pub fn after(d: Duration) -> Chan<Instant> {
     Timer::new(d).into_chan()
 }
 
 /// A channel that receives the time every `d` (Go's `time.Tick`); nil for
 /// a zero `d`, as in Go. It stops when every handle to it is dropped.
+///
+/// ```
+/// use gort::time::tick;
+/// use std::time::Duration;
+///
+/// let ticks = tick(Duration::from_millis(1));
+/// let (first, second) = (ticks.recv().unwrap(), ticks.recv().unwrap());
+/// assert!(second > first);
+/// assert!(tick(Duration::ZERO).is_nil());
+/// ```
 pub fn tick(d: Duration) -> Chan<Instant> {
     if d.is_zero() {
         return Chan::nil();
@@ -70,6 +112,24 @@ pub fn tick(d: Duration) -> Chan<Instant> {
 /// `f` runs on the timer facility's own thread (on bare metal: a core's
 /// scheduler loop), so it must be short and must not block: send with
 /// `try_send`, close a channel, `unpark`, or `go` a goroutine for more.
+/// (Go runs it in a goroutine of its own.)
+///
+/// ```
+/// use gort::chan::Chan;
+/// use gort::time::after_func;
+/// use std::time::Duration;
+///
+/// let done = Chan::new(1);
+/// let tx = done.clone();
+/// let mut call = after_func(Duration::from_millis(1), move || {
+///     let _ = tx.try_send("called");
+/// });
+/// assert_eq!(done.recv(), Some("called"));
+/// assert!(!call.stop()); // too late: it ran
+///
+/// let mut never = after_func(Duration::from_secs(3600), || unreachable!());
+/// assert!(never.stop()); // stopped in time: it will not run
+/// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> AfterFunc {
     // A deadline too far to represent: never.
     let id = crate::platform::deadline_after(d)
@@ -77,7 +137,7 @@ pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> AfterFunc {
     AfterFunc { id }
 }
 
-/// The handle `after_func` returns.
+/// The handle [`after_func`] returns; dropping it does not stop the call.
 #[derive(Debug)]
 pub struct AfterFunc {
     id: Option<TimerId>,
@@ -85,13 +145,32 @@ pub struct AfterFunc {
 
 impl AfterFunc {
     /// Prevents the call; true if this stopped it, false if it already ran
-    /// (or is running) or was stopped.
+    /// (or is running) or was stopped. Example: see [`after_func`].
     pub fn stop(&mut self) -> bool {
         self.id.take().is_some_and(timers::disarm)
     }
 }
 
 /// Go's `time.Timer`: delivers the time on `c` once, after a duration.
+///
+/// As in Go since 1.23, after [`stop`](Self::stop) or
+/// [`reset`](Self::reset) returns, `c` yields no value prepared before
+/// the call.
+///
+/// ```
+/// use gort::time::Timer;
+/// use std::time::Duration;
+///
+/// let t = Timer::new(Duration::from_millis(1));
+/// t.c.recv().unwrap(); // fired
+/// assert!(!t.stop()); // nothing left to stop
+///
+/// let t = Timer::new(Duration::from_secs(60));
+/// assert!(t.stop()); // stopped before it fired
+/// assert!(t.c.try_recv().is_err());
+/// assert!(!t.reset(Duration::from_millis(1))); // it was not pending
+/// t.c.recv().unwrap(); // fires again after the reset
+/// ```
 pub struct Timer {
     /// The channel the time is delivered on.
     pub c: Chan<Instant>,
@@ -99,7 +178,21 @@ pub struct Timer {
 }
 
 /// Go's `time.Ticker`: delivers the time on `c` every period, dropping
-/// ticks a slow receiver misses.
+/// ticks a slow receiver misses. Dropping it stops it.
+///
+/// ```
+/// use gort::time::Ticker;
+/// use std::time::Duration;
+///
+/// let t = Ticker::new(Duration::from_millis(1));
+/// for _ in 0..3 {
+///     t.c.recv().unwrap();
+/// }
+/// t.reset(Duration::from_millis(2));
+/// t.c.recv().unwrap();
+/// t.stop();
+/// assert!(t.c.recv_timeout(Duration::from_millis(5)).is_err()); // no more ticks
+/// ```
 pub struct Ticker {
     /// The channel the ticks are delivered on.
     pub c: Chan<Instant>,
@@ -182,7 +275,8 @@ impl TimerShared {
 }
 
 impl Timer {
-    /// A timer that fires once after `d`.
+    /// A timer that fires once after `d` (Go's `time.NewTimer`). Example:
+    /// see [`Timer`].
     pub fn new(d: Duration) -> Timer {
         let c = Chan::new(1);
         let shared = TimerShared::new(&c, None);
@@ -192,13 +286,15 @@ impl Timer {
 
     /// Prevents the timer from firing. Returns true if this call stopped
     /// it, false if it had already fired (and its value was received) or
-    /// was stopped. Afterwards `c` yields nothing stale.
+    /// was stopped. Afterwards `c` yields nothing stale. Example: see
+    /// [`Timer`].
     pub fn stop(&self) -> bool {
         self.shared.stop(&mut self.shared.state.lock())
     }
 
     /// Re-arms the timer for `d` from now. Returns true if it was still
     /// pending (as `stop` would have), false if it had fired or stopped.
+    /// Example: see [`Timer`].
     pub fn reset(&self, d: Duration) -> bool {
         let mut st = self.shared.state.lock();
         let was_pending = self.shared.stop(&mut st);
@@ -212,7 +308,8 @@ impl Timer {
 }
 
 impl Ticker {
-    /// A ticker firing every `d`.
+    /// A ticker firing every `d` (Go's `time.NewTicker`). Example: see
+    /// [`Ticker`].
     ///
     /// # Panics
     /// "non-positive interval for NewTicker" if `d` is zero (Go's words).
@@ -229,12 +326,13 @@ impl Ticker {
     }
 
     /// Stops the ticks; a tick already delivered and not received is
-    /// discarded.
+    /// discarded. Example: see [`Ticker`].
     pub fn stop(&self) {
         self.shared.stop(&mut self.shared.state.lock());
     }
 
     /// Restarts the ticks with period `d`, the first one `d` from now.
+    /// Example: see [`Ticker`].
     ///
     /// # Panics
     /// "non-positive interval for Ticker.Reset" if `d` is zero.
@@ -274,7 +372,20 @@ impl core::fmt::Debug for Ticker {
     }
 }
 
-/// Timers armed and not yet fired or stopped (for tests and stats).
+/// Timers armed and not yet fired or stopped, in the whole process (for
+/// tests and stats): timer channels, `after_func` calls, and the
+/// deadlines of sleeps and timeouts.
+///
+/// ```standalone_crate
+/// use gort::time::{Timer, pending_timers};
+/// use std::time::Duration;
+///
+/// let before = pending_timers();
+/// let t = Timer::new(Duration::from_secs(60));
+/// assert_eq!(pending_timers(), before + 1);
+/// t.stop();
+/// assert_eq!(pending_timers(), before);
+/// ```
 pub fn pending_timers() -> usize {
     timers::pending()
 }
