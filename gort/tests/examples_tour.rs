@@ -16,11 +16,12 @@ fn prime_sieve() {
     check_example("prime_sieve", &["25"], |out| {
         assert_eq!(out.lines(), FIRST);
     });
-    check_example("prime_sieve", &["1000"], |out| {
+    // 300 primes: ~49k hand-offs, seconds under qemu-user's debug build.
+    check_example("prime_sieve", &["300"], |out| {
         let lines = out.lines();
-        assert_eq!(lines.len(), 1000);
+        assert_eq!(lines.len(), 300);
         assert_eq!(lines[..25], FIRST);
-        assert_eq!(lines[999], "7919");
+        assert_eq!(lines[299], "1987");
     });
     check_example("prime_sieve", &[], |out| {
         assert_eq!(out.lines(), FIRST[..10]);
