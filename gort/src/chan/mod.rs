@@ -622,7 +622,7 @@ impl<'a, T> IntoIterator for &'a Chan<T> {
     type Item = T;
     type IntoIter = Iter<'a, T>;
     fn into_iter(self) -> Iter<'a, T> {
-        Iter { chan: self }
+        self.iter()
     }
 }
 

@@ -5,7 +5,7 @@
 //! first). Under an emulator the rig's `GORT_CHILD_RUNNER` starts them.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// What one run printed.
@@ -54,17 +54,7 @@ fn example_path(name: &str) -> PathBuf {
 /// Runs example `name` with `args` under scheduler `sched` ("threads" or
 /// "mn"); kills it and fails after `limit`.
 pub fn run_with(name: &str, args: &[&str], sched: &str, limit: Duration) -> Output {
-    let runner = std::env::var("GORT_CHILD_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    let mut cmd = match words.next() {
-        Some(program) => {
-            let mut c = Command::new(program);
-            c.args(words).arg(example_path(name));
-            c
-        }
-        None => Command::new(example_path(name)),
-    };
-    let mut child = cmd
+    let mut child = super::child_command(&example_path(name))
         .args(args)
         .env("GORT_SCHEDULER", sched)
         .stdin(Stdio::null())

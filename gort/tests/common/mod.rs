@@ -81,18 +81,7 @@ impl Drop for Watchdog {
 /// is started through it.
 #[cfg(not(target_family = "wasm"))]
 pub fn run_child(test: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let exe = std::env::current_exe().unwrap();
-    let runner = std::env::var("GORT_CHILD_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    let mut cmd = match words.next() {
-        Some(program) => {
-            let mut c = std::process::Command::new(program);
-            c.args(words).arg(exe);
-            c
-        }
-        None => std::process::Command::new(exe),
-    };
-    let out = cmd
+    let out = child_command(&std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env("GORT_TEST_CHILD", "1")
         .envs(envs.iter().copied())
@@ -103,6 +92,22 @@ pub fn run_child(test: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, Str
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A command that starts the program `exe`: directly, or through the
+/// rig's `GORT_CHILD_RUNNER` under an emulator.
+#[cfg(not(target_family = "wasm"))]
+pub fn child_command(exe: &std::path::Path) -> std::process::Command {
+    let runner = std::env::var("GORT_CHILD_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut c = std::process::Command::new(program);
+            c.args(words).arg(exe);
+            c
+        }
+        None => std::process::Command::new(exe),
+    }
 }
 
 pub fn is_child() -> bool {
