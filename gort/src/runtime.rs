@@ -8,6 +8,10 @@
 //! Panics follow Go: a goroutine's panic that nobody joins prints
 //! `panic: <message>` and `goroutine <id> [running]` and ends the process
 //! with exit status 2; a `JoinHandle` that is joined receives it instead.
+//! What the runtime drops for a goroutine, it drops inside that goroutine:
+//! its closure's captures, and its result when the handle is already gone
+//! (a panic in that `Drop` is the goroutine's, and nobody can recover it).
+//! A result the handle takes is dropped by whoever holds the handle.
 
 use core::fmt;
 use std::any::Any;
@@ -298,7 +302,11 @@ impl Runtime {
         let job = move |id| {
             let result = catch_unwind(AssertUnwindSafe(f));
             LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
-            done(id, result);
+            // `done` drops the value when nobody will join it: a panic in
+            // its `Drop` is this goroutine's, and nobody can recover it.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| done(id, result))) {
+                fatal_panic(id, &*payload);
+            }
         };
         match &self.inner.sched {
             Sched::Threads(pool) => pool.spawn(Box::new(move || {
@@ -683,7 +691,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Go's ending for a panic nobody recovers: message, goroutine, status 2.
-fn fatal_panic(id: u64, payload: &(dyn Any + Send)) -> ! {
+pub(crate) fn fatal_panic(id: u64, payload: &(dyn Any + Send)) -> ! {
     let msg = payload
         .downcast_ref::<&str>()
         .copied()
