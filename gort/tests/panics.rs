@@ -1,6 +1,6 @@
 //! Panics nobody can recover, wherever the runtime runs user code: a
 //! goroutine's result dropped because nobody will join it, a goroutine
-//! closure's captures. Go's rule holds for each:
+//! closure's captures, an `after_func` call. Go's rule holds for each:
 //! `panic: <msg>`, `goroutine <id> [running]:`, exit status 2; never a dead
 //! worker thread, a silently dead pool thread, or a hang. Each case runs in
 //! a child process, under both schedulers with one and two workers.
@@ -83,6 +83,22 @@ fn child_captured_value_panics_in_drop() {
     }
 }
 
+/// An `after_func` call panics (Go runs it in a goroutine of its own).
+#[test]
+fn child_after_func_panics() {
+    if is_child() {
+        let _dog = Watchdog::new("child_after_func_panics", LIMIT);
+        let rt = child_runtime();
+        let _call = gort::time::after_func(Duration::from_millis(1), || panic!("bomb"));
+        // Later timers are served by the same thread: they must not hang.
+        loop {
+            rt.run(|| gort::time::sleep(Duration::from_millis(1)));
+            let t = gort::time::Timer::new(Duration::from_millis(1));
+            t.c.recv().unwrap();
+        }
+    }
+}
+
 /// The child's own watchdog: far beyond what the cases need, short enough
 /// that a hang fails the test.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -154,5 +170,10 @@ mod process {
     #[test]
     fn captured_value_panicking_in_drop_exits_2() {
         exits_2_reporting_the_bomb("child_captured_value_panics_in_drop");
+    }
+
+    #[test]
+    fn after_func_panic_exits_2() {
+        exits_2_reporting_the_bomb("child_after_func_panics");
     }
 }
