@@ -65,6 +65,20 @@ impl Scheduler {
 /// Default stack for a goroutine thread: virtual memory, touched lazily.
 const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
+/// The smallest goroutine stack; smaller sizes are rounded up to it. A
+/// panic's report with a backtrace (`RUST_BACKTRACE=1`) overflowed 16 KiB
+/// and fit 32 KiB (unoptimised, x86-64): this leaves it room.
+const MIN_STACK_SIZE: usize = 64 * 1024;
+
+/// The largest goroutine stack: Go's limit (`debug.SetMaxStack`: 1 GB on
+/// 64-bit, 250 MB on 32-bit), in binary units. Beyond it a size is a
+/// mistake, and near `usize::MAX` the arithmetic of mapping it overflows.
+const MAX_STACK_SIZE: usize = if usize::BITS >= 64 {
+    1 << 30
+} else {
+    256 << 20
+};
+
 /// Configures a [`Runtime`].
 ///
 /// Most programs need none: [`go`] and [`spawn`] use a default runtime
@@ -144,11 +158,20 @@ impl Builder {
         self
     }
 
-    /// Stack size of each goroutine in bytes (rounded up by the OS to its
-    /// minimum and page size). Fixed, unlike Go's growable stacks.
-    /// Example: see [`Builder`].
+    /// Stack size of each goroutine in bytes: address space, backed as it
+    /// is touched. Fixed, unlike Go's growable stacks. A size below 64 KiB
+    /// is rounded up to it, and every size up to whole pages. Example: see
+    /// [`Builder`].
+    ///
+    /// # Panics
+    /// If `bytes` exceeds the maximum: 1 GiB on 64-bit targets, 256 MiB on
+    /// 32-bit ones (Go's limit is 1 GB and 250 MB).
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = bytes;
+        assert!(
+            bytes <= MAX_STACK_SIZE,
+            "gort: stack size {bytes} exceeds the maximum {MAX_STACK_SIZE}"
+        );
+        self.stack_size = bytes.max(MIN_STACK_SIZE);
         self
     }
 
