@@ -8,6 +8,10 @@
 //! Panics follow Go: a goroutine's panic that nobody joins prints
 //! `panic: <message>` and `goroutine <id> [running]` and ends the process
 //! with exit status 2; a `JoinHandle` that is joined receives it instead.
+//! What the runtime drops for a goroutine, it drops inside that goroutine:
+//! its closure's captures, and its result when the handle is already gone
+//! (a panic in that `Drop` is the goroutine's, and nobody can recover it).
+//! A result the handle takes is dropped by whoever holds the handle.
 
 use core::fmt;
 use std::any::Any;
@@ -60,6 +64,20 @@ impl Scheduler {
 
 /// Default stack for a goroutine thread: virtual memory, touched lazily.
 const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// The smallest goroutine stack; smaller sizes are rounded up to it. A
+/// panic's report with a backtrace (`RUST_BACKTRACE=1`) overflowed 16 KiB
+/// and fit 32 KiB (unoptimised, x86-64): this leaves it room.
+const MIN_STACK_SIZE: usize = 64 * 1024;
+
+/// The largest goroutine stack: Go's limit (`debug.SetMaxStack`: 1 GB on
+/// 64-bit, 250 MB on 32-bit), in binary units. Beyond it a size is a
+/// mistake, and near `usize::MAX` the arithmetic of mapping it overflows.
+const MAX_STACK_SIZE: usize = if usize::BITS >= 64 {
+    1 << 30
+} else {
+    256 << 20
+};
 
 /// Configures a [`Runtime`].
 ///
@@ -140,11 +158,20 @@ impl Builder {
         self
     }
 
-    /// Stack size of each goroutine in bytes (rounded up by the OS to its
-    /// minimum and page size). Fixed, unlike Go's growable stacks.
-    /// Example: see [`Builder`].
+    /// Stack size of each goroutine in bytes: address space, backed as it
+    /// is touched. Fixed, unlike Go's growable stacks. A size below 64 KiB
+    /// is rounded up to it, and every size up to whole pages. Example: see
+    /// [`Builder`].
+    ///
+    /// # Panics
+    /// If `bytes` exceeds the maximum: 1 GiB on 64-bit targets, 256 MiB on
+    /// 32-bit ones (Go's limit is 1 GB and 250 MB).
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = bytes;
+        assert!(
+            bytes <= MAX_STACK_SIZE,
+            "gort: stack size {bytes} exceeds the maximum {MAX_STACK_SIZE}"
+        );
+        self.stack_size = bytes.max(MIN_STACK_SIZE);
         self
     }
 
@@ -298,7 +325,11 @@ impl Runtime {
         let job = move |id| {
             let result = catch_unwind(AssertUnwindSafe(f));
             LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
-            done(id, result);
+            // `done` drops the value when nobody will join it: a panic in
+            // its `Drop` is this goroutine's, and nobody can recover it.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| done(id, result))) {
+                fatal_panic(id, &*payload);
+            }
         };
         match &self.inner.sched {
             Sched::Threads(pool) => pool.spawn(Box::new(move || {
@@ -683,7 +714,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Go's ending for a panic nobody recovers: message, goroutine, status 2.
-fn fatal_panic(id: u64, payload: &(dyn Any + Send)) -> ! {
+pub(crate) fn fatal_panic(id: u64, payload: &(dyn Any + Send)) -> ! {
     let msg = payload
         .downcast_ref::<&str>()
         .copied()

@@ -144,6 +144,70 @@ fn deep_recursion_fits_the_configured_stack() {
     assert_eq!(rt.run(|| depth(1_000)), 1_000);
 }
 
+/// The largest goroutine stack `Builder::stack_size` accepts: Go's limit
+/// (`debug.SetMaxStack`: 1 GB on 64-bit, 250 MB on 32-bit), in binary.
+const MAX_STACK: usize = if usize::BITS >= 64 {
+    1 << 30
+} else {
+    256 << 20
+};
+
+/// A stack size beyond the maximum is refused where it is given, saying
+/// both numbers, under either scheduler; the maximum itself is accepted.
+#[test]
+#[cfg(panic = "unwind")]
+fn absurd_stack_size_is_refused() {
+    for sched in common::schedulers() {
+        for bytes in [usize::MAX, usize::MAX / 2 + 1, MAX_STACK + 1] {
+            let err = std::panic::catch_unwind(|| {
+                gort::Builder::new().scheduler(sched).stack_size(bytes)
+            })
+            .expect_err("an absurd stack size is refused");
+            let msg = err
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .unwrap_or("(not a String)");
+            assert_eq!(
+                msg,
+                format!("gort: stack size {bytes} exceeds the maximum {MAX_STACK}"),
+                "{sched:?}"
+            );
+        }
+        let _ = gort::Builder::new().scheduler(sched).stack_size(MAX_STACK);
+    }
+}
+
+/// A large stack (64 MiB) works under either scheduler: two goroutines at
+/// once each recurse through more than 8 MiB of it (a default thread's
+/// whole stack) when unoptimised.
+#[test]
+fn large_stacks_hold_deep_recursion() {
+    fn depth(n: u64) -> u64 {
+        let pad = std::hint::black_box([n; 64]);
+        if n == 0 {
+            pad[0]
+        } else {
+            depth(n - 1) + pad[1] - n + 1
+        }
+    }
+    for sched in common::schedulers() {
+        let _dog = Watchdog::new(
+            &format!("large_stacks_hold_deep_recursion [{sched:?}]"),
+            Duration::from_secs(60),
+        );
+        let rt = gort::Builder::new()
+            .scheduler(sched)
+            .workers(2)
+            .stack_size(64 << 20)
+            .build();
+        let total = rt.run(|| {
+            let other = gort::spawn(|| depth(5_000));
+            depth(5_000) + other.join().unwrap()
+        });
+        assert_eq!(total, 10_000, "{sched:?}");
+    }
+}
+
 #[test]
 fn park_and_unpark_in_either_order() {
     each_scheduler(
@@ -410,6 +474,19 @@ fn child_mn_stack_overflow() {
     }
 }
 
+/// A one-byte stack is rounded up to the minimum, which holds a panic
+/// report with a backtrace (the parent sets `RUST_BACKTRACE=1`): the panic
+/// is joined, and the child says so.
+#[test]
+fn child_tiny_stack_holds_a_panic() {
+    if is_child() {
+        let _dog = Watchdog::new("child_tiny_stack_holds_a_panic", Duration::from_secs(60));
+        let rt = gort::Builder::new().stack_size(1).build();
+        let joined = rt.run(|| gort::spawn(|| -> u32 { panic!("small") }).join().is_err());
+        gort::println!("joined the panic: {joined}");
+    }
+}
+
 #[test]
 fn child_dropped_handle_of_panicked_goroutine() {
     if is_child() {
@@ -506,6 +583,24 @@ mod process {
             err.contains(&format!("goroutine {id} [running]")),
             "stderr: {err}"
         );
+    }
+
+    /// Under both schedulers.
+    #[test]
+    fn tiny_stack_is_rounded_up_to_hold_a_panic() {
+        for sched in super::common::schedulers() {
+            let sched = if sched == gort::Scheduler::MN {
+                "mn"
+            } else {
+                "threads"
+            };
+            let (code, out, err) = run_child(
+                "child_tiny_stack_holds_a_panic",
+                &[("GORT_SCHEDULER", sched), ("RUST_BACKTRACE", "1")],
+            );
+            assert_eq!(code, Some(0), "{sched}: stderr: {err}");
+            assert!(out.contains("joined the panic: true"), "{sched}: {out}");
+        }
     }
 
     #[test]

@@ -44,6 +44,11 @@
 //! - while a goroutine runs, its worker's `GUARD` names the memory just
 //!   below its stack: a fault there is its stack overflowing, reported in
 //!   Go's words and ending the process with status 2.
+//! - a goroutine's task holds its runtime, which owns the scheduler, so
+//!   the workers stop only after every goroutine finished: no closure is
+//!   dropped unrun, no suspended stack unwound. User code runs only inside
+//!   goroutines, under the runtime's `catch_unwind`; a panic that escapes
+//!   a worker anyway ends the process (`task::run_owned_thread`).
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -420,7 +425,7 @@ impl Scheduler {
             let s = sched.clone();
             std::thread::Builder::new()
                 .name(format!("gort-worker-{index}"))
-                .spawn(move || s.work(index, local))
+                .spawn(move || super::run_owned_thread(|| s.work(index, local)))
                 .unwrap_or_else(|e| panic!("gort: failed to start a worker thread: {e}"));
         }
         sched

@@ -237,7 +237,9 @@ mod unix {
             let page = crate::platform::page_size();
             let len = usable + page;
             if self.end - self.next < len {
-                let region = (len * super::STACKS_PER_REGION).min(super::MAX_REGION.max(len));
+                let region = len
+                    .saturating_mul(super::STACKS_PER_REGION)
+                    .min(super::MAX_REGION.max(len));
                 let start = crate::platform::map_region(region)?;
                 self.regions.push((start, region));
                 self.next = start;

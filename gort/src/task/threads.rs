@@ -8,7 +8,9 @@
 //!   fills it, then publishes `ASSIGNED` and wakes it;
 //! - an idle worker lingers `LINGER` and then removes itself, but only if it
 //!   is still in `idle`; if it was popped meanwhile, a job is on its way and
-//!   it waits for it.
+//!   it waits for it;
+//! - a job does not unwind (the runtime catches a goroutine's panics); if
+//!   one does, the process ends (`run_owned_thread`), not the thread alone.
 //!
 //! The pool list uses `std::sync::Mutex`: this layer sits below `Futex` and
 //! `gort::sync`, and the threads scheduler only exists where std does.
@@ -69,7 +71,7 @@ impl ThreadPool {
                 std::thread::Builder::new()
                     .name("goroutine".into())
                     .stack_size(self.stack_size)
-                    .spawn(move || pool.work(me, job))
+                    .spawn(move || super::run_owned_thread(|| pool.work(me, job)))
                     .unwrap_or_else(|e| {
                         panic!("gort: failed to create an OS thread for a goroutine: {e}")
                     });

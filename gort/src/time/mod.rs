@@ -112,7 +112,8 @@ pub fn tick(d: Duration) -> Chan<Instant> {
 /// `f` runs on the timer facility's own thread (on bare metal: a core's
 /// scheduler loop), so it must be short and must not block: send with
 /// `try_send`, close a channel, `unpark`, or `go` a goroutine for more.
-/// (Go runs it in a goroutine of its own.)
+/// (Go runs it in a goroutine of its own.) If `f` panics, the process
+/// prints the panic and exits with status 2, as for a goroutine's.
 ///
 /// ```
 /// use gort::chan::Chan;

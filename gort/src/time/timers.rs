@@ -192,7 +192,7 @@ fn global() -> &'static Global {
     STARTED.call_once(|| {
         std::thread::Builder::new()
             .name("gort-timers".into())
-            .spawn(move || serve(g))
+            .spawn(move || crate::task::run_owned_thread(|| serve(g)))
             .expect("gort: cannot start the timer thread");
     });
     g
