@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use common::{each_scheduler, stress};
 use gort::chan::TryRecvError;
 use gort::sync::WaitGroup;
-use gort::time::{Ticker, Timer, after, sleep, tick};
+use gort::time::{Ticker, Timer, after, after_func, sleep, tick};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -145,6 +145,54 @@ fn ticker_zero_interval_panics_with_gos_message() {
         e.downcast_ref::<&str>().copied(),
         Some("non-positive interval for NewTicker")
     );
+}
+
+#[test]
+#[cfg(panic = "unwind")]
+fn ticker_reset_to_zero_panics_with_gos_message() {
+    let t = Ticker::new(Duration::from_secs(3600));
+    let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.reset(Duration::ZERO)))
+        .unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<&str>().copied(),
+        Some("non-positive interval for Ticker.Reset")
+    );
+}
+
+/// A duration too long to represent as a deadline (`Duration::MAX`) makes
+/// a timer that never fires but is active, as in Go: `stop` and `reset`
+/// say it was pending.
+#[test]
+fn a_timer_too_far_off_to_fire_is_still_active() {
+    each_scheduler("never_firing_timers", Duration::from_secs(30), || {
+        let t = Timer::new(Duration::MAX);
+        assert_eq!(t.c.try_recv(), Err(TryRecvError::Empty));
+        assert!(t.stop(), "a never-firing timer is active");
+        assert!(!t.stop(), "second stop: already stopped");
+        assert!(!t.reset(Duration::MAX), "it was stopped");
+        assert!(t.reset(MS), "reset of a never-firing timer: it was active");
+        t.c.recv().unwrap(); // the reset one fires
+        assert!(!t.stop());
+
+        let t = Timer::new(MS);
+        t.c.recv().unwrap();
+        assert!(!t.reset(Duration::MAX), "it had fired");
+        assert!(t.stop(), "reset to never: active again");
+
+        let mut call = after_func(Duration::MAX, || unreachable!("never called"));
+        assert!(call.stop(), "a never-firing call is active");
+        assert!(!call.stop());
+
+        let tk = Ticker::new(Duration::MAX);
+        assert_eq!(tk.c.try_recv(), Err(TryRecvError::Empty));
+        tk.reset(MS);
+        tk.c.recv().unwrap(); // ticks after a reset
+        tk.stop();
+
+        let c = after(Duration::MAX);
+        assert_eq!(c.try_recv(), Err(TryRecvError::Empty));
+        assert!(!tick(Duration::MAX).is_nil());
+    });
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{each_scheduler, stress};
 use gort::chan::TryRecvError;
-use gort::time::{Ticker, Timer, pending_timers, sleep, tick};
+use gort::time::{Ticker, Timer, after, pending_timers, sleep, tick};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -17,6 +17,7 @@ fn timer_accounting() {
         ticker_stop_and_reset();
         a_ticker_whose_channel_is_dropped_stops();
         hundred_thousand_timers();
+        never_firing_timers_are_not_pending();
     });
 }
 
@@ -66,4 +67,15 @@ fn hundred_thousand_timers() {
         assert_eq!(t.c.try_recv(), Err(TryRecvError::Empty));
     }
     assert_eq!(pending_timers(), 0, "all fired or stopped");
+}
+
+/// A timer too far off to ever fire is active (see tests/time.rs) but not
+/// pending: it can wake nobody.
+fn never_firing_timers_are_not_pending() {
+    let t = Timer::new(Duration::MAX);
+    let tk = Ticker::new(Duration::MAX);
+    let c = after(Duration::MAX);
+    assert_eq!(pending_timers(), 0);
+    assert!(t.stop());
+    drop((tk, c));
 }

@@ -7,6 +7,10 @@
 //! channel's (firing sends under it, stopping drains under it), so a `stop`
 //! racing the timer's own firing either prevents the send or sees and
 //! removes its value.
+//!
+//! A duration too long to represent as a deadline makes a timer that is
+//! active but never fires (`Armed::Never`): it has no heap entry, and
+//! `stop` and `reset` report it pending, as Go's do.
 
 pub(crate) mod timers;
 
@@ -47,7 +51,7 @@ use crate::task;
 /// assert!(start.elapsed() >= Duration::from_millis(2)); // never less
 /// ```
 pub fn sleep(d: Duration) {
-    if let Some(deadline) = crate::platform::deadline_after(d) {
+    if let Some(deadline) = deadline_after(d) {
         sleep_until_nanos(deadline);
     } else {
         // Too far to represent: sleep forever.
@@ -131,23 +135,52 @@ pub fn tick(d: Duration) -> Chan<Instant> {
 /// assert!(never.stop()); // stopped in time: it will not run
 /// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> AfterFunc {
-    // A deadline too far to represent: never.
-    let id = crate::platform::deadline_after(d)
-        .map(|deadline| timers::arm_call(deadline, alloc::boxed::Box::new(f)));
-    AfterFunc { id }
+    let armed = match deadline_after(d) {
+        Some(deadline) => Armed::At(timers::arm_call(deadline, alloc::boxed::Box::new(f))),
+        None => Armed::Never,
+    };
+    AfterFunc { armed }
+}
+
+/// The deadline `d` from now, or `None` if it is too far off to represent
+/// (then the timer never fires). `u64::MAX` means "none" to the heaps.
+fn deadline_after(d: Duration) -> Option<u64> {
+    crate::platform::deadline_after(d).filter(|&t| t != u64::MAX)
+}
+
+/// Where a timer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Armed {
+    /// Fired or stopped.
+    Not,
+    /// Pending in the global heap.
+    At(TimerId),
+    /// Pending, too far off to ever fire: no heap entry.
+    Never,
+}
+
+impl Armed {
+    /// Disarms; true if it was pending.
+    fn disarm(&mut self) -> bool {
+        match core::mem::replace(self, Armed::Not) {
+            Armed::Not => false,
+            Armed::At(id) => timers::disarm(id),
+            Armed::Never => true,
+        }
+    }
 }
 
 /// The handle [`after_func`] returns; dropping it does not stop the call.
 #[derive(Debug)]
 pub struct AfterFunc {
-    id: Option<TimerId>,
+    armed: Armed,
 }
 
 impl AfterFunc {
     /// Prevents the call; true if this stopped it, false if it already ran
     /// (or is running) or was stopped. Example: see [`after_func`].
     pub fn stop(&mut self) -> bool {
-        self.id.take().is_some_and(timers::disarm)
+        self.armed.disarm()
     }
 }
 
@@ -211,8 +244,7 @@ pub(crate) struct TimerShared {
 }
 
 struct TimerState {
-    /// The armed heap entry, if any.
-    armed: Option<TimerId>,
+    armed: Armed,
     /// When it is due (a `now_nanos` time).
     deadline: u64,
     period: Option<u64>,
@@ -222,7 +254,7 @@ impl TimerShared {
     fn new(c: &Chan<Instant>, period: Option<Duration>) -> Arc<Self> {
         Arc::new(TimerShared {
             state: Mutex::new(TimerState {
-                armed: None,
+                armed: Armed::Not,
                 deadline: 0,
                 period: period.map(|p| u64::try_from(p.as_nanos()).unwrap_or(u64::MAX)),
             }),
@@ -233,19 +265,23 @@ impl TimerShared {
     /// Arms for `d` from now (holding the state lock). An associated
     /// function: portable-atomic's `Arc` (bare metal) is no method receiver.
     fn arm(this: &Arc<Self>, st: &mut TimerState, d: Duration) {
-        match crate::platform::deadline_after(d) {
+        Self::arm_at(this, st, deadline_after(d));
+    }
+
+    fn arm_at(this: &Arc<Self>, st: &mut TimerState, deadline: Option<u64>) {
+        st.armed = match deadline {
             Some(deadline) => {
                 st.deadline = deadline;
-                st.armed = Some(timers::arm_fire(deadline, this.clone()));
+                Armed::At(timers::arm_fire(deadline, this.clone()))
             }
-            None => st.armed = None, // never fires
-        }
+            None => Armed::Never,
+        };
     }
 
     /// Disarms and drains; true if a value was pending (armed, or sent and
     /// not yet received).
     fn stop(&self, st: &mut TimerState) -> bool {
-        let armed = st.armed.take().is_some_and(timers::disarm);
+        let armed = st.armed.disarm();
         let drained = self.chan.upgrade().is_some_and(|c| c.try_recv().is_ok());
         armed || drained
     }
@@ -253,10 +289,10 @@ impl TimerShared {
     /// Called by the timer thread when entry `id` is due.
     pub(crate) fn fire(this: &Arc<Self>, id: TimerId) {
         let mut st = this.state.lock();
-        if st.armed != Some(id) {
+        if st.armed != Armed::At(id) {
             return; // stopped or reset since
         }
-        st.armed = None;
+        st.armed = Armed::Not;
         let Some(c) = this.chan.upgrade() else {
             return; // nobody can receive any more
         };
@@ -268,8 +304,8 @@ impl TimerShared {
                 // Fell behind: skip the missed ticks.
                 next = now.saturating_add(period);
             }
-            st.deadline = next;
-            st.armed = Some(timers::arm_fire(next, this.clone()));
+            // A saturated deadline is never.
+            Self::arm_at(this, &mut st, Some(next).filter(|&t| t != u64::MAX));
         }
     }
 }
@@ -374,7 +410,8 @@ impl core::fmt::Debug for Ticker {
 
 /// Timers armed and not yet fired or stopped, in the whole process (for
 /// tests and stats): timer channels, `after_func` calls, and the
-/// deadlines of sleeps and timeouts.
+/// deadlines of sleeps and timeouts. Not counted: timers too far off to
+/// ever fire (they have no heap entry).
 ///
 /// ```standalone_crate
 /// use gort::time::{Timer, pending_timers};
