@@ -11,6 +11,9 @@
 //! A duration too long to represent as a deadline makes a timer that is
 //! active but never fires (`Armed::Never`): it has no heap entry, and
 //! `stop` and `reset` report it pending, as Go's do.
+//!
+//! `after_func` calls run as goroutines of their own, so a call that
+//! blocks or panics stops no other timer.
 
 pub(crate) mod timers;
 
@@ -113,20 +116,21 @@ pub fn tick(d: Duration) -> Chan<Instant> {
 }
 
 /// Calls `f` once, after `d`, unless stopped first (Go's `time.AfterFunc`).
-/// `f` runs on the timer facility's own thread (on bare metal: a core's
-/// scheduler loop), so it must be short and must not block: send with
-/// `try_send`, close a channel, `unpark`, or `go` a goroutine for more.
-/// (Go runs it in a goroutine of its own.)
+/// `f` runs in a goroutine of its own, as in Go: of the calling
+/// goroutine's runtime if it still runs then, else of the default one.
+/// So it may block (on a send, say) without delaying any other timer, and
+/// if it panics the process prints the panic and exits with status 2, as
+/// for any goroutine nobody joins.
 ///
 /// ```
 /// use gort::chan::Chan;
 /// use gort::time::after_func;
 /// use std::time::Duration;
 ///
-/// let done = Chan::new(1);
+/// let done = Chan::new(0);
 /// let tx = done.clone();
 /// let mut call = after_func(Duration::from_millis(1), move || {
-///     let _ = tx.try_send("called");
+///     tx.send("called").unwrap(); // waits for the receiver
 /// });
 /// assert_eq!(done.recv(), Some("called"));
 /// assert!(!call.stop()); // too late: it ran
@@ -136,10 +140,24 @@ pub fn tick(d: Duration) -> Chan<Instant> {
 /// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> AfterFunc {
     let armed = match deadline_after(d) {
-        Some(deadline) => Armed::At(timers::arm_call(deadline, alloc::boxed::Box::new(f))),
+        Some(deadline) => Armed::At(timers::arm_call(deadline, goroutine_later(f))),
         None => Armed::Never,
     };
     AfterFunc { armed }
+}
+
+/// What the timer facility calls for an `after_func`: a short call that
+/// starts `f` as a goroutine (it runs with the heap's server, which must
+/// not block).
+#[cfg(feature = "std")]
+fn goroutine_later(f: impl FnOnce() + Send + 'static) -> alloc::boxed::Box<dyn FnOnce() + Send> {
+    let rt = crate::runtime::LaterRuntime::current();
+    alloc::boxed::Box::new(move || rt.go(f))
+}
+
+#[cfg(not(feature = "std"))]
+fn goroutine_later(f: impl FnOnce() + Send + 'static) -> alloc::boxed::Box<dyn FnOnce() + Send> {
+    alloc::boxed::Box::new(move || crate::go(f))
 }
 
 /// The deadline `d` from now, or `None` if it is too far off to represent

@@ -39,7 +39,8 @@ type Map<K, V> = alloc::collections::BTreeMap<K, V>;
 pub(crate) enum Action {
     Unpark(TaskRef),
     Fire(Arc<TimerShared>),
-    /// `time::after_func`: a short call that must not block.
+    /// `time::after_func`: a short call that must not block (it starts the
+    /// caller's function as a goroutine).
     Call(alloc::boxed::Box<dyn FnOnce() + Send>),
 }
 
