@@ -6,7 +6,8 @@
 //! prepared before the call is received. A timer's lock is taken before its
 //! channel's (firing sends under it, stopping drains under it), so a `stop`
 //! racing the timer's own firing either prevents the send or sees and
-//! removes its value.
+//! removes its value. Also as in Go 1.23, a timer whose channel nobody
+//! holds any more is collected before it fires (see `timers.rs`).
 //!
 //! A duration too long to represent as a deadline makes a timer that is
 //! active but never fires (`Armed::Never`): it has no heap entry, and
@@ -254,8 +255,9 @@ pub struct Ticker {
 }
 
 /// What the timer facility holds for a `Timer` or `Ticker`. The channel is
-/// weak: when the program drops every handle, firing does nothing and a
-/// ticker stops re-arming.
+/// weak: when the program drops every handle, the heap may collect the
+/// timer before it is due (`orphaned`), firing does nothing and a ticker
+/// stops re-arming.
 pub(crate) struct TimerShared {
     state: Mutex<TimerState>,
     chan: WeakChan<Instant>,
@@ -302,6 +304,15 @@ impl TimerShared {
         let armed = st.armed.disarm();
         let drained = self.chan.upgrade().is_some_and(|c| c.try_recv().is_ok());
         armed || drained
+    }
+
+    /// Whether no handle to the channel is left: nobody can receive, so
+    /// the heap may drop this timer's entry unfired. (Takes no lock: the
+    /// heap asks under its own.)
+    pub(crate) fn orphaned(&self) -> bool {
+        // If this upgrade outlives every other handle, dropping it drops
+        // the channel here; that takes no timer or heap lock.
+        self.chan.upgrade().is_none()
     }
 
     /// Called by the timer thread when entry `id` is due.
@@ -429,7 +440,9 @@ impl core::fmt::Debug for Ticker {
 /// Timers armed and not yet fired or stopped, in the whole process (for
 /// tests and stats): timer channels, `after_func` calls, and the
 /// deadlines of sleeps and timeouts. Not counted: timers too far off to
-/// ever fire (they have no heap entry).
+/// ever fire, and timer channels nobody holds any more (they can wake
+/// nobody: this collects them first, a walk of the timers, so it is for
+/// tests and stats, not for hot paths).
 ///
 /// ```standalone_crate
 /// use gort::time::{Timer, pending_timers};
