@@ -15,7 +15,9 @@
 //!   the OS or a loader adds (Windows' thread pool, wine's) only keep a
 //!   deadlock from being reported, never report one that is not;
 //! - no timer is armed and no `gort::blocking` call is in flight (either
-//!   could wake somebody);
+//!   could wake somebody); a stopped timer, one whose channel nobody holds
+//!   any more, or one too far off to ever fire is not counted, and the
+//!   timer thread does not keep waiting for one: it wakes nobody;
 //! - all of that holds at two looks `PERIOD` apart, and `EPOCH` (bumped
 //!   whenever a thread leaves an untimed wait) did not move between them:
 //!   nobody woke up in between, so the waits seen are the same waits.
@@ -151,12 +153,21 @@ pub(crate) fn start_monitor() {
 /// One look: the epoch if everything is asleep right now.
 fn all_asleep() -> Option<u64> {
     let epoch = EPOCH.load(Relaxed);
-    if BLOCKING.load(Relaxed) != 0 || crate::time::pending_timers() != 0 {
+    if BLOCKING.load(Relaxed) != 0 {
         return None;
     }
     let asleep = ASLEEP.load(Relaxed);
     let threads = os_thread_count()?;
-    // `+ 1`: the monitor, sleeping in std between looks.
+    // Counting timers collects stopped and orphaned ones (a walk of the
+    // heap), which may let the timer thread, waiting timed for one of
+    // them, wait untimed: only worth it when at most that thread is awake
+    // (besides the monitor, sleeping in std between looks).
+    if asleep + 2 < threads {
+        return None;
+    }
+    if crate::time::pending_timers() != 0 {
+        return None;
+    }
     (asleep + 1 == threads && EPOCH.load(Relaxed) == epoch).then_some(epoch)
 }
 

@@ -360,6 +360,26 @@ impl Runtime {
     }
 }
 
+/// The runtime a goroutine started later should run on: the one current
+/// when this was made (weakly: it is not kept alive for this), else the
+/// default one. `time::after_func` calls start this way.
+pub(crate) struct LaterRuntime(Option<std::sync::Weak<RuntimeInner>>);
+
+impl LaterRuntime {
+    /// The calling goroutine's runtime; none on a plain thread.
+    pub(crate) fn current() -> Self {
+        LaterRuntime(Runtime::of_current_goroutine().map(|rt| Arc::downgrade(&rt.inner)))
+    }
+
+    /// Starts `f` as a detached goroutine (see [`go`]), from any thread.
+    pub(crate) fn go(&self, f: impl FnOnce() + Send + 'static) {
+        match self.0.as_ref().and_then(std::sync::Weak::upgrade) {
+            Some(inner) => Runtime { inner }.go(f),
+            None => default_runtime().go(f),
+        }
+    }
+}
+
 fn default_runtime() -> &'static Runtime {
     static DEFAULT: OnceLock<Runtime> = OnceLock::new();
     DEFAULT.get_or_init(|| Builder::new().build())

@@ -54,6 +54,27 @@ fn run_case(case: &str) {
                 let _h = m.lock();
             });
         }
+        "dropped_timers_are_not_pending" => {
+            runtime().run(|| {
+                // Timers whose channels nobody holds can wake nobody.
+                drop(gort::time::after(Duration::from_secs(3600)));
+                drop(gort::time::Timer::new(Duration::from_secs(3600)));
+                drop(gort::time::tick(Duration::from_secs(3600)));
+                let c = Chan::<i32>::new(0);
+                c.recv();
+            });
+        }
+        "stopped_timers_are_not_pending" => {
+            runtime().run(|| {
+                let t = gort::time::Timer::new(Duration::from_secs(3600));
+                // The timer thread waits for the hour-long timer...
+                std::thread::sleep(Duration::from_millis(100));
+                // ...which is stopped: it can wake nobody.
+                assert!(t.stop());
+                let c = Chan::<i32>::new(0);
+                c.recv();
+            });
+        }
         "sleeper_is_no_deadlock" => {
             runtime().run(|| {
                 let c = Chan::<i32>::new(0);
@@ -138,7 +159,7 @@ fn main() {
     if Scheduler::MN.is_available() {
         scheds.push("mn");
     }
-    let reported: [(&str, &[&str]); 3] = [
+    let reported: [(&str, &[&str]); 5] = [
         (
             "goroutines_wait_on_each_other",
             &[
@@ -148,6 +169,14 @@ fn main() {
             ],
         ),
         ("main_waits_alone", &["1 [chan receive]"]),
+        (
+            "stopped_timers_are_not_pending",
+            &["1 [chan receive]", "1 [JoinHandle.join]"],
+        ),
+        (
+            "dropped_timers_are_not_pending",
+            &["1 [chan receive]", "1 [JoinHandle.join]"],
+        ),
         (
             "mutex_locked_twice",
             &["1 [sync.Mutex.Lock]", "1 [JoinHandle.join]"],

@@ -6,9 +6,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{each_scheduler, stress};
+use gort::chan::Chan;
 use gort::chan::TryRecvError;
 use gort::sync::WaitGroup;
-use gort::time::{Ticker, Timer, after, sleep, tick};
+use gort::time::{Ticker, Timer, after, after_func, sleep, tick};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -145,6 +146,137 @@ fn ticker_zero_interval_panics_with_gos_message() {
         e.downcast_ref::<&str>().copied(),
         Some("non-positive interval for NewTicker")
     );
+}
+
+#[test]
+#[cfg(panic = "unwind")]
+fn ticker_reset_to_zero_panics_with_gos_message() {
+    let t = Ticker::new(Duration::from_secs(3600));
+    let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.reset(Duration::ZERO)))
+        .unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<&str>().copied(),
+        Some("non-positive interval for Ticker.Reset")
+    );
+}
+
+/// A duration too long to represent as a deadline (`Duration::MAX`) makes
+/// a timer that never fires but is active, as in Go: `stop` and `reset`
+/// say it was pending.
+#[test]
+fn a_timer_too_far_off_to_fire_is_still_active() {
+    each_scheduler("never_firing_timers", Duration::from_secs(30), || {
+        let t = Timer::new(Duration::MAX);
+        assert_eq!(t.c.try_recv(), Err(TryRecvError::Empty));
+        assert!(t.stop(), "a never-firing timer is active");
+        assert!(!t.stop(), "second stop: already stopped");
+        assert!(!t.reset(Duration::MAX), "it was stopped");
+        assert!(t.reset(MS), "reset of a never-firing timer: it was active");
+        t.c.recv().unwrap(); // the reset one fires
+        assert!(!t.stop());
+
+        let t = Timer::new(MS);
+        t.c.recv().unwrap();
+        assert!(!t.reset(Duration::MAX), "it had fired");
+        assert!(t.stop(), "reset to never: active again");
+
+        let mut call = after_func(Duration::MAX, || unreachable!("never called"));
+        assert!(call.stop(), "a never-firing call is active");
+        assert!(!call.stop());
+
+        let tk = Ticker::new(Duration::MAX);
+        assert_eq!(tk.c.try_recv(), Err(TryRecvError::Empty));
+        tk.reset(MS);
+        tk.c.recv().unwrap(); // ticks after a reset
+        tk.stop();
+
+        let c = after(Duration::MAX);
+        assert_eq!(c.try_recv(), Err(TryRecvError::Empty));
+        assert!(!tick(Duration::MAX).is_nil());
+    });
+}
+
+/// An `after_func` callback that blocks (here: sends on an unbuffered
+/// channel that is read only at the end, Go's AfterFunc idiom) delays no
+/// other timer: timer channels, plain-thread sleeps, tickers and other
+/// callbacks all fire while it waits. It is released only after they all
+/// fired, so a stall is a hang the watchdog turns into a failure.
+#[test]
+fn a_blocked_after_func_callback_delays_no_other_timer() {
+    each_scheduler("blocked_after_func", Duration::from_secs(60), || {
+        let started = Chan::new(1);
+        let gate = Chan::<u32>::new(0);
+        let (s, g) = (started.clone(), gate.clone());
+        let _blocked = after_func(MS, move || {
+            s.send(()).unwrap();
+            g.send(7).unwrap(); // blocks until the end of the test
+        });
+        started.recv().unwrap();
+
+        let mut fired = 0;
+        after(10 * MS).recv().unwrap();
+        fired += 1;
+        let t = Timer::new(MS);
+        t.c.recv().unwrap();
+        fired += 1;
+        std::thread::spawn(|| sleep(5 * MS)).join().unwrap();
+        fired += 1;
+        sleep(5 * MS);
+        fired += 1;
+        let ticks = tick(MS);
+        for _ in 0..3 {
+            ticks.recv().unwrap();
+            fired += 1;
+        }
+        let other = Chan::new(1);
+        let o = other.clone();
+        let _call = after_func(MS, move || o.send("other").unwrap());
+        assert_eq!(other.recv(), Some("other"));
+        fired += 1;
+        let r = gort::select! {
+            recv(Chan::<()>::nil()) -> _ => 0,
+            default(2 * MS) => 1,
+        };
+        fired += r;
+        assert_eq!(fired, 9);
+
+        assert_eq!(gate.recv(), Some(7), "the blocked callback finishes");
+    });
+}
+
+/// In a child process: an `after_func` callback panics with "boom".
+#[test]
+fn child_after_func_panics() {
+    if common::is_child() {
+        let _call = after_func(MS, || panic!("boom"));
+        std::thread::sleep(Duration::from_secs(10));
+        unreachable!("the process should have exited");
+    }
+}
+
+/// A panicking `after_func` callback ends the process as a goroutine's
+/// unrecovered panic does: Go's message and exit status 2.
+#[test]
+#[cfg(all(not(target_family = "wasm"), panic = "unwind"))]
+fn an_after_func_panic_exits_2_with_gos_message() {
+    if common::is_child() {
+        return;
+    }
+    for sched in common::schedulers() {
+        let name = if sched == gort::Scheduler::MN {
+            "mn"
+        } else {
+            "threads"
+        };
+        let (code, _, err) =
+            common::run_child("child_after_func_panics", &[("GORT_SCHEDULER", name)]);
+        assert_eq!(code, Some(2), "{name}: stderr: {err}");
+        assert!(err.contains("panic: boom"), "{name}: stderr: {err}");
+        assert!(
+            err.contains("goroutine ") && err.contains("[running]"),
+            "{name}: stderr: {err}"
+        );
+    }
 }
 
 #[test]

@@ -6,7 +6,15 @@
 //! prepared before the call is received. A timer's lock is taken before its
 //! channel's (firing sends under it, stopping drains under it), so a `stop`
 //! racing the timer's own firing either prevents the send or sees and
-//! removes its value.
+//! removes its value. Also as in Go 1.23, a timer whose channel nobody
+//! holds any more is collected before it fires (see `timers.rs`).
+//!
+//! A duration too long to represent as a deadline makes a timer that is
+//! active but never fires (`Armed::Never`): it has no heap entry, and
+//! `stop` and `reset` report it pending, as Go's do.
+//!
+//! `after_func` calls run as goroutines of their own, so a call that
+//! blocks or panics stops no other timer.
 
 pub(crate) mod timers;
 
@@ -47,7 +55,7 @@ use crate::task;
 /// assert!(start.elapsed() >= Duration::from_millis(2)); // never less
 /// ```
 pub fn sleep(d: Duration) {
-    if let Some(deadline) = crate::platform::deadline_after(d) {
+    if let Some(deadline) = deadline_after(d) {
         sleep_until_nanos(deadline);
     } else {
         // Too far to represent: sleep forever.
@@ -109,21 +117,21 @@ pub fn tick(d: Duration) -> Chan<Instant> {
 }
 
 /// Calls `f` once, after `d`, unless stopped first (Go's `time.AfterFunc`).
-/// `f` runs on the timer facility's own thread (on bare metal: a core's
-/// scheduler loop), so it must be short and must not block: send with
-/// `try_send`, close a channel, `unpark`, or `go` a goroutine for more.
-/// (Go runs it in a goroutine of its own.) If `f` panics, the process
-/// prints the panic and exits with status 2, as for a goroutine's.
+/// `f` runs in a goroutine of its own, as in Go: of the calling
+/// goroutine's runtime if it still runs then, else of the default one.
+/// So it may block (on a send, say) without delaying any other timer, and
+/// if it panics the process prints the panic and exits with status 2, as
+/// for any goroutine nobody joins.
 ///
 /// ```
 /// use gort::chan::Chan;
 /// use gort::time::after_func;
 /// use std::time::Duration;
 ///
-/// let done = Chan::new(1);
+/// let done = Chan::new(0);
 /// let tx = done.clone();
 /// let mut call = after_func(Duration::from_millis(1), move || {
-///     let _ = tx.try_send("called");
+///     tx.send("called").unwrap(); // waits for the receiver
 /// });
 /// assert_eq!(done.recv(), Some("called"));
 /// assert!(!call.stop()); // too late: it ran
@@ -132,23 +140,66 @@ pub fn tick(d: Duration) -> Chan<Instant> {
 /// assert!(never.stop()); // stopped in time: it will not run
 /// ```
 pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> AfterFunc {
-    // A deadline too far to represent: never.
-    let id = crate::platform::deadline_after(d)
-        .map(|deadline| timers::arm_call(deadline, alloc::boxed::Box::new(f)));
-    AfterFunc { id }
+    let armed = match deadline_after(d) {
+        Some(deadline) => Armed::At(timers::arm_call(deadline, goroutine_later(f))),
+        None => Armed::Never,
+    };
+    AfterFunc { armed }
+}
+
+/// What the timer facility calls for an `after_func`: a short call that
+/// starts `f` as a goroutine (it runs with the heap's server, which must
+/// not block).
+#[cfg(feature = "std")]
+fn goroutine_later(f: impl FnOnce() + Send + 'static) -> alloc::boxed::Box<dyn FnOnce() + Send> {
+    let rt = crate::runtime::LaterRuntime::current();
+    alloc::boxed::Box::new(move || rt.go(f))
+}
+
+#[cfg(not(feature = "std"))]
+fn goroutine_later(f: impl FnOnce() + Send + 'static) -> alloc::boxed::Box<dyn FnOnce() + Send> {
+    alloc::boxed::Box::new(move || crate::go(f))
+}
+
+/// The deadline `d` from now, or `None` if it is too far off to represent
+/// (then the timer never fires). `u64::MAX` means "none" to the heaps.
+fn deadline_after(d: Duration) -> Option<u64> {
+    crate::platform::deadline_after(d).filter(|&t| t != u64::MAX)
+}
+
+/// Where a timer stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Armed {
+    /// Fired or stopped.
+    Not,
+    /// Pending in the global heap.
+    At(TimerId),
+    /// Pending, too far off to ever fire: no heap entry.
+    Never,
+}
+
+impl Armed {
+    /// Disarms; true if it was pending.
+    fn disarm(&mut self) -> bool {
+        match core::mem::replace(self, Armed::Not) {
+            Armed::Not => false,
+            Armed::At(id) => timers::disarm(id),
+            Armed::Never => true,
+        }
+    }
 }
 
 /// The handle [`after_func`] returns; dropping it does not stop the call.
 #[derive(Debug)]
 pub struct AfterFunc {
-    id: Option<TimerId>,
+    armed: Armed,
 }
 
 impl AfterFunc {
     /// Prevents the call; true if this stopped it, false if it already ran
     /// (or is running) or was stopped. Example: see [`after_func`].
     pub fn stop(&mut self) -> bool {
-        self.id.take().is_some_and(timers::disarm)
+        self.armed.disarm()
     }
 }
 
@@ -204,16 +255,16 @@ pub struct Ticker {
 }
 
 /// What the timer facility holds for a `Timer` or `Ticker`. The channel is
-/// weak: when the program drops every handle, firing does nothing and a
-/// ticker stops re-arming.
+/// weak: when the program drops every handle, the heap may collect the
+/// timer before it is due (`orphaned`), firing does nothing and a ticker
+/// stops re-arming.
 pub(crate) struct TimerShared {
     state: Mutex<TimerState>,
     chan: WeakChan<Instant>,
 }
 
 struct TimerState {
-    /// The armed heap entry, if any.
-    armed: Option<TimerId>,
+    armed: Armed,
     /// When it is due (a `now_nanos` time).
     deadline: u64,
     period: Option<u64>,
@@ -223,7 +274,7 @@ impl TimerShared {
     fn new(c: &Chan<Instant>, period: Option<Duration>) -> Arc<Self> {
         Arc::new(TimerShared {
             state: Mutex::new(TimerState {
-                armed: None,
+                armed: Armed::Not,
                 deadline: 0,
                 period: period.map(|p| u64::try_from(p.as_nanos()).unwrap_or(u64::MAX)),
             }),
@@ -234,30 +285,43 @@ impl TimerShared {
     /// Arms for `d` from now (holding the state lock). An associated
     /// function: portable-atomic's `Arc` (bare metal) is no method receiver.
     fn arm(this: &Arc<Self>, st: &mut TimerState, d: Duration) {
-        match crate::platform::deadline_after(d) {
+        Self::arm_at(this, st, deadline_after(d));
+    }
+
+    fn arm_at(this: &Arc<Self>, st: &mut TimerState, deadline: Option<u64>) {
+        st.armed = match deadline {
             Some(deadline) => {
                 st.deadline = deadline;
-                st.armed = Some(timers::arm_fire(deadline, this.clone()));
+                Armed::At(timers::arm_fire(deadline, this.clone()))
             }
-            None => st.armed = None, // never fires
-        }
+            None => Armed::Never,
+        };
     }
 
     /// Disarms and drains; true if a value was pending (armed, or sent and
     /// not yet received).
     fn stop(&self, st: &mut TimerState) -> bool {
-        let armed = st.armed.take().is_some_and(timers::disarm);
+        let armed = st.armed.disarm();
         let drained = self.chan.upgrade().is_some_and(|c| c.try_recv().is_ok());
         armed || drained
+    }
+
+    /// Whether no handle to the channel is left: nobody can receive, so
+    /// the heap may drop this timer's entry unfired. (Takes no lock: the
+    /// heap asks under its own.)
+    pub(crate) fn orphaned(&self) -> bool {
+        // If this upgrade outlives every other handle, dropping it drops
+        // the channel here; that takes no timer or heap lock.
+        self.chan.upgrade().is_none()
     }
 
     /// Called by the timer thread when entry `id` is due.
     pub(crate) fn fire(this: &Arc<Self>, id: TimerId) {
         let mut st = this.state.lock();
-        if st.armed != Some(id) {
+        if st.armed != Armed::At(id) {
             return; // stopped or reset since
         }
-        st.armed = None;
+        st.armed = Armed::Not;
         let Some(c) = this.chan.upgrade() else {
             return; // nobody can receive any more
         };
@@ -269,8 +333,8 @@ impl TimerShared {
                 // Fell behind: skip the missed ticks.
                 next = now.saturating_add(period);
             }
-            st.deadline = next;
-            st.armed = Some(timers::arm_fire(next, this.clone()));
+            // A saturated deadline is never.
+            Self::arm_at(this, &mut st, Some(next).filter(|&t| t != u64::MAX));
         }
     }
 }
@@ -375,7 +439,10 @@ impl core::fmt::Debug for Ticker {
 
 /// Timers armed and not yet fired or stopped, in the whole process (for
 /// tests and stats): timer channels, `after_func` calls, and the
-/// deadlines of sleeps and timeouts.
+/// deadlines of sleeps and timeouts. Not counted: timers too far off to
+/// ever fire, and timer channels nobody holds any more (they can wake
+/// nobody: this collects them first, a walk of the timers, so it is for
+/// tests and stats, not for hot paths).
 ///
 /// ```standalone_crate
 /// use gort::time::{Timer, pending_timers};

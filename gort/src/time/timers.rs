@@ -11,11 +11,24 @@
 //!   id is not in `actions` was disarmed and is skipped when it surfaces,
 //!   and the queue is rebuilt when such stale entries outnumber live ones,
 //!   so arming and disarming 100,000 timers stays O(log n) per step;
-//! - `next` is the earliest armed deadline (`u64::MAX` for none), stored
-//!   under the heap's lock; whoever arms an earlier deadline than `next`
-//!   learns it from `arm` and wakes the heap's server, which reads `next`
-//!   only after announcing it is about to sleep (the thread: `epoch`;
-//!   workers: see `task::mn`), so no earlier deadline is slept through;
+//! - a timer channel's entry whose channel nobody holds (`orphaned`) can
+//!   wake nobody; it is dropped unfired when the heap collects: when
+//!   arming finds `actions` at `collect_at` (twice its size after the last
+//!   collection, or its smallest since; at least 64), so each collection's
+//!   walk is paid for by the arms since the last one (O(1) a timer,
+//!   amortized) and orphans are never more than about half of a heap that
+//!   holds steady; and when `pending` is asked, so neither the deadlock
+//!   monitor nor a test counts one. `ARMED` counts `actions` of every
+//!   heap;
+//! - `next`, stored under the heap's lock, is at most the earliest armed
+//!   deadline (`u64::MAX` for none): whoever arms an earlier deadline than
+//!   `next` learns it from `arm` and wakes the heap's server, which reads
+//!   `next` only after announcing it is about to sleep (the thread:
+//!   `epoch`; workers: see `task::mn`), so no earlier deadline is slept
+//!   through. After a disarm or collection it may be early (the server
+//!   finds nothing due and looks again); `pending` moves it to the true
+//!   earliest deadline and wakes the global heap's thread, so that thread
+//!   does not wait, timed, for a timer that is gone;
 //! - actions run with no heap lock held (a timer's own lock comes first,
 //!   then a channel's: see `time::TimerShared`);
 //! - timer ids come from one counter, unique across heaps.
@@ -39,11 +52,16 @@ type Map<K, V> = alloc::collections::BTreeMap<K, V>;
 pub(crate) enum Action {
     Unpark(TaskRef),
     Fire(Arc<TimerShared>),
-    /// `time::after_func`: a short call that must not block.
+    /// `time::after_func`: a short call that must not block (it starts the
+    /// caller's function as a goroutine).
     Call(alloc::boxed::Box<dyn FnOnce() + Send>),
 }
 
 impl Action {
+    fn orphaned(&self) -> bool {
+        matches!(self, Action::Fire(timer) if timer.orphaned())
+    }
+
     fn run(self, id: u64) {
         match self {
             Action::Unpark(task) => task.unpark(),
@@ -70,12 +88,80 @@ pub(crate) enum UnparkTimer {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Timers armed in every heap and not yet fired or disarmed.
+/// Timers armed in every heap and not yet fired, disarmed or collected.
 static ARMED: AtomicUsize = AtomicUsize::new(0);
+
+/// Collections start at this many armed timers.
+const COLLECT_FROM: usize = 64;
 
 struct Queue {
     order: BinaryHeap<Reverse<(u64, u64)>>,
     actions: Map<u64, Action>,
+    /// How many `actions` are `Fire` (only those can be orphaned).
+    fires: usize,
+    /// `arm` collects orphans when `actions` reaches this many: twice its
+    /// smallest size since the last collection (at least `COLLECT_FROM`).
+    collect_at: usize,
+}
+
+impl Queue {
+    fn new() -> Self {
+        Queue {
+            order: BinaryHeap::new(),
+            actions: Map::new(),
+            fires: 0,
+            collect_at: COLLECT_FROM,
+        }
+    }
+
+    fn insert(&mut self, id: u64, action: Action) {
+        self.fires += matches!(action, Action::Fire(_)) as usize;
+        self.actions.insert(id, action);
+        ARMED.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Action> {
+        let action = self.actions.remove(&id)?;
+        self.fires -= matches!(action, Action::Fire(_)) as usize;
+        ARMED.fetch_sub(1, Ordering::Relaxed);
+        self.collect_at = self
+            .collect_at
+            .min(COLLECT_FROM.max(2 * self.actions.len()));
+        Some(action)
+    }
+
+    /// Takes out the entries of orphaned timer channels, for the caller to
+    /// drop once the lock is released.
+    fn collect(&mut self) -> Vec<Action> {
+        let mut gone = Vec::new();
+        if self.fires != 0 {
+            let ids: Vec<u64> = self
+                .actions
+                .iter()
+                .filter(|(_, a)| a.orphaned())
+                .map(|(id, _)| *id)
+                .collect();
+            gone.extend(ids.into_iter().filter_map(|id| self.remove(id)));
+            self.compact();
+        }
+        self.collect_at = COLLECT_FROM.max(2 * self.actions.len());
+        gone
+    }
+
+    /// Rebuilds `order` without disarmed entries once they outnumber the
+    /// armed ones.
+    fn compact(&mut self) {
+        if self.order.len() > 64 && self.order.len() > 2 * self.actions.len() {
+            let live = &self.actions;
+            let kept: Vec<_> = self
+                .order
+                .iter()
+                .filter(|Reverse((_, id))| live.contains_key(id))
+                .copied()
+                .collect();
+            self.order = BinaryHeap::from(kept);
+        }
+    }
 }
 
 /// A min-heap of deadlines and what to do at each.
@@ -87,10 +173,7 @@ pub(crate) struct TimerHeap {
 impl Default for TimerHeap {
     fn default() -> Self {
         TimerHeap {
-            queue: ShortLock::new(Queue {
-                order: BinaryHeap::new(),
-                actions: Map::new(),
-            }),
+            queue: ShortLock::new(Queue::new()),
             next: AtomicU64::new(u64::MAX),
         }
     }
@@ -106,35 +189,52 @@ impl TimerHeap {
     pub(crate) fn arm(&self, deadline: u64, action: Action) -> (u64, bool) {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let mut q = self.lock();
+        let orphans = if q.actions.len() >= q.collect_at {
+            q.collect()
+        } else {
+            Vec::new()
+        };
         q.order.push(Reverse((deadline, id)));
-        q.actions.insert(id, action);
-        ARMED.fetch_add(1, Ordering::Relaxed);
+        q.insert(id, action);
         let earliest = deadline < self.next.load(Ordering::Relaxed);
         if earliest {
             self.next.store(deadline, Ordering::SeqCst);
         }
+        drop(q);
+        drop(orphans);
         (id, earliest)
     }
 
     /// Disarms timer `id`; true if it had not fired yet.
     pub(crate) fn disarm(&self, id: u64) -> bool {
         let mut q = self.lock();
-        let was_armed = q.actions.remove(&id).is_some();
-        if was_armed {
-            ARMED.fetch_sub(1, Ordering::Relaxed);
-        }
-        if q.order.len() > 64 && q.order.len() > 2 * q.actions.len() {
-            let live = &q.actions;
-            let kept: Vec<_> = q
-                .order
-                .iter()
-                .filter(|Reverse((_, id))| live.contains_key(id))
-                .copied()
-                .collect();
-            q.order = BinaryHeap::from(kept);
-        }
+        let action = q.remove(id);
+        q.compact();
+        drop(q);
         // `next` may now be early: harmless, the server finds nothing due.
-        was_armed
+        action.is_some()
+    }
+
+    /// Drops the entries of orphaned timer channels now, and disarmed
+    /// entries at the head; true if that moved `next` later (the server
+    /// may then wait for a deadline that is gone).
+    pub(crate) fn collect(&self) -> bool {
+        let mut q = self.lock();
+        let orphans = q.collect();
+        while let Some(&Reverse((_, id))) = q.order.peek() {
+            if q.actions.contains_key(&id) {
+                break;
+            }
+            q.order.pop();
+        }
+        let next = q.order.peek().map_or(u64::MAX, |Reverse((d, _))| *d);
+        let later = next > self.next.load(Ordering::Relaxed);
+        if later {
+            self.next.store(next, Ordering::SeqCst);
+        }
+        drop(q);
+        drop(orphans);
+        later
     }
 
     /// The earliest armed deadline, `u64::MAX` if none.
@@ -153,14 +253,13 @@ impl TimerHeap {
                     break;
                 }
                 q.order.pop();
-                if let Some(action) = q.actions.remove(&id) {
+                if let Some(action) = q.remove(id) {
                     due.push((id, action));
                 }
             }
             let next = q.order.peek().map_or(u64::MAX, |Reverse((d, _))| *d);
             self.next.store(next, Ordering::SeqCst);
         }
-        ARMED.fetch_sub(due.len(), Ordering::Relaxed);
         let ran = due.len();
         for (id, action) in due {
             action.run(id);
@@ -178,10 +277,11 @@ struct Global {
 }
 
 #[cfg(feature = "std")]
+static GLOBAL: std::sync::OnceLock<Global> = std::sync::OnceLock::new();
+
+#[cfg(feature = "std")]
 fn global() -> &'static Global {
     use crate::futex::Futex;
-    use std::sync::OnceLock;
-    static GLOBAL: OnceLock<Global> = OnceLock::new();
     static STARTED: std::sync::Once = std::sync::Once::new();
     let g = GLOBAL.get_or_init(|| Global {
         heap: TimerHeap::default(),
@@ -253,6 +353,8 @@ pub(crate) static GLOBAL_HEAP: TimerHeap = TimerHeap {
     queue: ShortLock::new(Queue {
         order: BinaryHeap::new(),
         actions: Map::new(),
+        fires: 0,
+        collect_at: COLLECT_FROM,
     }),
     next: AtomicU64::new(u64::MAX),
 };
@@ -272,8 +374,23 @@ pub(crate) fn disarm(id: TimerId) -> bool {
     GLOBAL_HEAP.disarm(id.0)
 }
 
-/// Timers armed in every heap and not yet fired or disarmed.
+/// Timers armed in every heap and not yet fired or disarmed, after
+/// collecting the global heap's orphaned timer channels (only it has
+/// timer channels) and disarmed head entries: a walk of that heap.
 pub(crate) fn pending() -> usize {
+    // Not `global()`: asking must not start the timer thread.
+    #[cfg(feature = "std")]
+    if let Some(g) = GLOBAL.get()
+        && g.heap.collect()
+    {
+        // It may be waiting for a deadline that is gone: it looks again,
+        // and waits untimed if none is left (the deadlock monitor counts
+        // it asleep only then).
+        g.epoch.fetch_add(1, Ordering::SeqCst);
+        g.epoch.wake();
+    }
+    #[cfg(not(feature = "std"))]
+    GLOBAL_HEAP.collect(); // the cores find nothing due at the old deadline
     ARMED.load(Ordering::Relaxed)
 }
 
