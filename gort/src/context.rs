@@ -117,6 +117,7 @@ pub struct Context {
 
 struct Node {
     parent: Option<Arc<Node>>,
+    /// Closed when the node is done; nil for a value-only node.
     done: Chan<()>,
     /// The earliest deadline of this node and its ancestors.
     deadline: Option<Instant>,
@@ -283,7 +284,13 @@ fn new_child(
 ) -> Arc<Node> {
     let node = Arc::new(Node {
         parent: parent.node.clone(),
-        done: Chan::new(0),
+        // A value-only node is done when its nearest cancellable ancestor
+        // is, through that one's channel: it needs none of its own.
+        done: if cancellable {
+            Chan::new(0)
+        } else {
+            Chan::nil()
+        },
         deadline,
         value,
         cancellable,

@@ -233,12 +233,10 @@ fn deep_chain(case: &str) {
             chain.push(ctx.clone());
         }
     }
-    assert_eq!(ctx.value::<&str>(), Some(&"root"));
-    assert_eq!(
-        ctx.value::<usize>(),
-        (case == "value").then_some(&(DEEP - 1))
-    );
-    assert!(ctx.value::<u8>().is_none());
+    assert_eq!(ctx.value::<&str>(), Some(&"root")); // up the whole chain
+    if case == "value" {
+        assert_eq!(ctx.value::<usize>(), Some(&(DEEP - 1)));
+    }
     match case {
         "value" => assert_eq!(ctx.err(), None),
         "deadline" => {
