@@ -173,6 +173,7 @@ fn goroutine_waiters_wake_in_fifo_order_past_timed_out_ones() {
 /// Entries the goroutine waiter table may examine or move per waiter, for
 /// `kind` with `n` waiters: a constant, plus a binary search for a waiter
 /// that leaves on its own (a timeout).
+#[cfg(not(target_family = "wasm"))]
 fn steps_allowed(kind: &str, n: usize) -> usize {
     let log2 = (usize::BITS - n.leading_zeros()) as usize;
     n * match kind {
