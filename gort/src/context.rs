@@ -30,7 +30,10 @@
 //! - only weak references point down (a parent's list of children) or
 //!   into the timer heap's closures; strong ones point up (a child keeps
 //!   its parent). Dropping every handle of a subtree frees it, cancelled
-//!   or not; a parent prunes dead children when it links a new one.
+//!   or not; a parent prunes dead children when it links a new one;
+//! - nothing walks the tree by recursion (cancelling uses a worklist,
+//!   dropping a node frees the ancestors it held last in a loop, lookups
+//!   loop up the parents): chains of any depth fit any stack.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -114,6 +117,7 @@ pub struct Context {
 
 struct Node {
     parent: Option<Arc<Node>>,
+    /// Closed when the node is done; nil for a value-only node.
     done: Chan<()>,
     /// The earliest deadline of this node and its ancestors.
     deadline: Option<Instant>,
@@ -280,7 +284,13 @@ fn new_child(
 ) -> Arc<Node> {
     let node = Arc::new(Node {
         parent: parent.node.clone(),
-        done: Chan::new(0),
+        // A value-only node is done when its nearest cancellable ancestor
+        // is, through that one's channel: it needs none of its own.
+        done: if cancellable {
+            Chan::new(0)
+        } else {
+            Chan::nil()
+        },
         deadline,
         value,
         cancellable,
@@ -319,11 +329,36 @@ fn nearest_cancellable(mut node: Option<&Arc<Node>>) -> Option<&Arc<Node>> {
 }
 
 /// Cancels `node` and its subtree with `err`; a no-op if already done.
+/// The subtree is walked with a worklist, not recursion: a deep tree
+/// cannot overflow the stack.
 fn cancel(node: &Arc<Node>, err: Error) {
+    let mut pending = Vec::new();
+    if !mark(node, err, &mut pending) {
+        return;
+    }
+    while let Some(n) = pending.pop() {
+        mark(&n, err, &mut pending);
+    }
+    // The descendants' ancestors are in the subtree, whose lists are
+    // taken: only the top node unlinks itself.
+    if let Some(anc) = nearest_cancellable(node.parent.as_ref()) {
+        let me = Arc::downgrade(node);
+        anc.state
+            .lock()
+            .children
+            .retain(|c| c.strong_count() > 0 && !Weak::ptr_eq(c, &me));
+    }
+}
+
+/// Makes `node` done with `err` and stops its timer, adding its live
+/// children to `pending` (reversed: popped oldest first, so nodes are done
+/// in the order a recursive walk would make them); false if it was done
+/// already.
+fn mark(node: &Node, err: Error, pending: &mut Vec<Arc<Node>>) -> bool {
     let (children, timer) = {
         let mut st = node.state.lock();
         if st.err.is_some() {
-            return;
+            return false;
         }
         st.err = Some(err);
         node.done.close();
@@ -332,17 +367,19 @@ fn cancel(node: &Arc<Node>, err: Error) {
     if let Some(mut t) = timer {
         t.stop();
     }
-    for child in children {
-        if let Some(child) = child.upgrade() {
-            cancel(&child, err);
+    pending.extend(children.iter().rev().filter_map(Weak::upgrade));
+    true
+}
+
+impl Drop for Node {
+    /// Frees the ancestors this node held the last reference to one by
+    /// one, each with its parent taken first, so dropping a deep chain
+    /// does not recurse.
+    fn drop(&mut self) {
+        let mut parent = self.parent.take();
+        while let Some(p) = parent {
+            parent = Arc::into_inner(p).and_then(|mut n| n.parent.take());
         }
-    }
-    if let Some(anc) = nearest_cancellable(node.parent.as_ref()) {
-        let me = Arc::downgrade(node);
-        anc.state
-            .lock()
-            .children
-            .retain(|c| c.strong_count() > 0 && !Weak::ptr_eq(c, &me));
     }
 }
 

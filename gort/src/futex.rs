@@ -12,8 +12,9 @@
 //! scheduler), which sleeps in the OS futex, or a goroutine of the M:N or
 //! bare-metal cores scheduler, which must not block its worker or core: it
 //! queues itself in `goroutine_waiters` (a table keyed by the word's
-//! address, each bucket a waiter list under a short lock: on bare metal a
-//! spinlock) and parks. `wake` serves that table first, then the OS futex.
+//! address, each bucket a FIFO queue per address under a short lock: on
+//! bare metal a spinlock) and parks. `wake` serves that table first, then
+//! the OS futex.
 
 use core::time::Duration;
 
@@ -231,6 +232,16 @@ impl Futex {
     }
 }
 
+/// Test instrumentation, not API: how many entries the goroutine waiter
+/// table has examined or moved in this process.
+#[doc(hidden)]
+pub fn __waiter_table_steps() -> usize {
+    #[cfg(any(gort_mn, gort_cores))]
+    return goroutine_waiters::steps();
+    #[cfg(not(any(gort_mn, gort_cores)))]
+    0
+}
+
 impl core::ops::Deref for Futex {
     type Target = AtomicU32;
     fn deref(&self) -> &AtomicU32 {
@@ -246,8 +257,9 @@ impl core::fmt::Debug for Futex {
     }
 }
 
-/// M:N goroutines waiting on futex words: 64 buckets, each a list of
-/// `(address, task)` under a lock, plus a count read without it.
+/// M:N goroutines waiting on futex words: 64 buckets, each under a short
+/// lock holding a FIFO queue per address (a map from address to queue),
+/// plus a count of the bucket's waiters read without the lock.
 ///
 /// Invariants:
 /// - a waiter counts itself in its bucket, fences (SeqCst) and only then
@@ -255,11 +267,27 @@ impl core::fmt::Debug for Futex {
 ///   it still equals `expected`; a waker's caller changed the word first,
 ///   and `wake` fences before it reads the count. So either the waiter sees
 ///   the new value, or the waker sees the waiter;
-/// - a woken waiter was removed by its waker; one that timed out removes
-///   itself (an unpark that raced that leaves a spare token, which callers
-///   tolerate: waits may return spuriously).
+/// - every entry has a number from its bucket's counter, which never goes
+///   back: numbers increase from front to back of a queue and are never
+///   reused, so a waiter finds its entry by binary search, and one whose
+///   queue is gone or starts past its number was taken out;
+/// - a woken waiter was taken out by its waker (from the front: FIFO); one
+///   that timed out (or returned spuriously) empties its own entry, a
+///   tombstone; an unpark that raced that leaves a spare token, which
+///   callers tolerate (waits may return spuriously);
+/// - both ends of a queue are live entries (tombstones there are popped at
+///   once), `live` counts its live entries, a queue with none is empty,
+///   and one with more tombstones than live entries is compacted. So each
+///   entry is pushed once and dropped once: a wait, a wake and a wake-all
+///   cost O(1) per waiter (amortised) plus one map lookup, O(log
+///   addresses in the bucket), and a timed-out waiter's search
+///   O(log waiters on its word);
+/// - an empty queue stays in the map only while it is among the bucket's
+///   `IDLE` most recently emptied ones (listed in `idle`) and its buffer
+///   is small: the map holds at most `IDLE` queues without waiters.
 #[cfg(any(gort_mn, gort_cores))]
 mod goroutine_waiters {
+    use alloc::collections::{BTreeMap, VecDeque};
     use alloc::vec::Vec;
     use core::time::Duration;
 
@@ -269,9 +297,150 @@ mod goroutine_waiters {
 
     use crate::task::TaskRef;
 
+    /// A queue's entries, oldest first: (number, task), the task `None`
+    /// once it left on its own.
+    type Entries = VecDeque<(u64, Option<TaskRef>)>;
+
+    struct Queue {
+        entries: Entries,
+        live: usize,
+    }
+
+    /// A bucket's waiters, under its lock.
+    struct Waiters {
+        queues: BTreeMap<usize, Queue>,
+        /// Addresses whose queues are empty but kept, oldest first: a word
+        /// waited on again and again is not re-inserted (nor its buffer
+        /// allocated) on every wait.
+        idle: Vec<usize>,
+        next: u64,
+        /// Entries examined or moved: test instrumentation.
+        steps: usize,
+    }
+
+    /// How many empty queues a bucket keeps, and the largest buffer kept
+    /// (a larger one goes back to the allocator: a burst of waiters leaves
+    /// no lasting footprint).
+    const IDLE: usize = 4;
+    const IDLE_CAPACITY: usize = 64;
+
+    impl Waiters {
+        /// Queues `task` at the back of `addr`'s queue; its number.
+        fn push(&mut self, addr: usize, task: TaskRef) -> u64 {
+            let n = self.next;
+            self.next += 1;
+            self.steps += 1;
+            let q = self.queues.entry(addr).or_insert_with(|| Queue {
+                entries: VecDeque::new(),
+                live: 0,
+            });
+            if q.entries.is_empty() {
+                self.idle.retain(|&a| a != addr);
+            }
+            q.entries.push_back((n, Some(task)));
+            q.live += 1;
+            n
+        }
+
+        /// Takes the oldest waiter on `addr` out, if any.
+        fn take_one(&mut self, addr: usize) -> Option<TaskRef> {
+            self.steps += 1;
+            let q = self.queues.get_mut(&addr)?;
+            let (_, task) = q.entries.pop_front()?;
+            q.live -= 1;
+            self.steps += 1 + tidy(q);
+            if q.live == 0 {
+                self.emptied(addr);
+            }
+            task
+        }
+
+        /// Takes every waiter on `addr` out, oldest first, and how many
+        /// are live.
+        fn take_all(&mut self, addr: usize) -> Option<(Entries, usize)> {
+            self.steps += 1;
+            let q = self.queues.get_mut(&addr)?;
+            if q.live == 0 {
+                return None;
+            }
+            let taken = (
+                core::mem::take(&mut q.entries),
+                core::mem::take(&mut q.live),
+            );
+            self.steps += taken.0.len();
+            self.emptied(addr);
+            Some(taken)
+        }
+
+        /// Empties entry `n` of `addr`'s queue if it is still there (the
+        /// waiter leaves on its own); whether it was.
+        fn leave(&mut self, addr: usize, n: u64) -> bool {
+            self.steps += 1;
+            let Some(q) = self.queues.get_mut(&addr) else {
+                return false;
+            };
+            if q.entries.front().is_none_or(|&(first, _)| first > n) {
+                return false; // taken out
+            }
+            let len = q.entries.len();
+            self.steps += (usize::BITS - len.leading_zeros()) as usize; // the search
+            let Ok(i) = q.entries.binary_search_by_key(&n, |&(m, _)| m) else {
+                return false;
+            };
+            if q.entries[i].1.take().is_none() {
+                return false;
+            }
+            q.live -= 1;
+            self.steps += tidy(q);
+            if q.live == 0 {
+                self.emptied(addr);
+            }
+            true
+        }
+
+        /// `addr`'s queue has just become empty: keep it idle if small
+        /// (dropping the oldest idle one past `IDLE`), else drop it.
+        fn emptied(&mut self, addr: usize) {
+            let big = self
+                .queues
+                .get(&addr)
+                .is_some_and(|q| q.entries.capacity() > IDLE_CAPACITY);
+            if big {
+                self.queues.remove(&addr);
+                return;
+            }
+            if self.idle.len() == IDLE {
+                let oldest = self.idle.remove(0);
+                self.queues.remove(&oldest);
+            }
+            self.idle.push(addr);
+        }
+    }
+
+    /// Restores the queue invariants after an entry left: pops tombstones
+    /// off both ends, and compacts `q` if they still outnumber its live
+    /// entries (which pays for itself: it drops at least half of what it
+    /// moves). Returns the entries it examined.
+    fn tidy(q: &mut Queue) -> usize {
+        let mut steps = 0;
+        while q.entries.front().is_some_and(|(_, t)| t.is_none()) {
+            q.entries.pop_front();
+            steps += 1;
+        }
+        while q.entries.back().is_some_and(|(_, t)| t.is_none()) {
+            q.entries.pop_back();
+            steps += 1;
+        }
+        if q.entries.len() > 2 * q.live {
+            steps += q.entries.len();
+            q.entries.retain(|(_, t)| t.is_some());
+        }
+        steps
+    }
+
     struct Bucket {
         count: AtomicUsize,
-        waiters: ShortLock<Vec<(usize, TaskRef)>>,
+        waiters: ShortLock<Waiters>,
     }
 
     const BUCKETS: usize = 64;
@@ -279,7 +448,12 @@ mod goroutine_waiters {
     static TABLE: [Bucket; BUCKETS] = [const {
         Bucket {
             count: AtomicUsize::new(0),
-            waiters: ShortLock::new(Vec::new()),
+            waiters: ShortLock::new(Waiters {
+                queues: BTreeMap::new(),
+                idle: Vec::new(),
+                next: 0,
+                steps: 0,
+            }),
         }
     }; BUCKETS];
 
@@ -289,6 +463,11 @@ mod goroutine_waiters {
         (&TABLE[h % BUCKETS], addr)
     }
 
+    /// Entries examined or moved so far, over all buckets.
+    pub(super) fn steps() -> usize {
+        TABLE.iter().map(|b| b.waiters.lock().steps).sum()
+    }
+
     pub(super) fn wait(
         word: &AtomicU32,
         expected: u32,
@@ -296,7 +475,7 @@ mod goroutine_waiters {
         me: TaskRef,
     ) -> bool {
         let (b, addr) = bucket(word);
-        {
+        let n = {
             let mut w = b.waiters.lock();
             b.count.fetch_add(1, Relaxed);
             fence(SeqCst);
@@ -304,8 +483,8 @@ mod goroutine_waiters {
                 b.count.fetch_sub(1, Relaxed);
                 return true;
             }
-            w.push((addr, me.clone()));
-        }
+            w.push(addr, me)
+        };
         let woken = match timeout {
             None => {
                 crate::task::park();
@@ -314,45 +493,157 @@ mod goroutine_waiters {
             Some(t) => crate::task::park_timeout(t),
         };
         // Still queued (timeout, or a spurious return): leave.
-        let mut w = b.waiters.lock();
-        if let Some(pos) = w
-            .iter()
-            .position(|(a, t)| *a == addr && TaskRef::ptr_eq(t, &me))
-        {
-            w.remove(pos);
+        if b.waiters.lock().leave(addr, n) {
             b.count.fetch_sub(1, Relaxed);
         }
         woken
     }
 
-    /// Wakes one (or every) goroutine waiting on `word`; whether any was.
+    /// Wakes one (or every) goroutine waiting on `word`, oldest first;
+    /// whether any was.
     pub(super) fn wake(word: &AtomicU32, all: bool) -> bool {
         let (b, addr) = bucket(word);
         fence(SeqCst);
         if b.count.load(Relaxed) == 0 {
             return false;
         }
-        let mut woken = Vec::new();
-        {
-            let mut w = b.waiters.lock();
-            let mut i = 0;
-            while i < w.len() {
-                if w[i].0 == addr {
-                    woken.push(w.remove(i).1);
-                    b.count.fetch_sub(1, Relaxed);
-                    if !all {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
+        let mut w = b.waiters.lock();
+        if all {
+            let Some((entries, live)) = w.take_all(addr) else {
+                return false;
+            };
+            b.count.fetch_sub(live, Relaxed);
+            drop(w);
+            for t in entries.into_iter().filter_map(|(_, t)| t) {
+                t.unpark();
             }
-        }
-        let any = !woken.is_empty();
-        for t in woken {
+        } else {
+            let Some(t) = w.take_one(addr) else {
+                return false;
+            };
+            b.count.fetch_sub(1, Relaxed);
+            drop(w);
             t.unpark();
         }
-        any
+        true
+    }
+
+    /// The queues against a model (per address, the live waiters in
+    /// order), under random pushes, wakes, wake-alls and leaves: FIFO,
+    /// nothing lost, the invariants above, and the amortised step bound.
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::task::Task;
+        use alloc::vec;
+
+        fn check(w: &Waiters, model: &[Vec<(u64, TaskRef)>], addrs: &[usize]) {
+            for (a, live) in addrs.iter().zip(model) {
+                match w.queues.get(a) {
+                    None => assert!(live.is_empty()),
+                    Some(q) => {
+                        let got: Vec<u64> = q
+                            .entries
+                            .iter()
+                            .filter(|e| e.1.is_some())
+                            .map(|e| e.0)
+                            .collect();
+                        let want: Vec<u64> = live.iter().map(|e| e.0).collect();
+                        assert_eq!(got, want);
+                        assert_eq!(q.live, live.len());
+                        assert!(
+                            q.entries
+                                .iter()
+                                .zip(q.entries.iter().skip(1))
+                                .all(|(x, y)| x.0 < y.0)
+                        );
+                        if let (Some(f), Some(b)) = (q.entries.front(), q.entries.back()) {
+                            assert!(f.1.is_some() && b.1.is_some(), "a tombstone at an end");
+                        }
+                        assert!(q.live == 0 || q.entries.len() <= 2 * q.live);
+                        assert_eq!(q.entries.is_empty(), w.idle.contains(a));
+                    }
+                }
+            }
+            assert!(w.idle.len() <= IDLE);
+        }
+
+        #[test]
+        fn queues_match_a_model() {
+            let mut w = Waiters {
+                queues: BTreeMap::new(),
+                idle: Vec::new(),
+                next: 0,
+                steps: 0,
+            };
+            let addrs = [8, 16, 24, 32, 40, 48];
+            let mut model: Vec<Vec<(u64, TaskRef)>> = vec![Vec::new(); addrs.len()];
+            let mut left: Vec<(usize, u64)> = Vec::new(); // taken out: leave finds nothing
+            let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+            let mut ops = 0;
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let k = (x >> 8) as usize % addrs.len();
+                let a = addrs[k];
+                ops += 1;
+                match x % 16 {
+                    0..=6 => {
+                        let t = Task::new();
+                        let n = w.push(a, t.clone());
+                        model[k].push((n, t));
+                    }
+                    7..=8 => {
+                        let got = w.take_one(a);
+                        if model[k].is_empty() {
+                            assert!(got.is_none());
+                        } else {
+                            let (n, t) = model[k].remove(0);
+                            assert!(TaskRef::ptr_eq(&got.unwrap(), &t), "not FIFO");
+                            left.push((a, n));
+                        }
+                    }
+                    9 => {
+                        let got = w.take_all(a);
+                        let want = core::mem::take(&mut model[k]);
+                        match got {
+                            None => assert!(want.is_empty()),
+                            Some((entries, live)) => {
+                                assert_eq!(live, want.len());
+                                let tasks: Vec<TaskRef> =
+                                    entries.into_iter().filter_map(|e| e.1).collect();
+                                assert_eq!(tasks.len(), want.len());
+                                for (got, (n, t)) in tasks.iter().zip(want) {
+                                    assert!(TaskRef::ptr_eq(got, &t));
+                                    left.push((a, n));
+                                }
+                            }
+                        }
+                    }
+                    10..=13 if !model[k].is_empty() => {
+                        // A live waiter times out: any of them, often not an end.
+                        let i = (x >> 32) as usize % model[k].len();
+                        let (n, _) = model[k].remove(i);
+                        assert!(w.leave(a, n), "a queued waiter was not found");
+                        left.push((a, n));
+                    }
+                    _ if !left.is_empty() => {
+                        // A woken (or already left) waiter leaves: nothing.
+                        let (a, n) = left.swap_remove((x >> 32) as usize % left.len());
+                        assert!(!w.leave(a, n), "a waiter taken out was found");
+                    }
+                    _ => {}
+                }
+                check(&w, &model, &addrs);
+            }
+            // O(1) amortised per operation, plus the leaves' searches.
+            assert!(
+                w.steps <= ops * 24,
+                "{} steps for {ops} operations",
+                w.steps
+            );
+        }
     }
 }
 

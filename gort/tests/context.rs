@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use common::each_scheduler;
+use common::{each_scheduler, is_child};
 use gort::chan::Chan;
 use gort::context::{self, Error};
 
@@ -201,4 +201,91 @@ fn after_func_runs_once_unless_stopped() {
     assert!(!second.stop());
     gort::time::sleep(Duration::from_millis(50));
     assert_eq!(ran.load(SeqCst), 1);
+}
+
+/// Depth of the chains below: far past any stack if a cancel, a drop or a
+/// lookup recursed once per level.
+const DEEP: usize = 100_000;
+
+/// One deep chain, by `case`: `cancel` (with_cancel nodes, the root
+/// cancelled), `timeout` (with_timeout nodes under a cancelled root),
+/// `deadline` (with_cancel nodes under a root whose deadline passes: the
+/// timer's thread runs the cancel; nodes made after it passed, on a slow
+/// machine, are done when made) or `value` (with_value nodes, a value
+/// looked up at the root). Every node is done with the right error, then
+/// the leaf, last handle of the chain, is dropped.
+fn deep_chain(case: &str) {
+    let (root, cancel_root) = match case {
+        "deadline" => context::with_timeout(&context::background(), Duration::from_secs(1)),
+        _ => context::with_cancel(&context::background()),
+    };
+    let root = context::with_value(&root, "root");
+    let mut chain = Vec::with_capacity(DEEP);
+    let mut ctx = root.clone();
+    for i in 0..DEEP {
+        ctx = match case {
+            "cancel" | "deadline" => context::with_cancel(&ctx).0,
+            "timeout" => context::with_timeout(&ctx, Duration::from_secs(3600)).0,
+            "value" => context::with_value(&ctx, i),
+            other => panic!("unknown case {other}"),
+        };
+        if case != "value" {
+            chain.push(ctx.clone());
+        }
+    }
+    assert_eq!(ctx.value::<&str>(), Some(&"root")); // up the whole chain
+    if case == "value" {
+        assert_eq!(ctx.value::<usize>(), Some(&(DEEP - 1)));
+    }
+    match case {
+        "value" => assert_eq!(ctx.err(), None),
+        "deadline" => {
+            assert_eq!(ctx.done().recv(), None);
+            for c in &chain {
+                assert_eq!(c.err(), Some(Error::DeadlineExceeded));
+            }
+        }
+        _ => {
+            cancel_root.cancel();
+            for c in &chain {
+                assert!(is_done(c));
+                assert_eq!(c.err(), Some(Error::Canceled));
+            }
+        }
+    }
+    drop((root, cancel_root, chain));
+    drop(ctx); // the last handle: the whole chain goes
+}
+
+/// In a child process (a stack overflow ends the process): deep chains on
+/// a goroutine of each scheduler with the default stack, and on a plain
+/// thread.
+#[test]
+#[cfg(not(target_family = "wasm"))]
+fn deep_chains_neither_cancel_nor_drop_nor_look_up_recursively() {
+    let mut failed = Vec::new();
+    for case in ["cancel", "timeout", "deadline", "value"] {
+        let (code, _, err) = common::run_child("child_deep_chain", &[("GORT_DEEP_CHAIN", case)]);
+        if code != Some(0) {
+            let tail: Vec<&str> = err.lines().rev().take(6).collect();
+            failed.push(format!("{case}: exit {code:?}: {tail:?}"));
+        }
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn child_deep_chain() {
+    if !is_child() {
+        return;
+    }
+    let case = std::env::var("GORT_DEEP_CHAIN").unwrap();
+    each_scheduler(&format!("deep chain {case}"), LIMIT, {
+        let case = case.clone();
+        move || deep_chain(&case)
+    });
+    let _dog = common::Watchdog::new(&format!("deep chain {case} [thread]"), LIMIT);
+    std::thread::spawn(move || deep_chain(&case))
+        .join()
+        .unwrap();
 }
