@@ -1095,3 +1095,95 @@ fn select_on_temporaries_and_borrowed_views() {
         assert!(!forward(&a.recv_only(), &b.send_only()));
     });
 }
+
+/// `close` while plain threads are still sending into a buffered channel
+/// that many goroutines receive from: a push may have claimed its place
+/// and not yet published its value when `close` wakes the receivers. Every
+/// receiver must still end with `None` (none left asleep), and every value
+/// whose send returned `Ok` is received exactly once. A quarter of the
+/// receivers use `select!` (with a second, idle channel). Each round runs
+/// under its own watchdog, so a receiver left asleep fails the test.
+#[test]
+fn close_races_sends_in_flight_to_many_receivers() {
+    const SENDERS: usize = 4;
+    const RECEIVERS: usize = 16;
+    each_scheduler(
+        "close_races_sends_in_flight",
+        Duration::from_secs(600),
+        || {
+            for cap in [1usize, 4, 64] {
+                for round in 0..stress(30) {
+                    let _dog = common::Watchdog::new(
+                        &format!("close_races_sends_in_flight cap {cap} round {round}"),
+                        Duration::from_secs(20),
+                    );
+                    let c = Chan::<(usize, usize)>::new(cap);
+                    let idle = Chan::<(usize, usize)>::new(0);
+                    let receivers: Vec<_> = (0..RECEIVERS)
+                        .map(|r| {
+                            let (c, idle) = (c.clone(), idle.clone());
+                            gort::spawn(move || {
+                                let mut got = Vec::new();
+                                loop {
+                                    let v = if r % 4 != 3 {
+                                        c.recv()
+                                    } else {
+                                        gort::select! {
+                                            recv(c) -> v => v,
+                                            recv(idle) -> _ => unreachable!("idle"),
+                                        }
+                                    };
+                                    let Some(v) = v else { return got };
+                                    got.push(v);
+                                }
+                            })
+                        })
+                        .collect();
+                    // Plain threads: each sends 0, 1, 2, ... until the send
+                    // fails, and records how many went through.
+                    let sent: Arc<Vec<AtomicUsize>> =
+                        Arc::new((0..SENDERS).map(|_| AtomicUsize::new(0)).collect());
+                    let wg = WaitGroup::new();
+                    for s in 0..SENDERS {
+                        wg.add(1);
+                        let (c, sent, wg) = (c.clone(), sent.clone(), wg.clone());
+                        std::thread::spawn(move || {
+                            let mut n = 0;
+                            while c.send((s, n)).is_ok() {
+                                n += 1;
+                                sent[s].store(n, Ordering::SeqCst);
+                            }
+                            wg.done();
+                        });
+                    }
+                    // Close while they still send: after a varying number
+                    // of values.
+                    let want = 1 + round % 97;
+                    while sent.iter().map(|n| n.load(Ordering::SeqCst)).sum::<usize>() < want {
+                        gort::gosched();
+                    }
+                    c.close();
+                    wg.wait();
+                    let mut got: Vec<Vec<usize>> = vec![Vec::new(); SENDERS];
+                    for r in receivers {
+                        for (s, n) in r.join().unwrap() {
+                            got[s].push(n);
+                        }
+                    }
+                    for (s, got) in got.iter_mut().enumerate() {
+                        got.sort_unstable();
+                        let ok = sent[s].load(Ordering::SeqCst);
+                        assert!(
+                            got.iter().copied().eq(0..ok),
+                            "cap {cap} round {round} sender {s}: {ok} sends Ok, \
+                             received {} values (duplicated or lost)",
+                            got.len()
+                        );
+                    }
+                    assert_eq!(c.recv(), None);
+                    assert_eq!(c.len(), 0);
+                }
+            }
+        },
+    );
+}

@@ -22,8 +22,11 @@
 //!   claimed but not yet published reports `Empty`, and a push that finds
 //!   the slot at `tail` still being emptied reports `Full`. The operation
 //!   under way completes on its own and then, through the waiting layer,
-//!   wakes whoever queued meanwhile. Loops run only after another thread
-//!   made progress (a lost CAS, or a stamp showing our position is old);
+//!   wakes whoever queued meanwhile (every queued receiver once closed:
+//!   a pop may find the ring closed while a push claimed before the close
+//!   is still unpublished, and reports `Empty`, not `Closed`). Loops run
+//!   only after another thread made progress (a lost CAS, or a stamp
+//!   showing our position is old);
 //! - a stamp is published (Release) before the publisher's SeqCst fence in
 //!   the waiting layer (`channel.rs`), and `can_pop`/`can_push` read the
 //!   stamps after the waiter's fence: the Dekker pairing that keeps a value
