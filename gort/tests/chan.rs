@@ -732,6 +732,35 @@ fn values_buffered_at_last_drop_are_dropped_once() {
     assert_eq!(live.load(Ordering::SeqCst), 0);
 }
 
+/// Drops of buffered values go on past one that panics: every value left
+/// in the buffer is dropped once (as std's collections do), and the panic
+/// still reaches the caller.
+#[test]
+#[cfg(panic = "unwind")]
+fn a_panicking_drop_does_not_leak_the_other_buffered_values() {
+    struct Bomb {
+        armed: bool,
+        drops: Arc<AtomicUsize>,
+    }
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            if self.armed {
+                panic!("bomb");
+            }
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let c = Chan::new(4);
+    for armed in [true, false, false] {
+        let drops = drops.clone();
+        c.send(Bomb { armed, drops }).unwrap();
+    }
+    let e = std::panic::catch_unwind(move || drop(c)).unwrap_err();
+    assert_eq!(e.downcast_ref::<&str>().copied(), Some("bomb"));
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
 /// Every value sent is received exactly once or comes back to its sender,
 /// under senders, receivers, selects and a close racing each other.
 #[test]

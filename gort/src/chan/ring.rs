@@ -280,12 +280,28 @@ impl<T> Ring<T> {
     }
 }
 
-impl<T> Drop for Ring<T> {
-    fn drop(&mut self) {
-        // No other handle exists: every operation is complete, so the
-        // values still published are exactly the ones never received.
+impl<T> Ring<T> {
+    /// Drops the values still published.
+    fn drop_values(&self) {
         while let Pop::Value(v) = self.pop() {
             drop(v);
         }
+    }
+}
+
+impl<T> Drop for Ring<T> {
+    /// No other handle exists: every operation is complete, so the values
+    /// still published are exactly the ones never received. If one value's
+    /// drop panics, the rest are still dropped while the panic goes on (as
+    /// std's collections do; a second panic aborts).
+    fn drop(&mut self) {
+        struct DropRest<'a, T>(&'a Ring<T>);
+        impl<T> Drop for DropRest<'_, T> {
+            fn drop(&mut self) {
+                self.0.drop_values();
+            }
+        }
+        let rest = DropRest(self);
+        rest.0.drop_values();
     }
 }
