@@ -608,6 +608,65 @@ fn impossible_capacity_panics_with_gos_message() {
     }
 }
 
+/// A buffer bigger than the memory the OS grants (16 TiB of slots, and
+/// 256 TiB, beyond any 64-bit address space in use) panics with Go's
+/// message instead of aborting the process on allocation.
+#[test]
+#[cfg(all(panic = "unwind", target_pointer_width = "64"))]
+fn capacity_beyond_memory_panics_with_gos_message() {
+    for cap in [1usize << 40, 1 << 44] {
+        let e = std::panic::catch_unwind(|| Chan::<u8>::new(cap)).unwrap_err();
+        assert_eq!(
+            e.downcast_ref::<&str>().copied(),
+            Some("makechan: size out of range"),
+            "cap {cap}"
+        );
+    }
+}
+
+/// This process's resident memory in KiB (Linux's `VmRSS`).
+#[cfg(target_os = "linux")]
+fn resident_kib() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A big buffer costs resident memory only as it fills: making a 16M-place
+/// channel (256 MiB of slots) adds far less than that, and pushing 1M
+/// values then adds about their slots. In a child process, so no other
+/// test's memory moves the reading.
+#[test]
+#[cfg(all(target_os = "linux", not(target_family = "wasm")))]
+fn big_buffer_is_resident_only_where_used() {
+    const MIB: usize = 1024;
+    if common::is_child() {
+        let before = resident_kib();
+        let c = Chan::<u8>::new(1 << 24);
+        let made = resident_kib();
+        for _ in 0..1 << 20 {
+            c.try_send(1).unwrap();
+        }
+        let filled = resident_kib();
+        println!("made +{} KiB, filled +{} KiB", made - before, filled - made);
+        assert!(
+            made - before < 16 * MIB,
+            "making the channel took {} KiB",
+            made - before
+        );
+        // 1M slots of 16 bytes: the reading does see memory being used.
+        assert!(
+            filled - made >= 8 * MIB,
+            "1M values took only {} KiB",
+            filled - made
+        );
+        return;
+    }
+    let (code, out, err) = common::run_child("big_buffer_is_resident_only_where_used", &[]);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("made +"), "stdout: {out}");
+}
+
 /// `len` counts buffered values through wrap-around of the ring, and a
 /// closed channel still drains in order.
 #[test]
