@@ -608,6 +608,65 @@ fn impossible_capacity_panics_with_gos_message() {
     }
 }
 
+/// A buffer bigger than the memory the OS grants (16 TiB of slots, and
+/// 256 TiB, beyond any 64-bit address space in use) panics with Go's
+/// message instead of aborting the process on allocation.
+#[test]
+#[cfg(all(panic = "unwind", target_pointer_width = "64"))]
+fn capacity_beyond_memory_panics_with_gos_message() {
+    for cap in [1usize << 40, 1 << 44] {
+        let e = std::panic::catch_unwind(|| Chan::<u8>::new(cap)).unwrap_err();
+        assert_eq!(
+            e.downcast_ref::<&str>().copied(),
+            Some("makechan: size out of range"),
+            "cap {cap}"
+        );
+    }
+}
+
+/// This process's resident memory in KiB (Linux's `VmRSS`).
+#[cfg(target_os = "linux")]
+fn resident_kib() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A big buffer costs resident memory only as it fills: making a 16M-place
+/// channel (256 MiB of slots) adds far less than that, and pushing 1M
+/// values then adds about their slots. In a child process, so no other
+/// test's memory moves the reading.
+#[test]
+#[cfg(all(target_os = "linux", not(target_family = "wasm")))]
+fn big_buffer_is_resident_only_where_used() {
+    const MIB: usize = 1024;
+    if common::is_child() {
+        let before = resident_kib();
+        let c = Chan::<u8>::new(1 << 24);
+        let made = resident_kib();
+        for _ in 0..1 << 20 {
+            c.try_send(1).unwrap();
+        }
+        let filled = resident_kib();
+        println!("made +{} KiB, filled +{} KiB", made - before, filled - made);
+        assert!(
+            made - before < 16 * MIB,
+            "making the channel took {} KiB",
+            made - before
+        );
+        // 1M slots of 16 bytes: the reading does see memory being used.
+        assert!(
+            filled - made >= 8 * MIB,
+            "1M values took only {} KiB",
+            filled - made
+        );
+        return;
+    }
+    let (code, out, err) = common::run_child("big_buffer_is_resident_only_where_used", &[]);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("made +"), "stdout: {out}");
+}
+
 /// `len` counts buffered values through wrap-around of the ring, and a
 /// closed channel still drains in order.
 #[test]
@@ -730,6 +789,35 @@ fn values_buffered_at_last_drop_are_dropped_once() {
     assert_eq!(live.load(Ordering::SeqCst), 6);
     drop(c2);
     assert_eq!(live.load(Ordering::SeqCst), 0);
+}
+
+/// Drops of buffered values go on past one that panics: every value left
+/// in the buffer is dropped once (as std's collections do), and the panic
+/// still reaches the caller.
+#[test]
+#[cfg(panic = "unwind")]
+fn a_panicking_drop_does_not_leak_the_other_buffered_values() {
+    struct Bomb {
+        armed: bool,
+        drops: Arc<AtomicUsize>,
+    }
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            if self.armed {
+                panic!("bomb");
+            }
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let c = Chan::new(4);
+    for armed in [true, false, false] {
+        let drops = drops.clone();
+        c.send(Bomb { armed, drops }).unwrap();
+    }
+    let e = std::panic::catch_unwind(move || drop(c)).unwrap_err();
+    assert_eq!(e.downcast_ref::<&str>().copied(), Some("bomb"));
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
 }
 
 /// Every value sent is received exactly once or comes back to its sender,
@@ -1094,4 +1182,96 @@ fn select_on_temporaries_and_borrowed_views() {
         a.close();
         assert!(!forward(&a.recv_only(), &b.send_only()));
     });
+}
+
+/// `close` while plain threads are still sending into a buffered channel
+/// that many goroutines receive from: a push may have claimed its place
+/// and not yet published its value when `close` wakes the receivers. Every
+/// receiver must still end with `None` (none left asleep), and every value
+/// whose send returned `Ok` is received exactly once. A quarter of the
+/// receivers use `select!` (with a second, idle channel). Each round runs
+/// under its own watchdog, so a receiver left asleep fails the test.
+#[test]
+fn close_races_sends_in_flight_to_many_receivers() {
+    const SENDERS: usize = 4;
+    const RECEIVERS: usize = 16;
+    each_scheduler(
+        "close_races_sends_in_flight",
+        Duration::from_secs(600),
+        || {
+            for cap in [1usize, 4, 64] {
+                for round in 0..stress(30) {
+                    let _dog = common::Watchdog::new(
+                        &format!("close_races_sends_in_flight cap {cap} round {round}"),
+                        Duration::from_secs(20),
+                    );
+                    let c = Chan::<(usize, usize)>::new(cap);
+                    let idle = Chan::<(usize, usize)>::new(0);
+                    let receivers: Vec<_> = (0..RECEIVERS)
+                        .map(|r| {
+                            let (c, idle) = (c.clone(), idle.clone());
+                            gort::spawn(move || {
+                                let mut got = Vec::new();
+                                loop {
+                                    let v = if r % 4 != 3 {
+                                        c.recv()
+                                    } else {
+                                        gort::select! {
+                                            recv(c) -> v => v,
+                                            recv(idle) -> _ => unreachable!("idle"),
+                                        }
+                                    };
+                                    let Some(v) = v else { return got };
+                                    got.push(v);
+                                }
+                            })
+                        })
+                        .collect();
+                    // Plain threads: each sends 0, 1, 2, ... until the send
+                    // fails, and records how many went through.
+                    let sent: Arc<Vec<AtomicUsize>> =
+                        Arc::new((0..SENDERS).map(|_| AtomicUsize::new(0)).collect());
+                    let wg = WaitGroup::new();
+                    for s in 0..SENDERS {
+                        wg.add(1);
+                        let (c, sent, wg) = (c.clone(), sent.clone(), wg.clone());
+                        std::thread::spawn(move || {
+                            let mut n = 0;
+                            while c.send((s, n)).is_ok() {
+                                n += 1;
+                                sent[s].store(n, Ordering::SeqCst);
+                            }
+                            wg.done();
+                        });
+                    }
+                    // Close while they still send: after a varying number
+                    // of values.
+                    let want = 1 + round % 97;
+                    while sent.iter().map(|n| n.load(Ordering::SeqCst)).sum::<usize>() < want {
+                        gort::gosched();
+                    }
+                    c.close();
+                    wg.wait();
+                    let mut got: Vec<Vec<usize>> = vec![Vec::new(); SENDERS];
+                    for r in receivers {
+                        for (s, n) in r.join().unwrap() {
+                            got[s].push(n);
+                        }
+                    }
+                    for (s, got) in got.iter_mut().enumerate() {
+                        got.sort_unstable();
+                        let ok = sent[s].load(Ordering::SeqCst);
+                        assert!(
+                            got.iter().copied().eq(0..ok),
+                            "cap {cap} round {round} sender {s}: {ok} sends Ok, \
+                             received {} values (duplicated or lost)",
+                            got.len()
+                        );
+                    }
+                    assert_eq!(c.recv(), None);
+                    assert_eq!(c.len(), 0);
+                }
+            }
+        },
+    );
 }

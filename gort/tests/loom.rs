@@ -832,3 +832,66 @@ fn buffered_ready_path_leaves_no_stale_entry() {
         assert_eq!(a.try_recv(), Ok(2));
     });
 }
+
+/// A push claims its place before it publishes the value, and `close`
+/// lands between the two. Both receivers then find the ring neither
+/// holding a value nor drained, and queue (if they had queued before,
+/// `close` woke them and they queue again); the late publish must wake
+/// both, not one: one takes the value, the other sees closed-and-drained.
+/// Every value sent Ok is received exactly once, and nobody is left
+/// asleep. (The closer is also a receiver: one thread fewer to model.)
+#[test]
+fn chan_buffered_close_between_claim_and_publish() {
+    model("chan_buffered_close_between_claim_and_publish", || {
+        let c = Chan::<usize>::new(1);
+        let pusher = {
+            let tx = c.clone();
+            thread::spawn(move || tx.send(7).is_ok())
+        };
+        let receiver = {
+            let rx = c.clone();
+            thread::spawn(move || rx.recv())
+        };
+        c.close();
+        let mine = c.recv();
+        let sent = pusher.join().unwrap();
+        let got: Vec<_> = [mine, receiver.join().unwrap()]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(got, if sent { vec![7] } else { vec![] });
+        assert_eq!(c.try_recv(), Err(gort::chan::TryRecvError::Closed));
+    });
+}
+
+/// As above with the other receiver in a `select!` (two cases: the
+/// buffered channel, and an unbuffered one nobody uses), which registers
+/// on both channels and is woken through its case's entry.
+#[test]
+fn select_buffered_close_between_claim_and_publish() {
+    model("select_buffered_close_between_claim_and_publish", || {
+        let (c, idle) = (Chan::<usize>::new(1), Chan::<usize>::new(0));
+        let pusher = {
+            let tx = c.clone();
+            thread::spawn(move || tx.send(7).is_ok())
+        };
+        let receiver = {
+            let (rx, idle) = (c.clone(), idle.clone());
+            thread::spawn(move || {
+                gort::select! {
+                    recv(rx) -> v => v,
+                    recv(idle) -> _ => unreachable!("nobody sends on idle"),
+                }
+            })
+        };
+        c.close();
+        let mine = c.recv();
+        let sent = pusher.join().unwrap();
+        let got: Vec<_> = [mine, receiver.join().unwrap()]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(got, if sent { vec![7] } else { vec![] });
+        assert_eq!(c.try_recv(), Err(gort::chan::TryRecvError::Closed));
+    });
+}

@@ -36,7 +36,15 @@
 //!   push; one that queues after sees it);
 //! - `close` sets the ring's closed bit and, under the lock, wakes every
 //!   queued entry; a waiter queues under that lock and re-checks the ring
-//!   afterwards, so it is either woken or sees the bit.
+//!   afterwards, so it is either woken or sees the bit;
+//! - buffered, closed but not drained: a push that claimed its place
+//!   before the close may publish after it, so receivers (woken by
+//!   `close`, or arriving later) can find neither a value nor a drained
+//!   ring, and queue. Every publish that finds `closed` under the lock
+//!   wakes every queued receiver, not one: each takes a value or, retrying,
+//!   sees the ring drained (or queues for the next late publish). By the
+//!   no-lost-wakeup pairing, the publisher takes the lock if any receiver
+//!   queued without seeing its value; one that queues after sees it.
 
 use alloc::vec::Vec;
 
@@ -148,19 +156,22 @@ impl<T> Inner<T> {
         self.ring.is_some()
     }
 
-    #[inline]
+    // Always inlined (as `try_recv`): with `#[inline]` alone LLVM stopped
+    // inlining both once the wake paths grew, ~12 more instructions a
+    // buffered operation (callgrind, chan_seq_boundedN).
+    #[inline(always)]
     pub(crate) fn try_send(&self, value: T) -> SendAttempt<T> {
         let Some(ring) = &self.ring else {
             return self.locked(|st| st.try_send(value, None));
         };
         match ring.push(value) {
-            Push::Done => SendAttempt::Sent(self.wake_one(Side::Recv)),
+            Push::Done => SendAttempt::Sent(self.after_push()),
             Push::Full(v) => SendAttempt::Full(v),
             Push::Closed(v) => SendAttempt::Closed(v),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_recv(&self) -> RecvAttempt<T> {
         let Some(ring) = &self.ring else {
             return self.locked(|st| st.try_recv(None));
@@ -193,15 +204,29 @@ impl<T> Inner<T> {
         })
     }
 
-    /// After the ring changed: decides one waiter of `side`, if any, for
-    /// the caller to wake.
+    /// After a push published a value: decides one queued receiver, if
+    /// any, for the caller to wake; once closed, wakes every one of them
+    /// here (see `State::receivers_after_push`).
     #[inline]
-    fn wake_one(&self, side: Side) -> Option<TaskRef> {
+    fn after_push(&self) -> Option<TaskRef> {
         fence(SeqCst);
-        if self.waiting(side).load(Relaxed) == 0 {
+        if self.waiting.recv.load(Relaxed) == 0 {
             return None;
         }
-        self.with_queue(side, |q| q.wake_one())
+        self.wake_receivers()
+    }
+
+    /// `after_push` with receivers queued: out of line, so that the fast
+    /// path stays small enough to inline into every send.
+    #[inline(never)]
+    fn wake_receivers(&self) -> Option<TaskRef> {
+        let (receiver, all) = self.locked(|st| {
+            let r = st.receivers_after_push();
+            self.waiting.recv.store(st.recvq.len(), Relaxed);
+            r
+        });
+        all.unpark_all();
+        receiver
     }
 
     /// After a pop made room: hands it to one queued sender (a plain send's
@@ -214,16 +239,29 @@ impl<T> Inner<T> {
         if self.waiting.send.load(Relaxed) == 0 {
             return None;
         }
-        let (sender, receiver) = self.locked(|st| {
+        self.hand_off(ring)
+    }
+
+    /// `after_pop` with senders queued: out of line, as `wake_receivers`.
+    #[inline(never)]
+    fn hand_off(&self, ring: &Ring<T>) -> Option<TaskRef> {
+        let (sender, receiver, all) = self.locked(|st| {
+            // A push under the lock fails once `closed` is set (the ring's
+            // bit was set first), so `all` stays empty here; kept uniform.
             let (sender, pushed) = st.sendq.hand_off(ring);
             self.waiting.send.store(st.sendq.len(), Relaxed);
-            let receiver = if pushed { st.recvq.wake_one() } else { None };
+            let (receiver, all) = if pushed {
+                st.receivers_after_push()
+            } else {
+                (None, WaitQueue::new())
+            };
             self.waiting.recv.store(st.recvq.len(), Relaxed);
-            (sender, receiver)
+            (sender, receiver, all)
         });
         if let Some(r) = receiver {
             r.unpark();
         }
+        all.unpark_all();
         sender
     }
 
@@ -290,6 +328,23 @@ impl<T> Inner<T> {
         match &self.ring {
             Some(ring) => ring.is_closed(),
             None => self.locked(|st| st.closed),
+        }
+    }
+}
+
+impl<T> State<T> {
+    /// Buffered, under the lock, after a value was published: the
+    /// receivers to wake. One while open. Once closed, all of them, moved
+    /// out for the caller to unpark: receivers that found the ring neither
+    /// holding a value nor drained (this push had claimed its place before
+    /// the close) queued, however many; this value may be the last thing
+    /// they wait for, and whoever does not get it must retry to see the
+    /// ring drained (module invariants).
+    fn receivers_after_push(&mut self) -> (Option<TaskRef>, WaitQueue<T>) {
+        if self.closed {
+            (None, self.recvq.wake_all())
+        } else {
+            (self.recvq.wake_one(), WaitQueue::new())
         }
     }
 }

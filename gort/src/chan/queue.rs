@@ -3,12 +3,12 @@
 //! An `Entry` is one registration: a task, the case number it registered
 //! under, and a pointer to that case's value slot on the task's stack (the
 //! value to send, or the place a received value goes). On a buffered
-//! channel, counterparts mostly just wake the entry (`wake_one`) and the
-//! owner retries through the ring; the one exception is a plain send (not
-//! a select case), whose entry carries its value: the receive that made
-//! room moves that value into the ring for it (`hand_off`), as Go's
-//! receive does with a blocked sender. Every other buffered entry has a
-//! null slot.
+//! channel, counterparts mostly just wake the entry (`wake_one`, or every
+//! entry with `wake_all` once closed) and the owner retries through the
+//! ring; the one exception is a plain send (not a select case), whose
+//! entry carries its value: the receive that made room moves that value
+//! into the ring for it (`hand_off`), as Go's receive does with a blocked
+//! sender. Every other buffered entry has a null slot.
 //!
 //! Invariants (all under the owning channel's lock):
 //! - a slot is only touched by a counterpart holding this channel's lock
@@ -68,6 +68,25 @@ impl<T> WaitQueue<T> {
                 return Some(e.task);
             }
             // Decided meanwhile (another channel, or its own timeout): next.
+        }
+    }
+
+    /// Decides every undecided entry (as "case ready") and moves them out
+    /// into a queue of their own, for the caller to unpark once the lock is
+    /// released (`unpark_all`). Decided entries are dropped. Moves the
+    /// buffer instead of copying tasks out, so it never allocates.
+    pub(crate) fn wake_all(&mut self) -> WaitQueue<T> {
+        let mut woken = core::mem::replace(self, WaitQueue::new());
+        woken
+            .entries
+            .retain(|e| e.task.try_decide(done(e.case, false)));
+        woken
+    }
+
+    /// Unparks the tasks of a queue made by `wake_all`.
+    pub(crate) fn unpark_all(self) {
+        for e in self.entries {
+            e.task.unpark();
         }
     }
 

@@ -9,10 +9,14 @@
 //! compared by (wrapping) distance.
 //!
 //! Invariants:
-//! - slot `i` has a `stamp`: `stamp == p` (with `p`'s index `i`) means the
-//!   slot is free for the push at `p`; `stamp == p + 1` means it holds the
-//!   value pushed at `p`, ready for the pop at `p`. The pop at `p` stores
-//!   `p + lap_len`: free for the push one lap later;
+//! - every slot has a `stamp`, kept relative to the slot's index: with
+//!   `lap(p) = p & !(lap_len - 1)` (`p` without its index), and `p`'s index
+//!   that of the slot, `stamp == lap(p)` means the slot is free for the
+//!   push at `p`; `lap(p) + 1` means it holds the value pushed at `p`,
+//!   ready for the pop at `p`. The pop at `p` stores `lap(p) + lap_len`:
+//!   free for the push one lap later. So all-zero slots are free for the
+//!   first lap, and the slot array is allocated zeroed: a big buffer's
+//!   pages stay untouched (not resident) until pushes reach them;
 //! - a push claims `p` by a CAS of `tail` from `p` (so never once `CLOSED`
 //!   is set), then writes the value, then publishes it with the stamp
 //!   (Release); a pop claims `p` by a CAS of `head`, reads, then frees the
@@ -22,8 +26,11 @@
 //!   claimed but not yet published reports `Empty`, and a push that finds
 //!   the slot at `tail` still being emptied reports `Full`. The operation
 //!   under way completes on its own and then, through the waiting layer,
-//!   wakes whoever queued meanwhile. Loops run only after another thread
-//!   made progress (a lost CAS, or a stamp showing our position is old);
+//!   wakes whoever queued meanwhile (every queued receiver once closed:
+//!   a pop may find the ring closed while a push claimed before the close
+//!   is still unpublished, and reports `Empty`, not `Closed`). Loops run
+//!   only after another thread made progress (a lost CAS, or a stamp
+//!   showing our position is old);
 //! - a stamp is published (Release) before the publisher's SeqCst fence in
 //!   the waiting layer (`channel.rs`), and `can_pop`/`can_push` read the
 //!   stamps after the waiter's fence: the Dekker pairing that keeps a value
@@ -73,10 +80,47 @@ unsafe impl<T: Send> Send for Ring<T> {}
 // SAFETY: as above; `&Ring` only pushes and pops under that protocol.
 unsafe impl<T: Send> Sync for Ring<T> {}
 
-/// How far a slot's stamp is ahead of position `pos` (negative: behind):
-/// 0 is "free for `pos`", 1 "published at `pos`".
-fn distance(stamp: usize, pos: usize) -> isize {
-    stamp.wrapping_sub(pos) as isize
+/// How far a slot's stamp is ahead of the lap `lap` (negative: behind):
+/// 0 is "free for the push of this lap", 1 "published in this lap".
+fn distance(stamp: usize, lap: usize) -> isize {
+    stamp.wrapping_sub(lap) as isize
+}
+
+/// Go's words for a buffer that cannot be had.
+fn size_out_of_range() -> ! {
+    panic!("makechan: size out of range")
+}
+
+/// `cap >= 1` slots, free for the first lap (stamp 0). Zeroed memory: for
+/// a big buffer the allocator hands out fresh pages from the OS, which
+/// cost nothing until touched. A failed allocation is a panic, not an
+/// abort.
+#[cfg(not(loom))]
+fn free_slots<T>(cap: usize) -> Box<[Slot<T>]> {
+    let Ok(layout) = core::alloc::Layout::array::<Slot<T>>(cap) else {
+        size_out_of_range()
+    };
+    // SAFETY: the layout is not zero-sized: `cap >= 1`, and a slot holds
+    // a stamp.
+    let ptr = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<Slot<T>>();
+    if ptr.is_null() {
+        size_out_of_range()
+    }
+    // SAFETY: `ptr` is a fresh global allocation with the layout of
+    // `[Slot<T>; cap]`, as `Box` needs to own and free it; all-zero bytes
+    // are a valid `Slot`: a stamp of 0 and an uninitialised value.
+    unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, cap)) }
+}
+
+/// Under loom, atomics and cells carry the model's state: build them.
+#[cfg(loom)]
+fn free_slots<T>(cap: usize) -> Box<[Slot<T>]> {
+    (0..cap)
+        .map(|_| Slot {
+            stamp: AtomicUsize::new(0),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        })
+        .collect()
 }
 
 /// After losing a CAS to another thread: spin a little, doubling up to 64
@@ -106,27 +150,17 @@ impl<T> Ring<T> {
     /// Go's "makechan: size out of range" if the buffer cannot be sized.
     pub(crate) fn new(cap: usize) -> Self {
         assert!(cap >= 1);
-        let lap_len = cap
+        let Some(lap_len) = cap
             .checked_add(1)
             .and_then(usize::checked_next_power_of_two)
-            .and_then(|p| p.checked_mul(2));
-        let bytes = cap.checked_mul(core::mem::size_of::<Slot<T>>());
-        let (Some(lap_len), Some(bytes)) = (lap_len, bytes) else {
-            panic!("makechan: size out of range");
+            .and_then(|p| p.checked_mul(2))
+        else {
+            size_out_of_range()
         };
-        if bytes > isize::MAX as usize {
-            panic!("makechan: size out of range");
-        }
-        let slots = (0..cap)
-            .map(|i| Slot {
-                stamp: AtomicUsize::new(i),
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-            })
-            .collect();
         Ring {
             head: Padded(AtomicUsize::new(0)),
             tail: Padded(AtomicUsize::new(0)),
-            slots,
+            slots: free_slots(cap),
             lap_len,
         }
     }
@@ -139,12 +173,18 @@ impl<T> Ring<T> {
         &self.slots[pos & (self.lap_len - 1)]
     }
 
+    /// The lap of `pos` (which has no `CLOSED` bit): `pos` without its
+    /// index.
+    fn lap(&self, pos: usize) -> usize {
+        pos & !(self.lap_len - 1)
+    }
+
     /// The position after `pos` (which has no `CLOSED` bit).
     fn next(&self, pos: usize) -> usize {
         if (pos & (self.lap_len - 1)) + 1 < self.slots.len() {
             pos + 1
         } else {
-            (pos & !(self.lap_len - 1)).wrapping_add(self.lap_len)
+            self.lap(pos).wrapping_add(self.lap_len)
         }
     }
 
@@ -156,7 +196,8 @@ impl<T> Ring<T> {
                 return Push::Closed(value);
             }
             let slot = self.slot(tail);
-            let d = distance(slot.stamp.load(Acquire), tail);
+            let lap = self.lap(tail);
+            let d = distance(slot.stamp.load(Acquire), lap);
             if d == 0 {
                 let next = self.next(tail);
                 match self
@@ -169,7 +210,7 @@ impl<T> Ring<T> {
                         // stamp says its last value was read; nobody else
                         // touches the slot until we publish.
                         slot.value.with_mut(|v| unsafe { (*v).write(value) });
-                        slot.stamp.store(tail + 1, Release);
+                        slot.stamp.store(lap + 1, Release);
                         return Push::Done;
                     }
                     Err(t) => {
@@ -190,7 +231,8 @@ impl<T> Ring<T> {
         let mut lost = 0;
         loop {
             let slot = self.slot(head);
-            let d = distance(slot.stamp.load(Acquire), head);
+            let lap = self.lap(head);
+            let d = distance(slot.stamp.load(Acquire), lap);
             if d == 1 {
                 let next = self.next(head);
                 match self
@@ -204,7 +246,7 @@ impl<T> Ring<T> {
                         // else reads it, and no push rewrites it until we
                         // free the slot below.
                         let value = slot.value.with_mut(|v| unsafe { (*v).assume_init_read() });
-                        slot.stamp.store(head.wrapping_add(self.lap_len), Release);
+                        slot.stamp.store(lap.wrapping_add(self.lap_len), Release);
                         return Pop::Value(value);
                     }
                     Err(h) => {
@@ -240,7 +282,7 @@ impl<T> Ring<T> {
     /// fenced (SeqCst) first.
     pub(crate) fn can_pop(&self) -> bool {
         let head = self.head.0.load(Relaxed);
-        distance(self.slot(head).stamp.load(Acquire), head) >= 1
+        distance(self.slot(head).stamp.load(Acquire), self.lap(head)) >= 1
             || self.tail.0.load(Relaxed) == head | self.closed_bit()
     }
 
@@ -249,7 +291,8 @@ impl<T> Ring<T> {
     /// first.
     pub(crate) fn can_push(&self) -> bool {
         let tail = self.tail.0.load(Relaxed);
-        tail & self.closed_bit() != 0 || distance(self.slot(tail).stamp.load(Acquire), tail) >= 0
+        tail & self.closed_bit() != 0
+            || distance(self.slot(tail).stamp.load(Acquire), self.lap(tail)) >= 0
     }
 
     /// Values in the ring at one moment (claimed pushes count, claimed pops
@@ -277,12 +320,28 @@ impl<T> Ring<T> {
     }
 }
 
-impl<T> Drop for Ring<T> {
-    fn drop(&mut self) {
-        // No other handle exists: every operation is complete, so the
-        // values still published are exactly the ones never received.
+impl<T> Ring<T> {
+    /// Drops the values still published.
+    fn drop_values(&self) {
         while let Pop::Value(v) = self.pop() {
             drop(v);
         }
+    }
+}
+
+impl<T> Drop for Ring<T> {
+    /// No other handle exists: every operation is complete, so the values
+    /// still published are exactly the ones never received. If one value's
+    /// drop panics, the rest are still dropped while the panic goes on (as
+    /// std's collections do; a second panic aborts).
+    fn drop(&mut self) {
+        struct DropRest<'a, T>(&'a Ring<T>);
+        impl<T> Drop for DropRest<'_, T> {
+            fn drop(&mut self) {
+                self.0.drop_values();
+            }
+        }
+        let rest = DropRest(self);
+        rest.0.drop_values();
     }
 }
