@@ -2,8 +2,9 @@
 //! random operations on channels of capacities 0, 1, 4 and 64, which are
 //! closed while producers still send and made anew every round.
 //!
-//! A round: fresh channels, a random number of producers and consumers, and
-//! a closer that closes the channels one at a time at random moments.
+//! A round: fresh channels (the four capacities twice, or one to eight of
+//! random capacities), a random number of producers and consumers, and a
+//! closer that closes the channels one at a time at random moments.
 //! Every message carries a unique id with a ledger entry recording what
 //! happened to it; at the end of the round every id has exactly one fate:
 //! - delivered: its send returned Ok and it was received once;
@@ -37,9 +38,10 @@ use std::time::{Duration, Instant};
 use gort::chan::{Chan, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use gort::{Builder, Scheduler};
 
-/// The channels of every round.
-const CAPS: [usize; 8] = [0, 1, 4, 64, 0, 1, 4, 64];
-const N: usize = CAPS.len();
+/// The capacities a round's channels are drawn from.
+const CAPS: [usize; 4] = [0, 1, 4, 64];
+/// Most channels in a round (fewer channels: more parties on each).
+const N: usize = 8;
 /// Ids per round; producers stop when they run out.
 const IDS: usize = 1 << 16;
 const MAX_PRODUCERS: usize = 24;
@@ -210,8 +212,9 @@ enum Op {
 }
 
 impl Op {
-    fn random_send(r: &mut Rng) -> Op {
-        let (a, b) = (r.below(N), r.below(N));
+    /// A send on one of `n` channels.
+    fn random_send(r: &mut Rng, n: usize) -> Op {
+        let (a, b) = (r.below(n), r.below(n));
         match r.below(10) {
             0..=2 => Op::Send(a),
             3 => Op::TrySend(a),
@@ -388,6 +391,15 @@ impl Board {
 
 fn run_round(combo: Combo, round: u64) -> Stats {
     let mut rng = Rng::new(combo.seed ^ round.wrapping_mul(0x1_0000_0001));
+    // Half the rounds on all four capacities twice, half on 1 to 8 channels
+    // of random capacities.
+    let chans: Vec<Chan<Msg>> = if rng.below(2) == 0 {
+        CAPS.iter().chain(&CAPS).map(|&c| Chan::new(c)).collect()
+    } else {
+        (0..1 + rng.below(N))
+            .map(|_| Chan::new(CAPS[rng.below(CAPS.len())]))
+            .collect()
+    };
     let producers = 1 + rng.below(MAX_PRODUCERS);
     let consumers = 1 + rng.below(MAX_CONSUMERS);
     let mut parties = Vec::new();
@@ -410,7 +422,7 @@ fn run_round(combo: Combo, round: u64) -> Stats {
     let board = Arc::new(Board {
         combo,
         round,
-        chans: CAPS.iter().map(|&c| Chan::new(c)).collect(),
+        chans,
         parties,
         ledger: Ledger::new(),
         abandon: rng.below(4) == 0,
@@ -516,9 +528,10 @@ fn run_party(b: &Board, me: usize, seed: u64) -> Stats {
 /// Sends fresh messages until it has seen every channel closed or the
 /// round's ids are used up.
 fn produce(b: &Board, me: usize, rng: &mut Rng, stats: &mut Stats) {
+    let n = b.chans.len();
     let mut closed = [false; N];
-    while !closed.iter().all(|&c| c) {
-        let op = Op::random_send(rng);
+    while !closed[..n].iter().all(|&c| c) {
+        let op = Op::random_send(rng, n);
         b.set_doing(me, Doing::Op(op));
         if !send_op(b, op, &mut closed, stats) {
             return;
@@ -617,7 +630,7 @@ fn send_op(b: &Board, op: Op, closed: &mut [bool; N], stats: &mut Stats) -> bool
 fn consume(b: &Board, me: usize, rng: &mut Rng, stats: &mut Stats) {
     let mut drained = [false; N];
     loop {
-        let open: Vec<usize> = (0..N).filter(|&c| !drained[c]).collect();
+        let open: Vec<usize> = (0..b.chans.len()).filter(|&c| !drained[c]).collect();
         if open.is_empty() || (b.abandon && b.closer_done.load(SeqCst)) {
             return;
         }
@@ -677,8 +690,8 @@ fn recv_op(b: &Board, op: Op, drained: &mut [bool; N], stats: &mut Stats) {
 /// (whichever comes first: slow machines close on time, fast ones while
 /// producers are busiest).
 fn close_all(b: &Board, me: usize, rng: &mut Rng, stats: &mut Stats) {
-    let mut order: Vec<usize> = (0..N).collect();
-    for i in (1..N).rev() {
+    let mut order: Vec<usize> = (0..b.chans.len()).collect();
+    for i in (1..order.len()).rev() {
         order.swap(i, rng.below(i + 1));
     }
     let start = Instant::now();
