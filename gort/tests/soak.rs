@@ -84,14 +84,23 @@ struct Combo {
     stall: Duration,
 }
 
-/// Rounds until `length` has passed; returns their counts.
+/// Rounds until `length` has passed; returns their counts. A long run
+/// says how far it got every minute.
 fn soak(combo: Combo, length: Duration) -> Totals {
     let start = Instant::now();
     let mut stats = Stats::default();
     let mut rounds = 0;
+    let mut minutes = 0;
     while rounds == 0 || start.elapsed() < length {
         stats.add(&run_round(combo, rounds));
         rounds += 1;
+        if start.elapsed() >= Duration::from_secs(60 * (minutes + 1)) {
+            minutes += 1;
+            println!(
+                "soak {:?}, {} workers: {minutes} min, {rounds} rounds, {} messages, all accounted for",
+                combo.sched, combo.workers, stats.messages
+            );
+        }
     }
     Totals {
         rounds,
