@@ -25,6 +25,7 @@
 //! Length: `GORT_SOAK_SECS=n` runs n seconds per (scheduler, workers)
 //! combination, at 2 and 4 workers (on the threads scheduler the count only
 //! sets `gomaxprocs`); without it 0.3 s each, so `cargo test` stays fast.
+//! `GORT_SOAK_WORKERS=n` runs only that worker count.
 //! `GORT_SOAK_SEED` repeats a run's random choices (not its interleavings).
 
 mod common;
@@ -60,8 +61,14 @@ fn channels_soak() {
             .unwrap()
             .as_nanos() as u64
     });
+    // `GORT_SOAK_WORKERS=n`: that worker count only (long runs by hand,
+    // one process per combination).
+    let worker_counts: Vec<usize> = match env_u64("GORT_SOAK_WORKERS") {
+        Some(n) => vec![n as usize],
+        None => vec![2, 4],
+    };
     for sched in common::schedulers() {
-        for workers in [2, 4] {
+        for &workers in &worker_counts {
             let rt = Builder::new().scheduler(sched).workers(workers).build();
             let combo = Combo {
                 sched,
