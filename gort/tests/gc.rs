@@ -871,3 +871,40 @@ fn a_stop_during_another_handler_on_the_signal_stack_waits_for_it() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("checked"), "{out}{err}");
 }
+
+/// A thread gort never registered that blocks the stop signal is left
+/// running while the world is stopped, and it may allocate and free
+/// through `ScannedAlloc` meanwhile: the collector must neither walk a
+/// block list it is changing nor scan a block it freed (a 64 MiB block
+/// goes back to the OS at once, and scanning it then faults).
+#[test]
+fn an_unregistered_thread_allocating_while_the_world_is_stopped_is_harmless() {
+    let name = "an_unregistered_thread_allocating_while_the_world_is_stopped_is_harmless";
+    if is_child() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        let churner = std::thread::spawn(move || {
+            block_all_signals();
+            let mut n = 0u64;
+            while !s2.load(Ordering::Relaxed) {
+                let block = vec![0u8; 64 << 20];
+                std::hint::black_box(&block);
+                n += 1;
+            }
+            n
+        });
+        let head = list(1_000, 81);
+        for _ in 0..common::stress(300) {
+            let _garbage = list(1_000, 82);
+            gc::collect();
+        }
+        stop.store(true, Ordering::Relaxed);
+        let blocks = churner.join().unwrap();
+        check_list(head, 1_000, 81);
+        println!("done, {blocks} blocks");
+        return;
+    }
+    let (code, out, err) = run_child(name, &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("done, "), "{out}{err}");
+}

@@ -395,6 +395,7 @@ fn run_collection(after: Option<u32>) {
             core::hint::spin_loop();
         }
         MARKING.finish_overflow(heap);
+        scanned::release_roots();
         heap.after_mark(MARKING.live.load(Relaxed), growth);
         world::restart();
         (counts, markers)
