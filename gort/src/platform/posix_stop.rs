@@ -38,7 +38,10 @@ const PF_W: u32 = 2;
 /// An OS thread, as the stop signal addresses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OsThread {
-    /// The kernel's thread id on Linux (`gettid`); 0 elsewhere.
+    /// The kernel's thread id (`gettid` on Linux, `pthread_getthreadid_np`
+    /// on FreeBSD; on macOS the low bits of `pthread_threadid_np`, which
+    /// counts up from a 64-bit start): never 0, which marks an empty slot
+    /// in the collector's table.
     pub(crate) tid: i32,
     pub(crate) pthread: libc::pthread_t,
 }
@@ -48,8 +51,16 @@ pub(crate) fn current_thread() -> OsThread {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid has no arguments and cannot fail.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
-    #[cfg(not(target_os = "linux"))]
-    let tid = 0;
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: no arguments; returns the calling thread's id.
+    let tid = unsafe { libc::pthread_getthreadid_np() };
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    let tid = {
+        let mut id = 0u64;
+        // SAFETY: a null thread means the calling one; `id` is ours.
+        unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut id) };
+        (id as i32 & i32::MAX).max(1)
+    };
     OsThread {
         tid,
         // SAFETY: pthread_self cannot fail.
