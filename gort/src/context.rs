@@ -419,6 +419,7 @@ impl Context {
     /// or an ancestor (Go's `Value(key)`, with the type as the key).
     /// Example: see [`with_value`].
     pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
+        crate::task::register_thread();
         let mut node = self.node.as_ref();
         while let Some(n) = node {
             if let Some(v) = n.value.as_ref().and_then(|v| v.downcast_ref::<T>()) {

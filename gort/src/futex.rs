@@ -215,14 +215,17 @@ impl Futex {
             // The goroutine parks: `task::park` accounts for the wait.
             return goroutine_waiters::wait(&self.word, expected, timeout, task);
         }
+        // A thread sleeping here is parked for the collector: scanned from
+        // where it sleeps, not stopped by signal (`task::parked`).
         #[cfg(feature = "std")]
         {
             let reason = crate::deadlock::take_reason();
-            if timeout.is_none() {
-                let _asleep = crate::deadlock::Asleep::new(reason);
-                return crate::platform::futex_wait(&self.word, expected, None);
-            }
+            let _asleep = timeout
+                .is_none()
+                .then(|| crate::deadlock::Asleep::new(reason));
+            crate::task::parked(|| crate::platform::futex_wait(&self.word, expected, timeout))
         }
+        #[cfg(not(feature = "std"))]
         crate::platform::futex_wait(&self.word, expected, timeout)
     }
 

@@ -680,6 +680,7 @@ impl<T> JoinHandle<T> {
     /// }
     /// ```
     pub fn join(mut self) -> std::thread::Result<T> {
+        task::register_thread();
         let packet = self.packet.take().expect("join handle already used");
         loop {
             let s = packet.state.load(Ordering::Acquire);

@@ -284,6 +284,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        task::register_thread();
         let Some(inner) = self.inner() else {
             return Err(TryRecvError::Empty);
         };
@@ -445,6 +446,8 @@ impl<T> Chan<T> {
     }
 
     fn recv_until(&self, until: Until) -> Result<T, RecvTimeoutError> {
+        // Before any value arrives: it may hold `Gc`s (`task::register_thread`).
+        task::register_thread();
         let Some(inner) = self.inner() else {
             block_until(until, WaitReason::ChanReceiveNil);
             return Err(RecvTimeoutError::Timeout);

@@ -83,6 +83,7 @@ pub struct SendCase<'a, T> {
 impl<'a, T> RecvCase<'a, T> {
     /// A receive from `chan`.
     pub fn new<C: CanRecv<Item = T> + ?Sized>(chan: &'a C) -> Self {
+        crate::task::register_thread();
         RecvCase {
             chan: chan.chan_for_recv(),
             slot: UnsafeCell::new(None),

@@ -82,14 +82,15 @@ pub(crate) struct Span {
 /// Objects per span at most (8 KiB / 16 B).
 const OBJECTS: usize = WORDS * 64;
 
-/// A spin lock for the heap's short sections (never held across a stop:
-/// see the module invariants).
+/// A spin lock for the heap's short sections (a mutator never holds one
+/// across a stop: see the module invariants).
 pub(crate) struct SpinLock<T> {
     locked: AtomicBool,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: the value is only reached through `with`, one holder at a time.
+// SAFETY: the value is only reached through `with` or `lock`, one holder
+// at a time.
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
@@ -100,17 +101,8 @@ impl<T> SpinLock<T> {
         }
     }
 
-    /// The value, without the lock.
-    ///
-    /// # Safety
-    /// Nobody holds the lock or takes it while the reference lives (the
-    /// world is stopped, and only `no_stop` sections take it).
-    pub(crate) unsafe fn peek(&self) -> &T {
-        // SAFETY: the caller rules out every other user.
-        unsafe { &*self.value.get() }
-    }
-
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+    /// Takes the lock and returns the value; `unlock` gives it back.
+    pub(crate) fn lock(&self) -> *mut T {
         let mut spins = 0u32;
         while self
             .locked
@@ -124,10 +116,25 @@ impl<T> SpinLock<T> {
                 std::thread::yield_now();
             }
         }
-        // SAFETY: we hold the lock.
-        let r = f(unsafe { &mut *self.value.get() });
+        self.value.get()
+    }
+
+    /// Gives back the lock `lock` took.
+    ///
+    /// # Safety
+    /// The caller holds it (from `lock`), and no longer uses the value.
+    pub(crate) unsafe fn unlock(&self) {
         self.locked.store(false, Release);
-        r
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: we hold the lock until `unlock`, and the reference does
+        // not outlive `f`.
+        unsafe {
+            let r = f(&mut *self.lock());
+            self.unlock();
+            r
+        }
     }
 }
 

@@ -5,8 +5,9 @@
 //! (`heap`). An object lives while a word that points into it (anywhere
 //! inside it) is found in a root or in another live object:
 //! - every thread's stack and registers: running threads are stopped by a
-//!   signal and publish their stack pointer, the kernel having saved their
-//!   registers on that stack (`world`); threads sleeping inside gort and
+//!   signal, whose handler runs on the thread's signal stack and publishes
+//!   the interrupted stack pointer, the kernel having saved the registers
+//!   on the signal stack (`world`); threads sleeping inside gort and
 //!   switched-out goroutines are scanned from the state they saved before
 //!   sleeping, registers spilled on their stacks (`task::registry`);
 //! - static TLS (a thread's, where it is not inside its stack);
@@ -21,6 +22,21 @@
 //! world, mark in parallel (the collector and stopped gort threads), start
 //! a new sweep cycle, restart the world, sweep. Freed memory is cleared
 //! (poisoned with 0xdb in debug builds).
+//!
+//! Threads and the stop signal (`GORT_GCSIGNAL`; on Linux SIGRTMIN+3 by
+//! default): gort registers a thread the first time it makes a `Gc`,
+//! collects, receives from a channel, takes a `gort::sync` lock or joins a
+//! goroutine (after that, each of these costs a thread-local check), and
+//! every thread that runs goroutines. Registering lets the stop signal
+//! through the thread's signal mask, as Go lets its own signals through
+//! on every thread that runs Go code, and gives the thread a signal stack
+//! of 32 KiB. A registered thread that blocks the signal again (or takes
+//! it in `sigwait`) cannot be stopped: a collection then ends the process
+//! with a fatal error naming it. A thread never registered that blocks
+//! the signal (a C library's, an emulator's) is left running while the
+//! world is stopped, so it must not hold a `Gc` it got some other way (a
+//! `std` channel or lock, a global) without registering first: receiving
+//! it through gort, or making any `Gc`, does that.
 //!
 //! The collector runs no destructors: `Gc::new` rejects, at compile time,
 //! a `T` that needs `Drop` (a `String` or `Vec` inside would leak, and a
@@ -379,6 +395,7 @@ fn run_collection(after: Option<u32>) {
             core::hint::spin_loop();
         }
         MARKING.finish_overflow(heap);
+        scanned::release_roots();
         heap.after_mark(MARKING.live.load(Relaxed), growth);
         world::restart();
         (counts, markers)

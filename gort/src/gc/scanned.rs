@@ -10,7 +10,13 @@
 //!   lock, so a stopped world sees every list whole; the system allocator
 //!   is called outside those sections (a stopped thread may hold its
 //!   locks), and a block being filled by `realloc` is copied while both
-//!   old and new are linked (the default `realloc`: alloc, copy, free).
+//!   old and new are linked (the default `realloc`: alloc, copy, free);
+//! - the collector holds every shard's lock from `add_roots` until
+//!   marking ends (`release_roots`): a thread left running while the
+//!   world is stopped (one gort never registered, blocking the stop
+//!   signal) then waits to link or unlink, so no list changes while it is
+//!   walked and no block is freed while it is scanned. No stopped thread
+//!   holds one (a stop never lands inside a `no_stop` section).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
@@ -194,19 +200,28 @@ pub(crate) fn installed() -> bool {
     }
 }
 
+/// Unlocks the lists `add_roots` locked (marking is over).
+pub(crate) fn release_roots() {
+    for shard in &LISTS {
+        // SAFETY: `add_roots` took every shard's lock, and marking, which
+        // read the blocks, is over.
+        unsafe { shard.0.unlock() };
+    }
+}
+
 /// Live blocks (to size the root table).
 pub(crate) fn block_count() -> usize {
     BLOCKS.load(Relaxed)
 }
 
-/// Adds every live block to the roots (the world is stopped).
+/// Adds every live block to the roots (the world is stopped) and keeps
+/// every list locked until `release_roots`.
 pub(crate) fn add_roots() {
     for shard in &LISTS {
-        // SAFETY: with the world stopped no thread is inside a `no_stop`
-        // section, so no one holds the lock or is changing the list; we
-        // read it without the lock, which a stopped holder could never
-        // release.
-        let mut h = unsafe { *shard.0.peek() };
+        // Only a running thread can hold the lock (module docs): it lets
+        // go soon.
+        // SAFETY: we hold the lock until `release_roots`.
+        let mut h = unsafe { *shard.0.lock() };
         while !h.is_null() {
             // SAFETY: a linked header of a live block.
             unsafe {

@@ -13,12 +13,25 @@
 //! - a thread acknowledges a stop by storing the epoch in its `StopSlot`
 //!   (Release) after filling the slot; the collector reads the slot after
 //!   seeing the epoch (Acquire);
-//! - a signal may be lost or arrive while the thread cannot take it (its
-//!   mask blocks it): it is sent again every `RESEND`; a thread that never
-//!   answers within the stop timeout ends the process with a fatal error
-//!   naming it (except an unregistered thread that blocks the signal: see
-//!   `wait_for_acks`). A thread that no longer exists (the signal cannot be sent)
-//!   is dropped;
+//! - the handler runs on the thread's signal stack where it has one (a
+//!   registered thread always does), so a thread nearly out of stack can
+//!   stop; it publishes the interrupted stack pointer and the part of the
+//!   signal stack it uses (the saved registers are there). A stop that
+//!   arrives while another handler runs on the signal stack waits until
+//!   that handler returns (`platform::stop_after_handler`);
+//! - a real-time stop signal is queued, so it is sent once (again only if
+//!   the kernel could not queue it, or every `RESEND` for a signal that is
+//!   not queued). A thread that no longer exists is dropped;
+//! - an unregistered thread that does not answer within `BLOCK_CHECK` and
+//!   blocks the signal (or takes it in `sigwait`) is left running: it
+//!   holds no `Gc` (see `task::registry`: a thread is registered before
+//!   gort hands it anything), so it has no roots. One still blocking with
+//!   the signal pending from an earlier collection is left running at
+//!   once (and not sent another);
+//! - any other thread that never answers within the stop timeout ends the
+//!   process with a fatal error naming it and why (a registered thread
+//!   that blocks the signal: registration let it through, so it blocked
+//!   it since, or runs a handler that does);
 //! - while the world is stopped the collector allocates nothing and takes
 //!   no lock a stopped thread could hold: its tables are mapped before the
 //!   stop (mapping more is a system call, not an allocation).
@@ -26,7 +39,7 @@
 use core::time::Duration;
 use std::sync::Once;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize};
 
 use super::mark::{MARKING, MAX_MARKERS};
 use crate::platform::{self, OsThread};
@@ -39,20 +52,21 @@ static ACKS: AtomicU32 = AtomicU32::new(0);
 /// The epoch whose marking may start (helpers wait on it).
 static MARK_EPOCH: AtomicU32 = AtomicU32::new(0);
 
-/// How often an unanswered stop signal is sent again.
+/// How often an unanswered stop signal that is not queued is sent again.
 const RESEND: Duration = Duration::from_millis(10);
 
-/// Installs the stop signal's handler (once). The signal is
-/// `GORT_GCSIGNAL` if set (a number), else the platform's default.
+/// Stack a marking helper needs below its handler's frame (measured: the
+/// whole handler, the kernel's signal frame with AVX-512 state included,
+/// used at most 5.1 KiB in a debug build).
+const MARK_ROOM: usize = 8 * 1024;
+
+/// Installs the stop signal's handler (once); the signal is
+/// `registry::stop_signal`.
 pub(crate) fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        let signal = std::env::var("GORT_GCSIGNAL")
-            .ok()
-            .and_then(|v| v.trim().parse::<i32>().ok())
-            .unwrap_or_else(platform::default_stop_signal);
+        let signal = registry::stop_signal();
         SIGNAL.store(signal, Relaxed);
-        registry::set_deferred_stop(stopped_here);
         platform::install_stop_handler(signal, on_stop_signal);
     });
 }
@@ -79,26 +93,43 @@ fn stop_timeout() -> Duration {
     Duration::from_millis(ms as u64)
 }
 
-extern "C" fn on_stop_signal(_signal: libc::c_int) {
+extern "C" fn on_stop_signal(signal: libc::c_int, _: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let errno = platform::errno_location();
     // SAFETY: the calling thread's errno slot.
     let saved = unsafe { *errno };
     if !registry::defer_stop_if_busy() {
         let epoch = STOP_EPOCH.load(Acquire);
         if epoch != 0 {
-            // The kernel saved the interrupted registers on this stack,
-            // above this frame: a scan from here up covers them.
-            platform::with_registers_spilled(|sp| stopped_here(epoch, sp));
+            platform::with_registers_spilled(|here| match platform::signal_stack_at(here) {
+                Some((lo, hi)) => {
+                    // SAFETY: `ctx` is this running handler's ucontext.
+                    let sp = unsafe { platform::interrupted_sp(ctx) };
+                    if sp >= lo && sp < hi {
+                        // Another handler was running on the signal stack:
+                        // stop once it returns, on the thread's own stack.
+                        // SAFETY: as above; `signal` is the one handled.
+                        unsafe { platform::stop_after_handler(ctx, signal) };
+                    } else {
+                        let room = here - lo;
+                        stopped_here(epoch, sp, (here, hi), Some(room));
+                    }
+                }
+                // No signal stack: the kernel saved the interrupted
+                // registers on this stack, above this frame.
+                None => stopped_here(epoch, here, (0, 0), None),
+            });
         }
     }
     // SAFETY: as above.
     unsafe { *errno = saved };
 }
 
-/// A thread stops for `epoch` at stack address `sp`: publishes its state,
-/// helps mark if the collector asks, and waits for the restart.
-/// Async-signal-safe.
-fn stopped_here(epoch: u32, sp: usize) {
+/// A thread stops for `epoch`: publishes where (`sp`, and `signal`, the
+/// part of its signal stack in use, or 0s), helps mark if the collector
+/// asks and `room` (bytes left below this frame on the stack it runs on;
+/// `None`: on the interrupted stack, measured here) allows, and waits for
+/// the restart. Async-signal-safe.
+fn stopped_here(epoch: u32, sp: usize, signal: (usize, usize), room: Option<usize>) {
     // A thread is registered if its TLS says so, or if the collector
     // found its record (it may be stopping between the two).
     let found = || TABLE.find(platform::current_thread().tid).ok();
@@ -114,7 +145,15 @@ fn stopped_here(epoch: u32, sp: usize) {
         },
     };
     let (g_lo, g_hi, native_sp) = registry::on_goroutine();
+    let room = room.unwrap_or_else(|| match rec {
+        Some(_) if sp >= g_lo && sp < g_hi => sp - g_lo,
+        Some(r) if sp >= r.stack.0 && sp < r.stack.1 => sp - r.stack.0,
+        _ => 0,
+    });
     slot.sp.store(sp, Relaxed);
+    slot.signal_lo.store(signal.0, Relaxed);
+    slot.signal_hi.store(signal.1, Relaxed);
+    slot.can_mark.store(room >= MARK_ROOM, Relaxed);
     slot.tp.store(platform::thread_pointer(), Relaxed);
     slot.goroutine_lo.store(g_lo, Relaxed);
     slot.goroutine_hi.store(g_hi, Relaxed);
@@ -150,9 +189,29 @@ const GONE: u32 = 4;
 /// emulator's thread): not waited for (see `wait_for_acks`).
 const BLOCKS: u32 = 5;
 
-/// How long an unregistered thread may leave the stop unanswered before
-/// we look whether it blocks the signal.
+/// How long a thread may leave the stop unanswered before we look whether
+/// it blocks the signal (threads block every signal for a moment around
+/// thread creation, for one).
 const BLOCK_CHECK: Duration = Duration::from_millis(100);
+
+/// Unregistered threads left running by the last collections because they
+/// block the signal (collector only): at the next, one still blocking with
+/// the signal pending is left running at once.
+static BLOCKERS: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
+
+/// Remembers the threads this stop left running (collector only).
+fn remember_blockers() {
+    let mut n = 0;
+    for e in TABLE.entries() {
+        if n < BLOCKERS.len() && e.state.load(Relaxed) == BLOCKS {
+            BLOCKERS[n].store(e.tid.load(Relaxed), Relaxed);
+            n += 1;
+        }
+    }
+    for b in &BLOCKERS[n..] {
+        b.store(0, Relaxed);
+    }
+}
 
 /// One thread of the stop: found by tid (open addressing).
 struct Entry {
@@ -163,6 +222,8 @@ struct Entry {
     /// Where an unregistered thread says where it stopped.
     slot: StopSlot,
     pthread: AtomicUsize,
+    /// The signal could not be queued yet (`platform::Sent::Again`).
+    unsent: AtomicBool,
 }
 
 struct Table {
@@ -211,6 +272,7 @@ impl Table {
                 e.state.store(0, Relaxed);
                 e.rec.store(core::ptr::null_mut(), Relaxed);
                 e.slot.acked.store(0, Relaxed);
+                e.unsent.store(false, Relaxed);
             }
         }
         self.len.store(0, Relaxed);
@@ -336,6 +398,7 @@ pub(crate) fn stop(reg: &Registry, epoch: u32, me: OsThread) -> StopCounts {
             break;
         }
     }
+    remember_blockers();
     let mut counts = StopCounts::default();
     for e in TABLE.entries() {
         match e.state.load(Relaxed) {
@@ -348,7 +411,8 @@ pub(crate) fn stop(reg: &Registry, epoch: u32, me: OsThread) -> StopCounts {
 }
 
 /// Starts stopping one thread: a registered thread parked in gort is
-/// left parked; any other is signalled.
+/// left parked; an unregistered one still blocking the signal it has
+/// pending since an earlier stop is left running; any other is signalled.
 fn begin(e: &Entry, os: OsThread, rec: Option<&ThreadRecord>, signal: i32) {
     if let Some(rec) = rec {
         // Seen parked, it is scanned from this address even if it wakes:
@@ -359,10 +423,25 @@ fn begin(e: &Entry, os: OsThread, rec: Option<&ThreadRecord>, signal: i32) {
             e.state.store(PARKED, Relaxed);
             return;
         }
+    } else if BLOCKERS.iter().any(|b| b.load(Relaxed) == os.tid) {
+        let st = platform::signal_state(os.tid, signal);
+        if st.blocked && st.pending {
+            // Blocking since that stop (unblocking would have delivered
+            // the pending signal): one more would only queue.
+            e.state.store(BLOCKS, Relaxed);
+            return;
+        }
     }
     e.state.store(WAITING, Relaxed);
-    if !platform::send_stop(os, signal) {
-        e.state.store(GONE, Relaxed);
+    send(e, os, signal);
+}
+
+/// Sends the stop signal for entry `e`.
+fn send(e: &Entry, os: OsThread, signal: i32) {
+    match platform::send_stop(os, signal) {
+        platform::Sent::Queued => e.unsent.store(false, Relaxed),
+        platform::Sent::Again => e.unsent.store(true, Relaxed),
+        platform::Sent::Gone => e.state.store(GONE, Relaxed),
     }
 }
 
@@ -382,11 +461,14 @@ fn os_of(e: &Entry) -> OsThread {
     }
 }
 
-/// Waits until every signalled thread acknowledged `epoch` (or is gone),
-/// signalling again those that take long.
+/// Waits until every signalled thread acknowledged `epoch` (or is gone,
+/// or is an unregistered thread that blocks the signal), sending again
+/// where a signal could not be queued or is not queued.
 fn wait_for_acks(epoch: u32, signal: i32) {
     let start = platform::now_nanos();
     let mut last_send = start;
+    let mut checked = false;
+    let queues = platform::signal_queues(signal);
     loop {
         let seen = ACKS.load(Acquire);
         let mut waiting = None;
@@ -402,33 +484,36 @@ fn wait_for_acks(epoch: u32, signal: i32) {
         }
         let Some(laggard) = waiting else { return };
         let now = platform::now_nanos();
-        if now - start > BLOCK_CHECK.as_nanos() as u64 {
-            // A thread gort never registered that keeps the stop signal
-            // blocked is left running: blocking signals takes unsafe code
-            // (libc's pthread_sigmask), so such a thread is a C library's
-            // (or an emulator's), not one holding `Gc`s. Threads block all
-            // signals briefly too (around thread creation): hence the wait.
+        if !checked && now - start > BLOCK_CHECK.as_nanos() as u64 {
+            checked = true;
             for e in TABLE.entries() {
-                if e.state.load(Relaxed) == WAITING
-                    && e.rec.load(Relaxed).is_null()
-                    && e.slot.acked.load(Acquire) != epoch
-                    && platform::blocks_signal(e.tid.load(Relaxed), signal)
-                {
+                if e.state.load(Relaxed) != WAITING || slot_of(e).acked.load(Acquire) == epoch {
+                    continue;
+                }
+                let st = platform::signal_state(e.tid.load(Relaxed), signal);
+                // Not registered, so it holds no `Gc` (module docs). A
+                // registered one may be in a long handler that blocks the
+                // signal: it has until the stop timeout.
+                if (st.blocked || st.in_sigwait) && e.rec.load(Relaxed).is_null() {
                     e.state.store(BLOCKS, Relaxed);
                 }
             }
         }
         if now - start > stop_timeout().as_nanos() as u64 && laggard.state.load(Relaxed) == WAITING
         {
-            not_answering(laggard);
+            not_answering(laggard, signal);
         }
         if now - last_send >= RESEND.as_nanos() as u64 {
             last_send = now;
             for e in TABLE.entries() {
-                if e.state.load(Relaxed) == WAITING
-                    && slot_of(e).acked.load(Acquire) != epoch
-                    && !platform::send_stop(os_of(e), signal)
-                {
+                if e.state.load(Relaxed) != WAITING || slot_of(e).acked.load(Acquire) == epoch {
+                    continue;
+                }
+                if e.unsent.load(Relaxed) || !queues {
+                    send(e, os_of(e), signal);
+                } else if platform::send_stop(os_of(e), 0) == platform::Sent::Gone {
+                    // Signal 0 only asks whether the thread still exists:
+                    // one that ended before taking the signal never will.
                     e.state.store(GONE, Relaxed);
                 }
             }
@@ -437,17 +522,31 @@ fn wait_for_acks(epoch: u32, signal: i32) {
     }
 }
 
-/// The fatal error for a thread that does not stop.
-fn not_answering(e: &Entry) -> ! {
+/// The fatal error for a thread that does not stop, naming it and, where
+/// the OS tells, why: its mask blocks the stop signal (registration let
+/// it through, so the thread blocked it since, or runs a signal handler
+/// that does), or it takes the signal in `sigwait`.
+fn not_answering(e: &Entry, signal: i32) -> ! {
     let tid = e.tid.load(Relaxed);
     let mut name = [0u8; 64];
     let n = platform::thread_name(tid, &mut name);
+    let st = platform::signal_state(tid, signal);
+    let why: &[u8] = if st.blocked {
+        b" blocks the stop signal ("
+    } else if st.in_sigwait {
+        b" takes the stop signal in sigwait ("
+    } else {
+        b" did not stop for a collection within GORT_GCSTOPTIMEOUT (stop signal "
+    };
     platform::write_stderr_parts(&[
         b"fatal error: gort gc: thread ",
         platform::format_u64(tid as u64, &mut [0u8; 20]),
         b" (",
         &name[..n],
-        b") did not stop for a collection within GORT_GCSTOPTIMEOUT (its signal mask may block the stop signal, GORT_GCSIGNAL)\n",
+        b")",
+        why,
+        platform::format_u64(signal as u64, &mut [0u8; 20]),
+        b", GORT_GCSIGNAL): a thread that uses gort must let it through\n",
     ]);
     platform::exit_now(2)
 }
@@ -473,6 +572,7 @@ pub(crate) fn add_thread_roots(me: Option<&ThreadRecord>, my_sp: usize, scratch:
                     s.native_sp.load(Relaxed),
                 );
                 add_stack_from(s.sp.load(Relaxed), rec, g);
+                add_signal_stack(s);
             }
             (PARKED, Some(rec)) => add_stack_from(e.slot.sp.load(Relaxed), rec, (0, 0, 0)),
             _ => {}
@@ -506,14 +606,15 @@ pub(crate) fn add_thread_roots(me: Option<&ThreadRecord>, my_sp: usize, scratch:
         for (k, e) in batch.enumerate() {
             let sp = e.slot.sp.load(Relaxed);
             let tp = e.slot.tp.load(Relaxed);
-            let (_, stack_end) = scratch.found[2 * k];
+            let (stack_lo, stack_end) = scratch.found[2 * k];
             let (tls_lo, tls_hi) = scratch.found[2 * k + 1];
             if stack_end <= sp {
                 fatal(
                     b"fatal error: gort gc: a stopped thread's stack is not in /proc/self/maps\n",
                 );
             }
-            MARKING.add_root(sp, stack_end);
+            MARKING.add_root(below_sp(sp, stack_lo), stack_end);
+            add_signal_stack(&e.slot);
             if tls_hi > 0 {
                 let reach = scratch.tls_reach;
                 MARKING.add_root(
@@ -526,17 +627,33 @@ pub(crate) fn add_thread_roots(me: Option<&ThreadRecord>, my_sp: usize, scratch:
     }
 }
 
+/// Where a scan of a stack from `sp` starts: below it by the red zone
+/// (an interrupted leaf function may keep values there), but not below
+/// the stack's lowest address `lo`.
+fn below_sp(sp: usize, lo: usize) -> usize {
+    sp.saturating_sub(platform::RED_ZONE).max(lo)
+}
+
+/// The part of its signal stack a stopped thread's handler used (the
+/// interrupted registers are there), if it ran there.
+fn add_signal_stack(s: &StopSlot) {
+    let (lo, hi) = (s.signal_lo.load(Relaxed), s.signal_hi.load(Relaxed));
+    if hi > lo {
+        MARKING.add_root(lo, hi);
+    }
+}
+
 /// A registered thread's stack from `sp`: on the goroutine stack `g.0..g.1`
 /// if `sp` is inside it (and then its own stack from `g.2`, where it
 /// switched), else on its own stack; plus its TLS.
 fn add_stack_from(sp: usize, rec: &ThreadRecord, g: (usize, usize, usize)) {
     if sp >= g.0 && sp < g.1 {
-        MARKING.add_root(sp, g.1);
+        MARKING.add_root(below_sp(sp, g.0), g.1);
         if g.2 >= rec.stack.0 && g.2 < rec.stack.1 {
             MARKING.add_root(g.2, rec.stack.1);
         }
     } else if sp >= rec.stack.0 && sp < rec.stack.1 {
-        MARKING.add_root(sp, rec.stack.1);
+        MARKING.add_root(below_sp(sp, rec.stack.0), rec.stack.1);
     } else {
         fatal(
             b"fatal error: gort gc: a thread stopped outside every stack it is known to run on\n",
@@ -547,7 +664,8 @@ fn add_stack_from(sp: usize, rec: &ThreadRecord, g: (usize, usize, usize)) {
     }
 }
 
-/// Picks up to `MAX_MARKERS - 1` stopped registered threads to help mark;
+/// Picks up to `MAX_MARKERS - 1` stopped registered threads to help mark
+/// (those whose handler has room for it: `MARK_ROOM`);
 /// returns how many markers there are, the collector included.
 pub(crate) fn pick_helpers(limit: usize) -> usize {
     let mut n = 1;
@@ -559,7 +677,9 @@ pub(crate) fn pick_helpers(limit: usize) -> usize {
             continue;
         }
         // SAFETY: as in `slot_of`.
-        if let Some(rec) = unsafe { e.rec.load(Relaxed).as_ref() } {
+        if let Some(rec) = unsafe { e.rec.load(Relaxed).as_ref() }
+            && rec.stop.can_mark.load(Relaxed)
+        {
             rec.marker.store(n, Relaxed);
             n += 1;
         }

@@ -1,21 +1,29 @@
 //! What the garbage collector needs from a POSIX system to stop the world
-//! and find its roots: a signal sent to one thread, the registers of a
-//! running thread saved where a stack scan sees them, a thread's stack and
-//! thread pointer, the process's threads (Linux: `/proc/self/task`), the
-//! memory mapping around an address (Linux: `/proc/self/maps`), and the
-//! writable segments of every loaded object (`dl_iterate_phdr`, so PIE and
-//! shared libraries are found where they were loaded).
+//! and find its roots: a signal sent to one thread, its handler on an
+//! alternate signal stack reading where the interrupted code was, the
+//! registers of a running thread saved where a stack scan sees them, a
+//! thread's stack and thread pointer, the process's threads (Linux:
+//! `/proc/self/task`), the memory mapping around an address (Linux:
+//! `/proc/self/maps`), and the writable segments of every loaded object
+//! (`dl_iterate_phdr`, so PIE and shared libraries are found where they
+//! were loaded).
 //!
 //! Invariants:
 //! - the stop signal's handler is installed with `SA_RESTART` (a thread
-//!   blocked in `read` or `accept` resumes its call) and without
-//!   `SA_ONSTACK`: it runs on the stack the thread was using, so the
-//!   registers the kernel saves for it land on the stack the collector
-//!   scans;
+//!   blocked in `read` or `accept` resumes its call) and `SA_ONSTACK`: on
+//!   a thread with an alternate signal stack it runs there, not on a stack
+//!   that may be nearly full, and the interrupted stack pointer and
+//!   registers are read from the `ucontext` the kernel saved on it
+//!   (`interrupted_sp`; the collector scans that signal stack too); on a
+//!   thread without one it runs on the interrupted stack, below the saved
+//!   registers;
+//! - a registered thread has a signal stack of at least `SIGNAL_STACK`
+//!   bytes (`install_signal_stack`: its own, or one of ours, removed when
+//!   the thread unregisters);
 //! - everything the handler or a stopped world calls here is
 //!   async-signal-safe: raw syscalls into caller-provided buffers, no
 //!   allocation, no locks (`list_threads`, `find_mappings`, `send_stop`,
-//!   `thread_pointer`, `errno` access);
+//!   `signal_stack_at`, `thread_pointer`, `errno` access);
 //! - `with_registers_spilled` stores every callee-saved register into its
 //!   own frame before it reads the stack pointer, so a scan from that
 //!   pointer up sees every value the callers kept in registers.
@@ -30,7 +38,10 @@ const PF_W: u32 = 2;
 /// An OS thread, as the stop signal addresses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OsThread {
-    /// The kernel's thread id on Linux (`gettid`); 0 elsewhere.
+    /// The kernel's thread id (`gettid` on Linux, `pthread_getthreadid_np`
+    /// on FreeBSD; on macOS the low bits of `pthread_threadid_np`, which
+    /// counts up from a 64-bit start): never 0, which marks an empty slot
+    /// in the collector's table.
     pub(crate) tid: i32,
     pub(crate) pthread: libc::pthread_t,
 }
@@ -40,8 +51,16 @@ pub(crate) fn current_thread() -> OsThread {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid has no arguments and cannot fail.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
-    #[cfg(not(target_os = "linux"))]
-    let tid = 0;
+    #[cfg(target_os = "freebsd")]
+    // SAFETY: no arguments; returns the calling thread's id.
+    let tid = unsafe { libc::pthread_getthreadid_np() };
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    let tid = {
+        let mut id = 0u64;
+        // SAFETY: a null thread means the calling one; `id` is ours.
+        unsafe { libc::pthread_threadid_np(0 as libc::pthread_t, &mut id) };
+        (id as i32 & i32::MAX).max(1)
+    };
     OsThread {
         tid,
         // SAFETY: pthread_self cannot fail.
@@ -75,15 +94,18 @@ pub(crate) fn pthread_from_bits(bits: usize) -> libc::pthread_t {
     bits as libc::pthread_t
 }
 
-/// Installs `handler` for `signal`: `SA_RESTART`, never on the alternate
-/// stack, with every other signal left deliverable.
-pub(crate) fn install_stop_handler(signal: i32, handler: extern "C" fn(libc::c_int)) {
+/// A stop signal's handler: `(signal, siginfo, ucontext)`.
+pub(crate) type StopHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+
+/// Installs `handler` for `signal`: `SA_RESTART`, `SA_ONSTACK`, with
+/// every other signal left deliverable.
+pub(crate) fn install_stop_handler(signal: i32, handler: StopHandler) {
     // SAFETY: a zeroed sigaction is "no flags, empty mask"; we set the
     // handler and flags before installing it.
     unsafe {
         let mut action: libc::sigaction = core::mem::zeroed();
         action.sa_sigaction = handler as *const () as usize;
-        action.sa_flags = libc::SA_RESTART;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
         libc::sigemptyset(&mut action.sa_mask);
         if libc::sigaction(signal, &action, core::ptr::null_mut()) != 0 {
             panic!("gort: cannot install the collector's stop signal handler ({signal})");
@@ -91,8 +113,45 @@ pub(crate) fn install_stop_handler(signal: i32, handler: extern "C" fn(libc::c_i
     }
 }
 
-/// Sends `signal` to `thread`; false if the thread no longer exists.
-pub(crate) fn send_stop(thread: OsThread, signal: i32) -> bool {
+/// Lets `signal` through the calling thread's signal mask.
+pub(crate) fn unblock_signal(signal: i32) {
+    // SAFETY: `set` is initialised by sigemptyset before use; the call
+    // changes the calling thread's own mask.
+    unsafe {
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+    }
+}
+
+/// Whether `signal` queues (a real-time signal: each one sent is
+/// delivered) rather than merging with one already pending.
+pub(crate) fn signal_queues(signal: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    return signal >= libc::SIGRTMIN();
+    #[cfg(target_os = "freebsd")]
+    return signal >= 65;
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    {
+        let _ = signal;
+        false
+    }
+}
+
+/// What became of a stop signal sent to a thread.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Sent {
+    Queued,
+    /// The thread no longer exists.
+    Gone,
+    /// The kernel could not queue it now (its queue of pending real-time
+    /// signals is full): try again later.
+    Again,
+}
+
+/// Sends `signal` to `thread`.
+pub(crate) fn send_stop(thread: OsThread, signal: i32) -> Sent {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: tgkill only names a thread of our own process.
@@ -104,14 +163,180 @@ pub(crate) fn send_stop(thread: OsThread, signal: i32) -> bool {
                 signal as libc::c_long,
             )
         };
-        r == 0
+        if r == 0 {
+            return Sent::Queued;
+        }
+        // SAFETY: the calling thread's errno slot.
+        match unsafe { *errno_location() } {
+            libc::ESRCH => Sent::Gone,
+            _ => Sent::Again,
+        }
     }
     #[cfg(not(target_os = "linux"))]
     // SAFETY: `pthread` names a registered thread, which unregisters (under
     // the registry lock the collector holds) before it ends.
     unsafe {
-        libc::pthread_kill(thread.pthread, signal) == 0
+        match libc::pthread_kill(thread.pthread, signal) {
+            0 => Sent::Queued,
+            libc::ESRCH => Sent::Gone,
+            _ => Sent::Again,
+        }
     }
+}
+
+/// Sends `signal` to the calling thread (async-signal-safe).
+pub(crate) fn raise_here(signal: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: tgkill names the calling thread.
+    unsafe {
+        libc::syscall(
+            libc::SYS_tgkill,
+            libc::getpid(),
+            libc::syscall(libc::SYS_gettid),
+            signal as libc::c_long,
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    // SAFETY: pthread_self names the calling thread.
+    unsafe {
+        libc::pthread_kill(libc::pthread_self(), signal);
+    }
+}
+
+/// Bytes of signal stack a registered thread has at least: room for the
+/// kernel's signal frame (a few KiB with AVX-512 or SVE state) and for a
+/// marking helper's frames.
+pub(crate) const SIGNAL_STACK: usize = 32 * 1024;
+
+/// Gives the calling thread a signal stack of `SIGNAL_STACK` bytes (with
+/// a guard page below) unless it has one at least that large. Returns the
+/// mapping made, `(start, len)`, for `remove_signal_stack`; `(0, 0)` if
+/// none was needed.
+pub(crate) fn install_signal_stack() -> (usize, usize) {
+    // SAFETY: sigaltstack with a null new stack only reads the current one
+    // into `old`.
+    let old = unsafe {
+        let mut old: libc::stack_t = core::mem::zeroed();
+        libc::sigaltstack(core::ptr::null(), &mut old);
+        old
+    };
+    if old.ss_flags & libc::SS_DISABLE == 0 && old.ss_size >= SIGNAL_STACK {
+        return (0, 0);
+    }
+    let page = super::page_size();
+    let len = SIGNAL_STACK + page;
+    let Ok(start) = super::map_region(len) else {
+        return (0, 0); // keep the old one (or none): the handler still works
+    };
+    // SAFETY: the guard page is ours, inside the mapping just made; then
+    // the rest becomes this thread's signal stack. The thread is not on
+    // its signal stack now (registration runs in ordinary code).
+    unsafe {
+        if super::guard_pages(start, page).is_err() {
+            super::unmap_region(start, len);
+            return (0, 0);
+        }
+        let new = libc::stack_t {
+            ss_sp: (start + page) as *mut libc::c_void,
+            ss_flags: 0,
+            ss_size: SIGNAL_STACK,
+        };
+        if libc::sigaltstack(&new, core::ptr::null_mut()) != 0 {
+            super::unmap_region(start, len);
+            return (0, 0);
+        }
+    }
+    (start, len)
+}
+
+/// Undoes `install_signal_stack` for the calling thread: disables the
+/// signal stack if it is still ours, then unmaps it.
+pub(crate) fn remove_signal_stack(mapping: (usize, usize)) {
+    let (start, len) = mapping;
+    if len == 0 {
+        return;
+    }
+    // SAFETY: reads the current signal stack; disables it only if it is
+    // the one we made (the thread is not running on it: this is ordinary
+    // code), after which nothing refers to the mapping.
+    unsafe {
+        let mut cur: libc::stack_t = core::mem::zeroed();
+        libc::sigaltstack(core::ptr::null(), &mut cur);
+        let sp = cur.ss_sp as usize;
+        if cur.ss_flags & libc::SS_DISABLE == 0 && sp >= start && sp < start + len {
+            let off = libc::stack_t {
+                ss_sp: core::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
+            libc::sigaltstack(&off, core::ptr::null_mut());
+        }
+        super::unmap_region(start, len);
+    }
+}
+
+/// The calling thread's signal stack, `[lo, hi)`, if `here` is on it (a
+/// handler running there); async-signal-safe.
+pub(crate) fn signal_stack_at(here: usize) -> Option<(usize, usize)> {
+    // SAFETY: only reads the current signal stack into `cur`.
+    let cur = unsafe {
+        let mut cur: libc::stack_t = core::mem::zeroed();
+        libc::sigaltstack(core::ptr::null(), &mut cur);
+        cur
+    };
+    let lo = cur.ss_sp as usize;
+    let hi = lo + cur.ss_size;
+    (cur.ss_flags & libc::SS_DISABLE == 0 && here >= lo && here < hi).then_some((lo, hi))
+}
+
+/// Bytes below the stack pointer that the interrupted code may still use
+/// (the ABI's red zone): a scan from an interrupted stack pointer starts
+/// this much lower.
+#[cfg(any(target_arch = "x86_64", target_os = "macos"))]
+pub(crate) const RED_ZONE: usize = 128;
+#[cfg(not(any(target_arch = "x86_64", target_os = "macos")))]
+pub(crate) const RED_ZONE: usize = 0;
+
+/// The interrupted stack pointer in a signal handler's `ucontext`.
+///
+/// # Safety
+/// `ctx` is the third argument the kernel passed to an `SA_SIGINFO`
+/// handler that is still running.
+pub(crate) unsafe fn interrupted_sp(ctx: *mut libc::c_void) -> usize {
+    let uc = ctx as *const libc::ucontext_t;
+    // SAFETY: the caller passes the kernel's ucontext.
+    unsafe {
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        return (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as usize;
+        #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+        return (*uc).uc_mcontext.sp as usize;
+        #[cfg(all(target_os = "freebsd", target_arch = "x86_64"))]
+        return (*uc).uc_mcontext.mc_rsp as usize;
+        #[cfg(all(target_os = "freebsd", target_arch = "aarch64"))]
+        return (*uc).uc_mcontext.mc_gpregs.gp_sp as usize;
+        #[cfg(all(target_os = "macos", target_arch = "x86_64"))]
+        return (*(*uc).uc_mcontext).__ss.__rsp as usize;
+        #[cfg(all(target_os = "macos", target_arch = "aarch64"))]
+        return (*(*uc).uc_mcontext).__ss.__sp as usize;
+    }
+}
+
+/// Makes `signal` wait until the code interrupted by the running handler
+/// (whose `ucontext` is `ctx`) ends: blocks it in the mask that code gets
+/// back, and sends it to this thread again. For a stop that arrives while
+/// the thread runs another handler on its signal stack: it is taken when
+/// that handler returns, on the thread's own stack. Async-signal-safe.
+///
+/// # Safety
+/// As for `interrupted_sp`; `signal` is the one being handled.
+pub(crate) unsafe fn stop_after_handler(ctx: *mut libc::c_void, signal: i32) {
+    let uc = ctx as *mut libc::ucontext_t;
+    // SAFETY: the kernel restores the mask from this ucontext when the
+    // running handler returns; the signal is blocked while it runs, so the
+    // one sent here waits until then (and past it, until the interrupted
+    // handler returns in turn).
+    unsafe { libc::sigaddset(&mut (*uc).uc_sigmask, signal) };
+    raise_here(signal);
 }
 
 /// The calling thread's `errno` (async-signal-safe), to be saved and
@@ -565,29 +790,62 @@ pub(crate) fn static_tls_range() -> (usize, usize) {
     (lo.max(mlo), hi.min(mhi))
 }
 
-/// Whether thread `tid` blocks `signal` (Linux: the `SigBlk` mask in
-/// `/proc/self/task/<tid>/status`), or blocks nearly everything, as an
-/// emulator's own threads do. False if unknown. Async-signal-safe.
-pub(crate) fn blocks_signal(tid: i32, signal: i32) -> bool {
+/// What a thread's signal state says about `signal` (Linux: from
+/// `/proc/self/task/<tid>/status` and `.../syscall`).
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct SignalState {
+    /// Its mask blocks the signal, or blocks nearly everything (as an
+    /// emulator's own threads do; qemu-user maps a guest's signal numbers
+    /// to other host ones).
+    pub(crate) blocked: bool,
+    /// The signal is pending for it (or, for a thread that blocks nearly
+    /// everything, some signal is).
+    pub(crate) pending: bool,
+    /// It sleeps in `sigwait` (`rt_sigtimedwait`), which takes signals of
+    /// its set without running their handlers.
+    pub(crate) in_sigwait: bool,
+}
+
+/// Thread `tid`'s `SignalState` for `signal`; all false if unknown (not
+/// Linux, or the thread is gone). Async-signal-safe.
+pub(crate) fn signal_state(tid: i32, signal: i32) -> SignalState {
     let mut buf = [0u8; 4096];
     let n = read_task_file(tid, b"status", &mut buf);
     let text = &buf[..n];
-    let key = b"SigBlk:";
-    let Some(at) = text.windows(key.len()).position(|w| w == key) else {
-        return false;
-    };
-    let mut mask = 0u64;
-    for &b in text[at + key.len()..]
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-    {
-        let v = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => break,
+    let mask = |key: &[u8]| -> u64 {
+        let Some(at) = text.windows(key.len()).position(|w| w == key) else {
+            return 0;
         };
-        mask = mask << 4 | u64::from(v);
-    }
+        let mut mask = 0u64;
+        for &b in text[at + key.len()..]
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace())
+        {
+            let v = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => break,
+            };
+            mask = mask << 4 | u64::from(v);
+        }
+        mask
+    };
     let bit = 1u64.checked_shl(signal as u32 - 1).unwrap_or(0);
-    mask & bit != 0 || mask.count_ones() >= 60
+    let (blocked, pending) = (mask(b"SigBlk:"), mask(b"SigPnd:"));
+    let nearly_all = blocked.count_ones() >= 60;
+    let mut call = [0u8; 32];
+    let n = read_task_file(tid, b"syscall", &mut call);
+    let number = call[..n]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0i64, |v, &b| v * 10 + i64::from(b - b'0'));
+    #[cfg(target_os = "linux")]
+    let in_sigwait = n > 0 && call[0].is_ascii_digit() && number == libc::SYS_rt_sigtimedwait;
+    #[cfg(not(target_os = "linux"))]
+    let in_sigwait = number < 0;
+    SignalState {
+        blocked: blocked & bit != 0 || nearly_all,
+        pending: pending & bit != 0 || (nearly_all && pending != 0),
+        in_sigwait,
+    }
 }

@@ -293,8 +293,12 @@ pub(crate) fn parked<R>(sleep: impl FnOnce() -> R) -> R {
     sleep()
 }
 
-/// Registers the calling thread with the collector (where there is one).
-#[cfg(all(feature = "std", not(loom)))]
+/// Registers the calling thread with the collector, where there is one
+/// (once: a thread-local check after that). Called wherever gort may hand
+/// a thread a value it did not have (a channel receive, a lock, a join):
+/// the value may hold `Gc`s, which the collector finds only on the stacks
+/// of threads it can stop (see `registry`).
+#[inline]
 pub(crate) fn register_thread() {
     #[cfg(gort_gc)]
     registry::register_current_thread();

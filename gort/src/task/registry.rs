@@ -25,9 +25,16 @@
 //!   goroutines only while the world runs (stopped workers are stopped), so
 //!   when the world is stopped every record is exact or `RUNNING` on a
 //!   stopped worker, whose own stop covers it;
+//! - a thread is registered before it can hold a `Gc` from gort: it
+//!   registers when it first makes one, collects, receives from a channel,
+//!   takes a lock or joins a goroutine (a thread-local check after that),
+//!   and a worker of either scheduler when it starts. Registering lets the
+//!   stop signal through the thread's mask and gives the thread a signal
+//!   stack of `platform::SIGNAL_STACK` bytes;
 //! - a `no_stop` section (the allocators' critical sections) is never
 //!   stopped inside: the stop signal arriving there is remembered, and the
-//!   thread stops itself when the section ends. Sections are short, take
+//!   thread sends it to itself again when the section ends (so the stop
+//!   runs in the signal handler, on the signal stack). Sections are short, take
 //!   only locks that other sections take, and never block otherwise. A
 //!   section's result is made opaque to the compiler before the section
 //!   ends, so a stop after it finds the value itself (a new object's
@@ -36,7 +43,7 @@
 
 use core::cell::Cell;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::platform::{self, OsThread};
@@ -45,14 +52,39 @@ use crate::platform::{self, OsThread};
 /// stopped it.
 pub(crate) static STOP_EPOCH: AtomicU32 = AtomicU32::new(0);
 
+/// The stop signal: `GORT_GCSIGNAL` if set (a number), else the
+/// platform's default. Read once (reading the environment allocates, so
+/// not from a signal handler before the first registration).
+pub(crate) fn stop_signal() -> i32 {
+    static SIGNAL: AtomicI32 = AtomicI32::new(0);
+    let mut signal = SIGNAL.load(Relaxed);
+    if signal == 0 {
+        signal = std::env::var("GORT_GCSIGNAL")
+            .ok()
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .filter(|&v| v > 0)
+            .unwrap_or_else(platform::default_stop_signal);
+        SIGNAL.store(signal, Relaxed);
+    }
+    signal
+}
+
 /// Where a stopped thread says where it stopped (written by the thread,
 /// read by the collector once the thread acknowledged the epoch).
 #[derive(Default)]
 pub(crate) struct StopSlot {
     /// The epoch this thread last stopped for.
     pub(crate) acked: AtomicU32,
-    /// Its stack pointer when it stopped (registers saved above it).
+    /// Its stack pointer when it stopped: the interrupted one if the
+    /// handler ran on the signal stack, else the handler's own (the
+    /// registers saved above it).
     pub(crate) sp: AtomicUsize,
+    /// The part of the signal stack the handler used, `[lo, hi)` (the
+    /// saved registers are there), or 0s if it ran on the thread's stack.
+    pub(crate) signal_lo: AtomicUsize,
+    pub(crate) signal_hi: AtomicUsize,
+    /// Whether the stack the handler runs on has room to help mark.
+    pub(crate) can_mark: AtomicBool,
     /// Its thread pointer (where its static TLS is).
     pub(crate) tp: AtomicUsize,
     /// The goroutine stack it was running on, `[lo, hi)`, and its own
@@ -77,6 +109,8 @@ pub(crate) struct ThreadRecord {
     pub(crate) stop: StopSlot,
     /// Set by the collector for threads that help it mark: which marker.
     pub(crate) marker: AtomicUsize,
+    /// The signal stack registration mapped for it, `(start, len)`.
+    signal_stack: (usize, usize),
     next: *mut ThreadRecord,
 }
 
@@ -200,17 +234,30 @@ impl Drop for Registration {
         drop(reg);
         // SAFETY: unlinked, and no longer this thread's record: nothing
         // reaches it.
-        drop(unsafe { Box::from_raw(rec.cast_mut()) });
+        let rec = unsafe { Box::from_raw(rec.cast_mut()) };
+        platform::remove_signal_stack(rec.signal_stack);
     }
 }
 
-/// Registers the calling thread (once; later calls return at once): from
-/// now on a collection stops it by its record and, while it sleeps in
-/// gort, scans it without stopping it. Unregisters when the thread ends.
+/// Registers the calling thread (once; later calls cost a thread-local
+/// check): from now on a collection stops it by its record and, while it
+/// sleeps in gort, scans it without stopping it. Unregisters when the
+/// thread ends.
+#[inline]
 pub(crate) fn register_current_thread() {
-    if !THREAD.with(Cell::get).is_null() {
-        return;
+    if THREAD.with(Cell::get).is_null() {
+        register_slow();
     }
+}
+
+#[cold]
+#[inline(never)]
+fn register_slow() {
+    // A signal stack and the stop signal let through first: once linked,
+    // the thread is stopped by its record, and a thread that blocks the
+    // signal then is a fatal error.
+    let signal_stack = platform::install_signal_stack();
+    platform::unblock_signal(stop_signal());
     let stack = platform::thread_stack_bounds();
     let tp = platform::thread_pointer();
     let tls = if tp >= stack.0 && tp < stack.1 {
@@ -225,6 +272,7 @@ pub(crate) fn register_current_thread() {
         parked_sp: AtomicUsize::new(0),
         stop: StopSlot::default(),
         marker: AtomicUsize::new(usize::MAX),
+        signal_stack,
         next: core::ptr::null_mut(),
     }));
     REGISTRATION.with(|_| {});
@@ -358,15 +406,6 @@ pub(crate) fn on_goroutine() -> (usize, usize, usize) {
     ON_GOROUTINE.try_with(Cell::get).unwrap_or((0, 0, 0))
 }
 
-/// The hook a deferred stop calls (set by the collector): `f(epoch, sp)`.
-static DEFERRED_STOP: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
-
-/// Sets what a thread does when a stop was deferred by a `no_stop`
-/// section and the section ends.
-pub(crate) fn set_deferred_stop(f: fn(u32, usize)) {
-    DEFERRED_STOP.store(f as *mut (), Release);
-}
-
 /// Runs `f` where the world cannot stop this thread (see module docs).
 #[inline]
 pub(crate) fn no_stop<R>(f: impl FnOnce() -> R) -> R {
@@ -411,15 +450,12 @@ pub(crate) fn defer_stop_if_busy() -> bool {
         .unwrap_or(false)
 }
 
+/// A stop was deferred by a `no_stop` section that just ended: takes it
+/// now, in the signal handler (on the signal stack, like any other stop).
 #[cold]
 fn stop_now() {
     NO_STOP.with(|s| s.pending.set(false));
-    let epoch = STOP_EPOCH.load(Acquire);
-    let hook = DEFERRED_STOP.load(Acquire);
-    if epoch == 0 || hook.is_null() {
-        return;
+    if STOP_EPOCH.load(Acquire) != 0 {
+        platform::raise_here(stop_signal());
     }
-    // SAFETY: only `set_deferred_stop` stores here, a `fn(u32, usize)`.
-    let hook: fn(u32, usize) = unsafe { core::mem::transmute(hook) };
-    platform::with_registers_spilled(|sp| hook(epoch, sp));
 }
