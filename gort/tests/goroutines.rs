@@ -146,6 +146,7 @@ fn deep_recursion_fits_the_configured_stack() {
 
 /// The largest goroutine stack `Builder::stack_size` accepts: Go's limit
 /// (`debug.SetMaxStack`: 1 GB on 64-bit, 250 MB on 32-bit), in binary.
+#[cfg(panic = "unwind")]
 const MAX_STACK: usize = if usize::BITS >= 64 {
     1 << 30
 } else {

@@ -9,7 +9,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Watchdog, each_scheduler, is_child};
+#[cfg(panic = "unwind")]
+use common::each_scheduler;
+use common::{Watchdog, is_child};
 use gort::Runtime;
 use gort::chan::Chan;
 
