@@ -5,10 +5,15 @@
 //! thread (such as `main`) a task made for it on first use, so plain threads
 //! block on gort primitives as themselves.
 //!
-//! Park protocol (one word per task): `EMPTY` → `PARKED` while asleep;
-//! `unpark` stores `NOTIFIED` and wakes. An unpark that comes before the
-//! park leaves `NOTIFIED`, and the next park consumes it and returns at
-//! once, so the order of the two never loses a wakeup.
+//! Park protocol (one word per task): `EMPTY` → `SLEEPING` while a thread
+//! sleeps on the word, or `EMPTY` → `PARKED` while a goroutine is switched
+//! out (M:N, cores); `unpark` stores `NOTIFIED` and wakes the sleeper, or
+//! requeues the goroutine. An unpark that comes before the park leaves
+//! `NOTIFIED`, and the next park consumes it and returns at once, so the
+//! order of the two never loses a wakeup. Only `PARKED` hands the task's
+//! `ParkedSlot` to the unpark that swaps it out: a sleeping thread's slot
+//! is never touched (several unparks of one thread are not ordered with
+//! each other, so none of them may write anything but the word).
 //!
 //! Schedulers: `threads` (1:1) parks the OS thread on the task's word;
 //! `mn` (M:N) switches the goroutine out to its worker, and `unpark` queues
@@ -51,7 +56,11 @@ const SPIN_ROUNDS: u32 = 10;
 
 const EMPTY: u32 = 0;
 const NOTIFIED: u32 = 1;
-const PARKED: u32 = u32::MAX;
+/// A thread asleep on the word (EMPTY - 1, see `park_thread_or_mn`).
+const SLEEPING: u32 = u32::MAX;
+/// A goroutine switched out, its reference in its `ParkedSlot`.
+#[cfg(any(gort_mn, gort_cores))]
+const PARKED: u32 = u32::MAX - 1;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -172,21 +181,24 @@ impl Task {
     /// Makes the task runnable: its current or next [`park`] returns.
     /// Example: see [`Task`].
     pub fn unpark(&self) {
-        // AcqRel: seeing PARKED must also show an M:N worker's write of the
-        // parked goroutine (see `mn`).
-        if self.park_state.swap(NOTIFIED, Ordering::AcqRel) == PARKED {
-            #[cfg(gort_mn)]
-            if mn::unparked(self) {
-                return;
+        // AcqRel: seeing PARKED must also show the scheduler's write of
+        // the parked goroutine (`ParkedSlot::publish`).
+        match self.park_state.swap(NOTIFIED, Ordering::AcqRel) {
+            SLEEPING => {
+                #[cfg(not(loom))]
+                crate::platform::futex_wake(&self.park_state);
+                #[cfg(loom)]
+                self.park_state.wake();
             }
-            #[cfg(gort_cores)]
-            if cores::unparked(self) {
-                return;
+            #[cfg(any(gort_mn, gort_cores))]
+            PARKED => {
+                #[cfg(gort_mn)]
+                let queued = mn::unparked(self);
+                #[cfg(gort_cores)]
+                let queued = cores::unparked(self);
+                debug_assert!(queued, "a PARKED task's slot holds it");
             }
-            #[cfg(not(loom))]
-            crate::platform::futex_wake(&self.park_state);
-            #[cfg(loom)]
-            self.park_state.wake();
+            _ => {}
         }
     }
 }
@@ -339,7 +351,10 @@ pub(crate) fn yield_now() {
 /// its own reference while PARKED: the scheduler puts it there and then
 /// publishes PARKED (`publish`); the `unpark` whose swap sees PARKED takes
 /// it out to queue the goroutine (`take`). The park word hands the slot
-/// over, so one party touches it at a time.
+/// over, so one party touches it at a time: the next write, the
+/// scheduler's next `publish`, comes after the requeue that follows the
+/// `take`. A thread's word never reads PARKED, so its slot stays
+/// untouched (its unparks, unordered with each other, would race there).
 #[cfg(any(gort_mn, gort_cores))]
 #[derive(Default)]
 pub(crate) struct ParkedSlot(core::cell::UnsafeCell<Option<TaskRef>>);
@@ -374,7 +389,9 @@ impl ParkedSlot {
     ///
     /// # Safety
     /// The caller's swap of the park word saw PARKED (AcqRel), which makes
-    /// it the slot's owner after the scheduler's write.
+    /// it the slot's owner after the scheduler's write. (Seeing SLEEPING
+    /// would not: a thread's later sleeps are not ordered after this
+    /// unpark, so another unpark could be in the slot at the same time.)
     #[inline]
     pub(crate) unsafe fn take(&self) -> Option<TaskRef> {
         // SAFETY: see the contract above.
@@ -485,7 +502,7 @@ fn park_thread_or_mn(task: TaskRef, timeout: Option<Duration>) -> bool {
             snooze(round);
         }
     }
-    // NOTIFIED → EMPTY (consume the token) or EMPTY → PARKED.
+    // NOTIFIED → EMPTY (consume the token) or EMPTY → SLEEPING.
     if state.fetch_sub(1, Ordering::Acquire) == NOTIFIED {
         return true;
     }
@@ -504,14 +521,14 @@ fn park_thread_or_mn(task: TaskRef, timeout: Option<Duration>) -> bool {
             )),
         };
         #[cfg(not(loom))]
-        let woken = parked(|| crate::platform::futex_wait(state, PARKED, remaining));
+        let woken = parked(|| crate::platform::futex_wait(state, SLEEPING, remaining));
         #[cfg(loom)]
         let woken = {
             assert!(
                 remaining.is_none(),
                 "timed parks are not modelled under loom"
             );
-            state.wait(PARKED);
+            state.wait(SLEEPING);
             true
         };
         if state
@@ -521,7 +538,7 @@ fn park_thread_or_mn(task: TaskRef, timeout: Option<Duration>) -> bool {
             return true;
         }
         if !woken {
-            // Timed out: leave PARKED unless an unpark slipped in just now.
+            // Timed out: leave SLEEPING unless an unpark slipped in just now.
             return state.swap(EMPTY, Ordering::Acquire) == NOTIFIED;
         }
     }
