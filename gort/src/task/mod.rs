@@ -318,10 +318,10 @@ pub(crate) fn register_thread() {
 
 /// Runs the loop of a thread gort owns (an M:N worker, a pool thread, the
 /// timer thread). User code runs there only inside a goroutine's own
-/// `catch_unwind`, or as an `after_func` call on the timer thread; a panic
-/// that escapes anyway (that call's, or a bug of gort's) ends the process
-/// as a goroutine's unrecovered panic does (exit status 2), rather than
-/// leave a dead worker and a runtime that hangs.
+/// `catch_unwind` (`after_func` calls too: each is a goroutine); a panic
+/// that escapes anyway (a bug of gort's) ends the process as a
+/// goroutine's unrecovered panic does (exit status 2), rather than leave a
+/// dead worker and a runtime that hangs.
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn run_owned_thread(body: impl FnOnce()) {
     if let Err(payload) = std::panic::catch_unwind(core::panic::AssertUnwindSafe(body)) {
