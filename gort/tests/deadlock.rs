@@ -75,6 +75,21 @@ fn run_case(case: &str) {
                 c.recv();
             });
         }
+        "disarmed_timeouts_are_not_pending" => {
+            runtime().run(|| {
+                let c = Chan::<i32>::new(0);
+                let c2 = c.clone();
+                gort::go(move || {
+                    gort::time::sleep(Duration::from_millis(100));
+                    c2.send(1).unwrap();
+                });
+                // An hour-long timeout, armed while an idle worker waits on
+                // the timers, then disarmed: it can wake nobody.
+                assert_eq!(c.recv_timeout(Duration::from_secs(3600)), Ok(1));
+                let d = Chan::<i32>::new(0);
+                d.recv();
+            });
+        }
         "sleeper_is_no_deadlock" => {
             runtime().run(|| {
                 let c = Chan::<i32>::new(0);
@@ -159,7 +174,7 @@ fn main() {
     if Scheduler::MN.is_available() {
         scheds.push("mn");
     }
-    let reported: [(&str, &[&str]); 5] = [
+    let reported: [(&str, &[&str]); 6] = [
         (
             "goroutines_wait_on_each_other",
             &[
@@ -175,6 +190,10 @@ fn main() {
         ),
         (
             "dropped_timers_are_not_pending",
+            &["1 [chan receive]", "1 [JoinHandle.join]"],
+        ),
+        (
+            "disarmed_timeouts_are_not_pending",
             &["1 [chan receive]", "1 [JoinHandle.join]"],
         ),
         (

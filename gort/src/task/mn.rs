@@ -40,7 +40,9 @@
 //!   earlier one wakes it (or, with no waiter, wakes an idle worker):
 //!   after a SeqCst fence the armer reads `timer_waiter`, and the waiter
 //!   reads the deadline after publishing itself, so one of them sees the
-//!   other;
+//!   other. The timer waiter counts as asleep for the deadlock monitor,
+//!   which reports only with no timer pending: a deadline it still waits
+//!   for then was disarmed, and wakes nobody;
 //! - while a goroutine runs, its worker's `GUARD` names the memory just
 //!   below its stack: a fault there is its stack overflowing, reported in
 //!   Go's words and ending the process with status 2.
@@ -716,6 +718,11 @@ impl Scheduler {
             // (SeqCst) means an earlier deadline armed from now on finds
             // us in `timer_waiter` and wakes us.
             fence(SeqCst);
+            // Asleep for the deadlock monitor, though timed: it reports
+            // only when no timer is pending (`time::pending_timers`), so
+            // this wait then is for timers disarmed since (`next` may be
+            // stale), which wake nobody.
+            let asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
             loop {
                 let next = self.next_deadline();
                 let now = crate::platform::now_nanos();
@@ -725,6 +732,7 @@ impl Scheduler {
                 let wait = core::time::Duration::from_nanos(next - now);
                 super::parked(|| crate::platform::futex_wait(word, 0, Some(wait)));
             }
+            drop(asleep);
             self.timer_waiter.store(0, SeqCst);
             if word.load(Acquire) == 0 && self.leave_idle(ctx.index) {
                 return false; // a timer is due (or gone): look again
