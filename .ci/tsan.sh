@@ -65,8 +65,11 @@ export GORT_SCHEDULER=threads GORT_TEST_SCHEDULERS=threads
 # in a TSan build took longer than the tests' watchdogs allow (>30 s).
 export RUST_BACKTRACE=0
 # halt_on_error: the first report fails the test binary (exit 66);
-# second_deadlock_stack: both stacks of a lock-order report.
-export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+# second_deadlock_stack: both stacks of a lock-order report;
+# allocator_may_return_null: an allocation beyond TSan's 1 TiB limit
+# returns null as the OS would refuse it (a channel of absurd capacity must
+# panic with "makechan: size out of range"), instead of ending the process.
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1 ${TSAN_OPTIONS:-}"
 export RUSTFLAGS="-Zsanitizer=thread"
 export CARGO_TARGET_DIR=target/tsan
 # Line tables are all a report needs (full debug info of a dozen TSan
