@@ -58,6 +58,11 @@ skip=(
     mn_stack_overflow_is_reported
     idle_scheduler_gives_stack_memory_back
     mn_sleeps_start_no_timer_thread
+    goroutine_waiters_wake_in_fifo_order_past_timed_out_ones
+    waiter_table_work_per_waiter_does_not_grow
+    # TSan's own allocator writes the zeroes of a calloc, so a big buffer is
+    # resident at once there: the test is about the OS's zero pages.
+    big_buffer_is_resident_only_where_used
 )
 
 export GORT_SCHEDULER=threads GORT_TEST_SCHEDULERS=threads
