@@ -21,3 +21,12 @@ pub use once::Once;
 pub use rwmutex::{RwMutex, RwMutexReadGuard, RwMutexWriteGuard};
 pub use semaphore::Semaphore;
 pub use waitgroup::WaitGroup;
+
+/// Registers the calling thread with the collector before a lock hands it
+/// the data it guards (`task::register_thread`); nothing where there is no
+/// task layer (bare metal without a board: only `futex` and `sync`).
+#[inline]
+fn register_thread() {
+    #[cfg(any(feature = "std", gort_cores))]
+    crate::task::register_thread();
+}

@@ -265,7 +265,7 @@ impl<T: ?Sized> Mutex<T> {
     /// dropped. Locking a mutex the caller already holds deadlocks, as in
     /// Go. Example: see [`Mutex`].
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        crate::task::register_thread();
+        super::register_thread();
         self.raw.lock();
         MutexGuard { mutex: self }
     }
@@ -281,7 +281,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.try_lock().unwrap(), 1);
     /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        crate::task::register_thread();
+        super::register_thread();
         if self.raw.try_lock() {
             Some(MutexGuard { mutex: self })
         } else {

@@ -205,7 +205,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert_eq!(*config.read(), "v2");
     /// ```
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
-        crate::task::register_thread();
+        super::register_thread();
         self.raw.read();
         RwMutexReadGuard { lock: self }
     }
@@ -213,7 +213,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// Shared access only if no writer holds or waits for the lock.
     /// Example: see [`RwMutex`].
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
-        crate::task::register_thread();
+        super::register_thread();
         if self.raw.try_read() {
             Some(RwMutexReadGuard { lock: self })
         } else {
@@ -224,7 +224,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// Exclusive access; parks until every reader and writer has left.
     /// Example: see [`read`](Self::read).
     pub fn write(&self) -> RwMutexWriteGuard<'_, T> {
-        crate::task::register_thread();
+        super::register_thread();
         self.raw.write();
         RwMutexWriteGuard { lock: self }
     }
@@ -232,7 +232,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// Exclusive access only if the lock is entirely free now. Example:
     /// see [`RwMutex`].
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
-        crate::task::register_thread();
+        super::register_thread();
         if self.raw.try_write() {
             Some(RwMutexWriteGuard { lock: self })
         } else {
