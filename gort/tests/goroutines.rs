@@ -126,20 +126,22 @@ fn runtime_of_the_caller_is_inherited() {
     assert_eq!(inner, 3, "a goroutine's child runs on the same runtime");
 }
 
+/// Recurses `n` frames of ~2 KiB each when unoptimised; returns `n`.
+fn depth(n: u64) -> u64 {
+    let pad = std::hint::black_box([n; 64]);
+    if n == 0 {
+        pad[0]
+    } else {
+        depth(n - 1) + pad[1] - n + 1
+    }
+}
+
 #[test]
 fn deep_recursion_fits_the_configured_stack() {
     let rt = gort::Builder::new()
         .scheduler(gort::Scheduler::Threads)
         .stack_size(8 << 20)
         .build();
-    fn depth(n: u64) -> u64 {
-        let pad = std::hint::black_box([n; 64]);
-        if n == 0 {
-            pad[0]
-        } else {
-            depth(n - 1) + pad[1] - n + 1
-        }
-    }
     // ~2 KiB a frame unoptimised: far past the 256 KiB default, well inside 8 MiB.
     assert_eq!(rt.run(|| depth(1_000)), 1_000);
 }
@@ -183,14 +185,6 @@ fn absurd_stack_size_is_refused() {
 /// whole stack) when unoptimised.
 #[test]
 fn large_stacks_hold_deep_recursion() {
-    fn depth(n: u64) -> u64 {
-        let pad = std::hint::black_box([n; 64]);
-        if n == 0 {
-            pad[0]
-        } else {
-            depth(n - 1) + pad[1] - n + 1
-        }
-    }
     for sched in common::schedulers() {
         let _dog = Watchdog::new(
             &format!("large_stacks_hold_deep_recursion [{sched:?}]"),

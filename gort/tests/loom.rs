@@ -852,15 +852,7 @@ fn chan_buffered_close_between_claim_and_publish() {
             let rx = c.clone();
             thread::spawn(move || rx.recv())
         };
-        c.close();
-        let mine = c.recv();
-        let sent = pusher.join().unwrap();
-        let got: Vec<_> = [mine, receiver.join().unwrap()]
-            .into_iter()
-            .flatten()
-            .collect();
-        assert_eq!(got, if sent { vec![7] } else { vec![] });
-        assert_eq!(c.try_recv(), Err(gort::chan::TryRecvError::Closed));
+        close_and_account(&c, pusher, receiver);
     });
 }
 
@@ -884,14 +876,25 @@ fn select_buffered_close_between_claim_and_publish() {
                 }
             })
         };
-        c.close();
-        let mine = c.recv();
-        let sent = pusher.join().unwrap();
-        let got: Vec<_> = [mine, receiver.join().unwrap()]
-            .into_iter()
-            .flatten()
-            .collect();
-        assert_eq!(got, if sent { vec![7] } else { vec![] });
-        assert_eq!(c.try_recv(), Err(gort::chan::TryRecvError::Closed));
+        close_and_account(&c, pusher, receiver);
     });
+}
+
+/// The end of both close-between-claim-and-publish models: close, receive
+/// here too, and check the value was received exactly once if its send
+/// succeeded, and that the channel then reads closed and drained.
+fn close_and_account(
+    c: &Chan<usize>,
+    pusher: thread::JoinHandle<bool>,
+    receiver: thread::JoinHandle<Option<usize>>,
+) {
+    c.close();
+    let mine = c.recv();
+    let sent = pusher.join().unwrap();
+    let got: Vec<_> = [mine, receiver.join().unwrap()]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(got, if sent { vec![7] } else { vec![] });
+    assert_eq!(c.try_recv(), Err(gort::chan::TryRecvError::Closed));
 }
