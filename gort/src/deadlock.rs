@@ -14,8 +14,8 @@
 //!   where the OS count is unavailable (wasm) nothing is reported. Threads
 //!   the OS or a loader adds (Windows' thread pool, wine's) only keep a
 //!   deadlock from being reported, never report one that is not;
-//! - no timer is armed and no `gort::blocking` call is in flight (either
-//!   could wake somebody); a stopped timer, one whose channel nobody holds
+//! - no timer is armed (it could wake somebody; a `gort::blocking` call
+//!   runs on a thread that is awake); a stopped timer, one whose channel nobody holds
 //!   any more, or one too far off to ever fire is not counted, and the
 //!   timer thread does not keep waiting for one: it wakes nobody;
 //! - all of that holds at two looks `PERIOD` apart, and `EPOCH` (bumped
@@ -64,8 +64,6 @@ static ASLEEP: AtomicUsize = AtomicUsize::new(0);
 static WAITING: [AtomicUsize; REASONS] = [const { AtomicUsize::new(0) }; REASONS];
 /// Bumped each time a thread leaves an untimed wait.
 static EPOCH: AtomicU64 = AtomicU64::new(0);
-/// `gort::blocking` calls in flight.
-static BLOCKING: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static REASON: Cell<WaitReason> = const { Cell::new(WaitReason::Unknown) };
@@ -103,16 +101,6 @@ pub(crate) fn thread_sleeps() {
 pub(crate) fn thread_wakes() {
     EPOCH.fetch_add(1, Relaxed);
     ASLEEP.fetch_sub(1, Relaxed);
-}
-
-/// Brackets a `gort::blocking` call.
-pub(crate) fn blocking_begins() {
-    BLOCKING.fetch_add(1, Relaxed);
-}
-
-pub(crate) fn blocking_ends() {
-    EPOCH.fetch_add(1, Relaxed);
-    BLOCKING.fetch_sub(1, Relaxed);
 }
 
 /// A thread in an untimed wait for a reason, until dropped.
@@ -153,9 +141,6 @@ pub(crate) fn start_monitor() {
 /// One look: the epoch if everything is asleep right now.
 fn all_asleep() -> Option<u64> {
     let epoch = EPOCH.load(Relaxed);
-    if BLOCKING.load(Relaxed) != 0 {
-        return None;
-    }
     let asleep = ASLEEP.load(Relaxed);
     let threads = os_thread_count()?;
     // Counting timers collects stopped and orphaned ones (a walk of the

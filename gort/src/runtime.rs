@@ -451,11 +451,14 @@ pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinH
 /// lock, `std::thread::sleep`, a C library call), without stalling other
 /// goroutines, and returns its result (or resumes its panic).
 ///
-/// Under M:N a goroutine that blocks its thread holds a worker: call
-/// blocking code through this. `f` then runs on a helper thread while the
-/// goroutine parks, so the worker keeps running the others (Go hands the
-/// worker's queue to another thread instead; the effect is the same).
-/// Under the threads scheduler, and on plain threads, `f` simply runs.
+/// Under M:N, a goroutine that blocks its thread outside gort keeps its
+/// processor until the system monitor notices (after about 10 ms) and
+/// hands the processor's queue to another thread. `blocking` does that
+/// at once (Go's `entersyscallblock`): the processor goes to an idle or
+/// new thread, `f` runs on the goroutine's own thread (thread-locals
+/// included), and the goroutine then queues to run wherever a processor
+/// is free. Under the threads scheduler, and on plain threads, `f` simply
+/// runs.
 ///
 /// `f` may borrow from the caller, as it returns before `blocking` does.
 ///
@@ -470,51 +473,10 @@ pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinH
 /// assert_eq!(total.join().unwrap(), 6);
 /// ```
 pub fn blocking<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if !task::current_is_mn_goroutine() {
-        return f();
-    }
-    struct Done<R> {
-        flag: std::sync::atomic::AtomicBool,
-        result: std::cell::UnsafeCell<Option<std::thread::Result<R>>>,
-    }
-    // SAFETY: `result` is written by the helper before `flag` (Release) and
-    // read by the goroutine after it (Acquire); never both at once.
-    unsafe impl<R: Send> Sync for Done<R> {}
-    let done = Done {
-        flag: std::sync::atomic::AtomicBool::new(false),
-        result: std::cell::UnsafeCell::new(None),
-    };
-    let me = task::current();
-    let done_ref = &done;
-    let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
-        let r = catch_unwind(AssertUnwindSafe(f));
-        // SAFETY: the goroutine reads the slot only after `flag` is set.
-        unsafe { *done_ref.result.get() = Some(r) };
-        done_ref.flag.store(true, Ordering::Release);
-        me.unpark();
-    });
-    // SAFETY: the job borrows `f`'s captures and `done` from this frame;
-    // this frame does not return or unwind until the job set `flag`, its
-    // last touch of them (parking cannot unwind), so the borrows outlive
-    // the job although its type says 'static.
-    let job: Box<dyn FnOnce() + Send + 'static> = unsafe { core::mem::transmute(job) };
-    crate::deadlock::blocking_begins();
-    blocking_pool().spawn(job);
-    while !done.flag.load(Ordering::Acquire) {
-        task::park();
-    }
-    crate::deadlock::blocking_ends();
-    // SAFETY: `flag` is set: the helper wrote the slot and is done with it.
-    match unsafe { (*done.result.get()).take() }.expect("blocking: result written") {
-        Ok(v) => v,
-        Err(payload) => resume_unwind(payload),
-    }
-}
-
-/// The threads that run `blocking` calls of M:N goroutines.
-fn blocking_pool() -> &'static Arc<ThreadPool> {
-    static POOL: OnceLock<Arc<ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| ThreadPool::new(2 * 1024 * 1024))
+    #[cfg(gort_mn)]
+    return task::mn::blocking(f);
+    #[cfg(not(gort_mn))]
+    f()
 }
 
 /// Lets other goroutines run (Go's `runtime.Gosched`): an M:N goroutine

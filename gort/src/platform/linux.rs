@@ -97,3 +97,22 @@ pub(crate) fn thread_count() -> Option<usize> {
         .find_map(|l| l.strip_prefix("Threads:"))
         .and_then(|v| v.trim().parse().ok())
 }
+
+/// A token naming the calling thread, for `thread_blocked` (0: none).
+pub(crate) fn this_thread_token() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    u64::try_from(unsafe { libc::gettid() }).unwrap_or(0)
+}
+
+/// Whether the thread named by `this_thread_token`'s token is blocked in
+/// the kernel (sleeping, not runnable); `None` if unknown. Reads
+/// `/proc`: for the system monitor, not for hot paths.
+pub(crate) fn thread_blocked(token: u64) -> Option<bool> {
+    if token == 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{token}/stat")).ok()?;
+    // "tid (comm) S ...": the state follows the last ')'.
+    let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+    Some(matches!(state, 'S' | 'D'))
+}

@@ -125,6 +125,18 @@ pub(crate) fn thread_count() -> Option<usize> {
     None
 }
 
+/// Elsewhere the system monitor does not see whether a thread is blocked
+/// in the kernel: it goes by elapsed time alone.
+#[cfg(all(gort_mn, not(target_os = "linux")))]
+pub(crate) fn this_thread_token() -> u64 {
+    0
+}
+
+#[cfg(all(gort_mn, not(target_os = "linux")))]
+pub(crate) fn thread_blocked(_token: u64) -> Option<bool> {
+    None
+}
+
 #[cfg(all(target_family = "wasm", not(loom)))]
 mod wasm;
 #[cfg(all(target_family = "wasm", not(loom)))]

@@ -54,7 +54,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, fence};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use corosensei::stack::Stack;
@@ -215,9 +215,12 @@ pub(crate) fn wait_advice() -> WaitAdvice {
     };
     // SAFETY: the scheduler outlives its workers' contexts.
     let sched = unsafe { &*ctx.sched };
-    if sched.runnext.len() == 1 {
+    let Some(p) = sched.procs.get(ctx.proc.get()) else {
+        return WaitAdvice::Yield; // our processor was taken: let go
+    };
+    if sched.procs.len() == 1 {
         WaitAdvice::Park
-    } else if ctx.local.is_empty() && sched.runnext[ctx.index].is_empty() {
+    } else if p.stealer.is_empty() && p.runnext.is_empty() {
         WaitAdvice::Spin
     } else {
         WaitAdvice::Yield
@@ -336,12 +339,19 @@ impl Drop for RunNext {
     }
 }
 
-/// One worker's own state, reachable from its thread.
+/// A worker thread's own state (Go's M), reachable from its thread.
 struct WorkerCtx {
     sched: *const Scheduler,
-    index: usize,
-    local: Deque<TaskRef>,
+    /// The processor this thread holds, or `NO_PROC`.
+    proc: Cell<usize>,
+    /// While one of our goroutines runs: the value our processor's status
+    /// word holds meanwhile (`tick << 2 | RUNNING`); 0 on the scheduler's
+    /// side (`run` switches between the two).
+    running: Cell<u64>,
 }
+
+/// `WorkerCtx::proc` of a thread without a processor.
+const NO_PROC: usize = usize::MAX;
 
 thread_local! {
     static WORKER: Cell<*const WorkerCtx> = const { Cell::new(core::ptr::null()) };
@@ -380,57 +390,162 @@ fn report_stack_overflow(fault: crate::platform::MemoryFault) {
 /// sleeps.
 const SPIN_ROUNDS: u32 = 8;
 
+/// A processor's status word: `tick << 2 | state`. `tick` counts the
+/// goroutines its threads resumed (Go's `schedtick`); it only grows.
+const SCHED: u64 = 0;
+/// A goroutine of the processor runs: the monitor may retake it.
+const RUNNING: u64 = 1;
+/// Taken from a thread stuck in a goroutine, handed to another.
+const RETAKEN: u64 = 2;
+const STATE: u64 = 3;
+
+/// How long a goroutine may hold its processor without coming back to the
+/// scheduler, while other work waits, before the monitor hands the
+/// processor to another thread (Go's `forcePreemptNS`).
+const HANDOFF_AFTER_NS: u64 = 10_000_000;
+
+/// The same, for a goroutine whose thread is blocked in the kernel, as
+/// one in a system call is in Go, whose monitor hands its processor off
+/// after one look.
+const BLOCKED_HANDOFF_AFTER_NS: u64 = 20_000;
+
+/// The system monitor's shortest and longest sleeps between looks.
+const SYSMON_MIN_SLEEP_NS: u64 = 20_000;
+const SYSMON_MAX_SLEEP_NS: u64 = 10_000_000;
+
+/// A processor (Go's P): the right to run this scheduler's goroutines,
+/// with the run queues that go with it. `GOMAXPROCS` of them; a thread
+/// holds at most one, and a processor moves to another thread only when
+/// the monitor takes it from a thread stuck in a goroutine.
+struct Processor {
+    /// The owner end of the run queue. Touched only by the thread holding
+    /// the processor: on the scheduler's side (status `SCHED`), or from a
+    /// goroutine's side after turning `RUNNING` into `SCHED` (`ready`).
+    /// The monitor retakes only a `RUNNING` processor, so it never moves
+    /// while its owner is using it.
+    deque: UnsafeCell<Deque<TaskRef>>,
+    stealer: Stealer<TaskRef>,
+    runnext: RunNext,
+    /// `tick << 2 | SCHED/RUNNING/RETAKEN` (see the constants).
+    status: AtomicU64,
+    /// The futex word the thread holding this processor sleeps on while
+    /// idle: 1 once told to wake.
+    wake_word: AtomicU32,
+    /// The thread holding the processor (`platform::this_thread_token`),
+    /// for the monitor.
+    thread: AtomicU64,
+}
+
+// SAFETY: `deque` is the only field that is not `Sync`; the status word
+// gives it to one thread at a time (see `deque`).
+unsafe impl Sync for Processor {}
+
+impl Processor {
+    /// The owner end of the run queue.
+    ///
+    /// # Safety
+    /// The caller's thread holds this processor and is on the scheduler's
+    /// side of it (see `Processor::deque`).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn local(&self) -> &Deque<TaskRef> {
+        // SAFETY: exclusive by the caller's contract.
+        unsafe { &*self.deque.get() }
+    }
+
+    fn tick(&self) -> u64 {
+        self.status.load(Relaxed) >> 2
+    }
+}
+
+/// A worker thread without a processor, waiting in the pool of idle
+/// threads (Go keeps its Ms the same way) until the monitor hands it one.
+struct IdleThread {
+    /// 1 once told to wake.
+    word: AtomicU32,
+    /// The processor it is given, or `NO_PROC` to exit.
+    proc: AtomicUsize,
+}
+
 pub(crate) struct Scheduler {
+    /// Itself, to start threads from `&self`.
+    me: std::sync::Weak<Scheduler>,
     injector: Injector<TaskRef>,
-    stealers: OnceLock<Vec<Stealer<TaskRef>>>,
-    runnext: Box<[RunNext]>,
-    /// One futex word per worker: 1 once it is told to wake.
-    wake_words: Box<[AtomicU32]>,
-    /// Indices of sleeping (or about to sleep) workers.
+    procs: Box<[Processor]>,
+    /// Indices of processors whose threads sleep (or are about to).
     idle: Mutex<Vec<usize>>,
     nidle: AtomicUsize,
-    /// Workers looking for work (woken, or about to sleep).
+    /// Threads looking for work (woken, or about to sleep).
     nspinning: AtomicUsize,
+    /// Threads without a processor, asleep in the pool.
+    idle_threads: Mutex<Vec<Arc<IdleThread>>>,
+    /// This scheduler's threads: workers with or without a processor,
+    /// and the monitor.
+    nthreads: AtomicUsize,
+    /// Processors handed from a stuck thread to another one.
+    handoffs: AtomicU64,
+    /// The monitor's futex word: 1 while it sleeps until a processor
+    /// leaves the idle list.
+    sysmon_word: AtomicU32,
     shutdown: AtomicBool,
     /// Sleeps and timeouts of this scheduler's goroutines.
     timers: TimerHeap,
-    /// 1 + the index of the idle worker sleeping until `timers.next()`;
-    /// 0 if none.
+    /// 1 + the index of the idle processor whose thread sleeps until
+    /// `timers.next()`; 0 if none.
     timer_waiter: AtomicUsize,
     stacks: Stacks,
 }
 
 impl Scheduler {
-    /// Starts `workers` worker threads.
+    /// Starts `workers` processors, a thread for each, and the monitor.
     pub(crate) fn start(workers: usize, stack_size: usize) -> Arc<Scheduler> {
         crate::platform::on_memory_fault(report_stack_overflow);
-        let sched = Arc::new(Scheduler {
+        let sched = Arc::new_cyclic(|me| Scheduler {
+            me: me.clone(),
             injector: Injector::new(),
-            stealers: OnceLock::new(),
-            runnext: (0..workers)
-                .map(|_| RunNext(AtomicPtr::new(core::ptr::null_mut())))
+            procs: (0..workers)
+                .map(|_| {
+                    let deque = Deque::new_lifo();
+                    Processor {
+                        stealer: deque.stealer(),
+                        deque: UnsafeCell::new(deque),
+                        runnext: RunNext(AtomicPtr::new(core::ptr::null_mut())),
+                        status: AtomicU64::new(SCHED),
+                        wake_word: AtomicU32::new(0),
+                        thread: AtomicU64::new(0),
+                    }
+                })
                 .collect(),
-            wake_words: (0..workers).map(|_| AtomicU32::new(0)).collect(),
             idle: Mutex::new(Vec::new()),
             nidle: AtomicUsize::new(0),
             nspinning: AtomicUsize::new(0),
+            idle_threads: Mutex::new(Vec::new()),
+            nthreads: AtomicUsize::new(0),
+            handoffs: AtomicU64::new(0),
+            sysmon_word: AtomicU32::new(0),
             shutdown: AtomicBool::new(false),
             timers: TimerHeap::default(),
             timer_waiter: AtomicUsize::new(0),
             stacks: Stacks::new(stack_size),
         });
-        let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_lifo()).collect();
-        let _ = sched
-            .stealers
-            .set(deques.iter().map(Deque::stealer).collect());
-        for (index, local) in deques.into_iter().enumerate() {
-            let s = sched.clone();
-            std::thread::Builder::new()
-                .name(format!("gort-worker-{index}"))
-                .spawn(move || super::run_owned_thread(|| s.work(index, local)))
-                .unwrap_or_else(|e| panic!("gort: failed to start a worker thread: {e}"));
+        for p in 0..workers {
+            sched.start_thread(p);
         }
+        let s = sched.clone();
+        s.nthreads.fetch_add(1, Relaxed);
+        super::thread_limit::start_thread("gort-sysmon".into(), Some(256 * 1024), move || {
+            s.sysmon()
+        });
         sched
+    }
+
+    /// Starts a worker thread holding processor `p`.
+    fn start_thread(&self, p: usize) {
+        let Some(s) = self.me.upgrade() else { return };
+        self.nthreads.fetch_add(1, Relaxed);
+        super::thread_limit::start_thread(format!("gort-worker-{p}"), None, move || {
+            s.work(p);
+            s.nthreads.fetch_sub(1, Relaxed);
+        });
     }
 
     /// Starts `job` as a new goroutine running `task`.
@@ -482,22 +597,40 @@ impl Scheduler {
         Body::Started { co, guard, usable }
     }
 
-    /// Stops the workers once they run out of work (the runtime is gone).
+    /// Stops the threads once they run out of work (the runtime is gone).
     pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, SeqCst);
-        let idle: Vec<usize> =
-            std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        let idle: Vec<usize> = std::mem::take(&mut *lock(&self.idle));
         for i in idle {
-            self.wake_worker(i);
+            self.wake_proc(i);
         }
+        for t in std::mem::take(&mut *lock(&self.idle_threads)) {
+            t.proc.store(NO_PROC, Relaxed);
+            t.word.store(1, Release);
+            crate::platform::futex_wake(&t.word);
+        }
+        self.wake_sysmon();
     }
 
-    /// Wakes worker `i`, just taken out of `idle`, as a spinner.
-    fn wake_worker(&self, i: usize) {
-        self.nidle.fetch_sub(1, Relaxed);
+    /// Wakes the thread of processor `i`, just taken out of `idle`, as a
+    /// spinner.
+    fn wake_proc(&self, i: usize) {
+        self.nidle.fetch_sub(1, SeqCst);
         self.nspinning.fetch_add(1, Relaxed);
-        self.wake_words[i].store(1, Release);
-        crate::platform::futex_wake(&self.wake_words[i]);
+        let word = &self.procs[i].wake_word;
+        word.store(1, Release);
+        crate::platform::futex_wake(word);
+        self.wake_sysmon();
+    }
+
+    /// A processor left the idle list: the monitor, if it sleeps because
+    /// all were idle, must look again. (It sets `sysmon_word` and then
+    /// reads `nidle`; we changed `nidle` and then read the word, both
+    /// SeqCst: one of us sees the other.)
+    fn wake_sysmon(&self) {
+        if self.sysmon_word.load(SeqCst) == 1 && self.sysmon_word.swap(0, SeqCst) == 1 {
+            crate::platform::futex_wake(&self.sysmon_word);
+        }
     }
 
     /// A stack for a goroutine about to start. Running out of memory for
@@ -515,26 +648,49 @@ impl Scheduler {
         })
     }
 
-    /// Queues a runnable goroutine: on this worker's deque if we are one
-    /// of ours, else on the global queue; then makes sure a worker will
-    /// look for it.
+    /// Queues a runnable goroutine: in our processor's `runnext` if we
+    /// are one of its threads holding one, else on the global queue; then
+    /// makes sure a worker will look for it.
     fn ready(&self, g: TaskRef) {
         match self.this_worker() {
-            Some(ctx) => {
-                if let Some(old) = self.runnext[ctx.index].put(g) {
-                    ctx.local.push(old);
-                }
-            }
+            Some(ctx) => self.ready_here(ctx, g),
             None => self.injector.push(g),
         }
         self.wake_one();
     }
 
+    /// `ready` on a thread holding processor `ctx.proc`.
+    fn ready_here(&self, ctx: &WorkerCtx, g: TaskRef) {
+        let p = &self.procs[ctx.proc.get()];
+        let Some(old) = p.runnext.put(g) else { return };
+        let running = ctx.running.get();
+        if running == 0 {
+            // SAFETY: the scheduler's side of the processor we hold.
+            unsafe { p.local() }.push(old);
+        } else if p
+            .status
+            .compare_exchange(running, running - RUNNING + SCHED, Acquire, Relaxed)
+            .is_ok()
+        {
+            // From a goroutine: the status word now keeps the monitor
+            // off the processor while we touch its deque.
+            // SAFETY: as above, until we store RUNNING again.
+            unsafe { p.local() }.push(old);
+            p.status.store(running, Release);
+        } else {
+            // The monitor took the processor (its `runnext` is atomic:
+            // the put above is fine).
+            self.injector.push(old);
+        }
+    }
+
+    /// This thread's worker context, if it is one of ours holding a
+    /// processor.
     fn this_worker(&self) -> Option<&WorkerCtx> {
         let ctx = WORKER.with(Cell::get);
         // SAFETY: a non-null WORKER points at the context of the worker
         // running on this thread, alive while it runs.
-        unsafe { ctx.as_ref() }.filter(|c| core::ptr::eq(c.sched, self))
+        unsafe { ctx.as_ref() }.filter(|c| core::ptr::eq(c.sched, self) && c.proc.get() != NO_PROC)
     }
 
     /// Wakes one sleeping worker (as a spinner) after work was queued,
@@ -544,48 +700,115 @@ impl Scheduler {
         if self.nspinning.load(Relaxed) != 0 || self.nidle.load(Relaxed) == 0 {
             return;
         }
-        let index = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let index = lock(&self.idle).pop();
         if let Some(i) = index {
-            self.wake_worker(i);
+            self.wake_proc(i);
         }
     }
 
-    fn work(&self, index: usize, local: Deque<TaskRef>) {
+    /// A worker thread's life: run processor `p`'s goroutines; if the
+    /// monitor takes the processor away, wait in the pool of idle
+    /// threads until it hands this thread another.
+    fn work(&self, p: usize) {
         let ctx = WorkerCtx {
             sched: self,
-            index,
-            local,
+            proc: Cell::new(p),
+            running: Cell::new(0),
         };
         WORKER.with(|w| w.set(&ctx));
         #[cfg(gort_gc)]
         super::registry::register_current_thread();
+        let thread = crate::platform::this_thread_token();
+        loop {
+            // We hold `ctx.proc` now: its status word says so. (Acquire:
+            // a processor handed over after a retake comes with what its
+            // previous thread did with it.)
+            let proc = &self.procs[ctx.proc.get()];
+            let tick = proc.status.load(Acquire) >> 2;
+            proc.thread.store(thread, Relaxed);
+            proc.status.store(tick << 2 | SCHED, Relaxed);
+            if self.run_processor(&ctx) {
+                break; // shut down
+            }
+            match self.wait_for_processor() {
+                Some(p) => ctx.proc.set(p),
+                None => break,
+            }
+        }
+        WORKER.with(|w| w.set(core::ptr::null()));
+    }
+
+    /// Runs our processor's goroutines until the scheduler shuts down
+    /// (true) or the monitor takes the processor (false).
+    fn run_processor(&self, ctx: &WorkerCtx) -> bool {
         // Spinning: woken by `wake_one` (it counted us), or about to sleep.
         let mut spinning = false;
         loop {
             self.run_due();
-            if let Some(g) = self.find_work(&ctx, &mut spinning) {
-                self.run(&ctx, g);
+            if let Some(g) = self.find_work(ctx, &mut spinning) {
+                if !self.run(ctx, g) {
+                    return false;
+                }
                 continue;
             }
             if self.shutdown.load(Acquire) {
-                break;
+                return true;
             }
-            spinning = self.sleep(&ctx, spinning);
+            spinning = self.sleep(ctx, spinning);
         }
-        WORKER.with(|w| w.set(core::ptr::null()));
+    }
+
+    /// Waits, without a processor, in the pool of idle threads; returns
+    /// the processor the monitor hands us, or `None` at shutdown.
+    fn wait_for_processor(&self) -> Option<usize> {
+        let me = Arc::new(IdleThread {
+            word: AtomicU32::new(0),
+            proc: AtomicUsize::new(NO_PROC),
+        });
+        {
+            let mut pool = lock(&self.idle_threads);
+            if self.shutdown.load(SeqCst) {
+                return None;
+            }
+            pool.push(me.clone());
+        }
+        let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
+        while me.word.load(Acquire) == 0 {
+            super::parked(|| crate::platform::futex_wait(&me.word, 0, None));
+        }
+        let p = me.proc.load(Relaxed);
+        (p != NO_PROC).then_some(p)
+    }
+
+    /// Gives processor `p`, just retaken, to an idle thread, or to a new
+    /// one.
+    fn hand_off(&self, p: usize) {
+        self.handoffs.fetch_add(1, Relaxed);
+        let idle = lock(&self.idle_threads).pop();
+        match idle {
+            Some(t) => {
+                t.proc.store(p, Relaxed);
+                t.word.store(1, Release);
+                crate::platform::futex_wake(&t.word);
+            }
+            None => self.start_thread(p),
+        }
     }
 
     /// The next goroutine to run: our `runnext`, else our own newest, else
     /// stolen (spinning a while before giving up).
     fn find_work(&self, ctx: &WorkerCtx, spinning: &mut bool) -> Option<TaskRef> {
-        let mine = self.runnext[ctx.index].take().or_else(|| ctx.local.pop());
+        let p = &self.procs[ctx.proc.get()];
+        // SAFETY: the scheduler's side of the processor we hold.
+        let local = unsafe { p.local() };
+        let mine = p.runnext.take().or_else(|| local.pop());
         let found = mine.or_else(|| {
             if !*spinning {
                 *spinning = true;
                 self.nspinning.fetch_add(1, Relaxed);
             }
             (0..SPIN_ROUNDS).find_map(|round| {
-                let g = self.steal(ctx, round == SPIN_ROUNDS - 1);
+                let g = self.steal(ctx.proc.get(), local, round == SPIN_ROUNDS - 1);
                 if g.is_none() {
                     if round < 4 {
                         for _ in 0..(16 << round) {
@@ -609,20 +832,20 @@ impl Scheduler {
         found
     }
 
-    /// Steals from the global queue, else another worker's deque, else (if
-    /// `runnext`) another worker's `runnext` slot.
-    fn steal(&self, ctx: &WorkerCtx, runnext: bool) -> Option<TaskRef> {
-        let stealers = self.stealers.get().expect("stealers are set at start");
+    /// Steals (into `local`, processor `me`'s deque) from the global
+    /// queue, else another processor's deque, else (if `runnext`) another
+    /// processor's `runnext` slot.
+    fn steal(&self, me: usize, local: &Deque<TaskRef>, runnext: bool) -> Option<TaskRef> {
+        let n = self.procs.len();
         loop {
             let mut retry = false;
-            match self.injector.steal_batch_and_pop(&ctx.local) {
+            match self.injector.steal_batch_and_pop(local) {
                 Steal::Success(g) => return Some(g),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
-            let n = stealers.len();
             for k in 1..n {
-                match stealers[(ctx.index + k) % n].steal_batch_and_pop(&ctx.local) {
+                match self.procs[(me + k) % n].stealer.steal_batch_and_pop(local) {
                     Steal::Success(g) => return Some(g),
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
@@ -632,19 +855,17 @@ impl Scheduler {
                 break;
             }
         }
-        let n = self.runnext.len();
         (1..n)
             .filter(|_| runnext)
-            .find_map(|k| self.runnext[(ctx.index + k) % n].steal())
+            .find_map(|k| self.procs[(me + k) % n].runnext.steal())
     }
 
     fn has_work(&self) -> bool {
         !self.injector.is_empty()
             || self
-                .stealers
-                .get()
-                .is_some_and(|s| s.iter().any(|s| !s.is_empty()))
-            || self.runnext.iter().any(|r| !r.is_empty())
+                .procs
+                .iter()
+                .any(|p| !p.stealer.is_empty() || !p.runnext.is_empty())
     }
 
     /// Runs the timers that are due (their goroutines go to this worker's
@@ -684,34 +905,35 @@ impl Scheduler {
             return;
         }
         if self.remove_idle(waiter - 1) {
-            self.wake_worker(waiter - 1);
+            self.wake_proc(waiter - 1);
         } // else it is awake already and will look at the timers
     }
 
     /// Sleeps until woken (then returns true: we were counted as a
     /// spinner), or, as the timer waiter, until the first timer is due
-    /// (then returns false).
+    /// (then returns false). The processor stays ours while we sleep.
     fn sleep(&self, ctx: &WorkerCtx, spinning: bool) -> bool {
-        let word = &self.wake_words[ctx.index];
+        let index = ctx.proc.get();
+        let word = &self.procs[index].wake_word;
         word.store(0, Relaxed);
         if spinning {
             self.nspinning.fetch_sub(1, Relaxed);
         }
         {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.push(ctx.index);
-            self.nidle.fetch_add(1, Relaxed);
+            let mut idle = lock(&self.idle);
+            idle.push(index);
+            self.nidle.fetch_add(1, SeqCst);
         }
         fence(SeqCst);
         if self.has_work() || self.shutdown.load(Acquire) || self.something_due() {
-            if self.leave_idle(ctx.index) {
+            if self.leave_idle(index) {
                 return false;
             }
             // Someone popped us to wake us: the word is on its way.
         } else if self.next_deadline() != u64::MAX
             && self
                 .timer_waiter
-                .compare_exchange(0, ctx.index + 1, SeqCst, Relaxed)
+                .compare_exchange(0, index + 1, SeqCst, Relaxed)
                 .is_ok()
         {
             // We wait on the timers. Reading `next` after announcing that
@@ -734,7 +956,7 @@ impl Scheduler {
             }
             drop(asleep);
             self.timer_waiter.store(0, SeqCst);
-            if word.load(Acquire) == 0 && self.leave_idle(ctx.index) {
+            if word.load(Acquire) == 0 && self.leave_idle(index) {
                 return false; // a timer is due (or gone): look again
             }
             // Woken (or being woken: the word is on its way).
@@ -746,25 +968,29 @@ impl Scheduler {
         true // whoever woke us counted us as spinning
     }
 
-    /// Worker `index` takes itself off the idle list; false if someone
+    /// Processor `index` takes itself off the idle list; false if someone
     /// already did, to wake it (its word is then on its way).
     fn leave_idle(&self, index: usize) -> bool {
         let left = self.remove_idle(index);
         if left {
-            self.nidle.fetch_sub(1, Relaxed);
+            self.nidle.fetch_sub(1, SeqCst);
+            self.wake_sysmon();
         }
         left
     }
 
-    /// Takes worker `index` off the idle list if it is there (the caller
-    /// then accounts for it: `leave_idle`, or `wake_worker`).
+    /// Takes processor `index` off the idle list if it is there (the
+    /// caller then accounts for it: `leave_idle`, or `wake_proc`).
     fn remove_idle(&self, index: usize) -> bool {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = lock(&self.idle);
         let pos = idle.iter().position(|&i| i == index);
         pos.map(|p| idle.swap_remove(p)).is_some()
     }
 
-    fn run(&self, ctx: &WorkerCtx, task: TaskRef) {
+    /// Runs goroutine `task` until it switches out. Returns false if the
+    /// monitor took our processor meanwhile: the goroutine is then queued
+    /// globally (or parked, or finished) and this thread holds nothing.
+    fn run(&self, ctx: &WorkerCtx, task: TaskRef) -> bool {
         // SAFETY: we took the task from a queue, so the goroutine is ours
         // until we park, requeue or finish it (module invariants).
         let body = unsafe { &mut *task.goroutine.body.get() };
@@ -777,6 +1003,13 @@ impl Scheduler {
         let Some(Body::Started { co, guard, usable }) = body.as_mut() else {
             unreachable!("a queued goroutine has a body")
         };
+        let proc = &self.procs[ctx.proc.get()];
+        let tick = proc.tick() + 1;
+        let running = tick << 2 | RUNNING;
+        ctx.running.set(running);
+        // Release: a thread the monitor hands the processor to sees what
+        // we did with its queues.
+        proc.status.store(running, Release);
         super::set_current(Some(task.clone()));
         GUARD.with(|c| c.set((guard.0, guard.1, task.id())));
         #[cfg(gort_gc)]
@@ -788,13 +1021,27 @@ impl Scheduler {
         };
         GUARD.with(|c| c.set((0, 0, 0)));
         super::set_current(None);
+        ctx.running.set(0);
+        let kept = proc
+            .status
+            .compare_exchange(running, tick << 2 | SCHED, Acquire, Relaxed)
+            .is_ok();
+        if !kept {
+            ctx.proc.set(NO_PROC);
+        }
         match result {
             CoroutineResult::Yield(Request::Park) => {
                 // SAFETY: this worker suspended the goroutine, which is not
                 // yet PARKED (module invariants).
                 if let Some(task) = unsafe { task.goroutine.parked.publish(task.clone()) } {
                     // An unpark came first (NOTIFIED): run it again soon.
-                    ctx.local.push(task);
+                    if kept {
+                        // SAFETY: the scheduler's side of our processor.
+                        unsafe { proc.local() }.push(task);
+                    } else {
+                        self.injector.push(task);
+                        self.wake_one();
+                    }
                 }
             }
             CoroutineResult::Yield(Request::Yield) => {
@@ -808,5 +1055,190 @@ impl Scheduler {
                 self.stacks.give(co.into_stack());
             }
         }
+        kept
+    }
+
+    /// `gort::blocking` in one of our goroutines: gives our processor to
+    /// another thread before `f` blocks this one (Go's
+    /// `entersyscallblock`), then queues the goroutine to run again
+    /// wherever a processor is free, and this thread joins the idle pool.
+    fn blocking<R>(&self, ctx: &WorkerCtx, task: &TaskRef, f: impl FnOnce() -> R) -> R {
+        let p = ctx.proc.get();
+        let running = ctx.running.get();
+        if p != NO_PROC
+            && running != 0
+            && self.procs[p]
+                .status
+                .compare_exchange(running, running - RUNNING + RETAKEN, Acquire, Relaxed)
+                .is_ok()
+        {
+            self.hand_off(p);
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        // Back to the scheduler: its `run` finds the processor gone and
+        // queues us for a thread that holds one.
+        yield_now(task);
+        result.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    }
+
+    /// The system monitor (Go's sysmon): a thread of its own that looks
+    /// at the processors every 20 µs, backing off to 10 ms while nothing
+    /// happens, and sleeps for good while every processor is idle. A
+    /// processor whose goroutine has not come back to the scheduler for
+    /// `HANDOFF_AFTER_NS` while other work waits goes to another thread.
+    fn sysmon(&self) {
+        let trace = schedtrace_interval();
+        let start = crate::platform::now_nanos();
+        let mut next_trace = start.saturating_add(trace.unwrap_or(u64::MAX));
+        let mut seen = vec![Seen::default(); self.procs.len()];
+        let mut delay = SYSMON_MIN_SLEEP_NS;
+        let mut quiet_looks = 0u32;
+        while !self.shutdown.load(Acquire) {
+            std::thread::sleep(core::time::Duration::from_nanos(delay));
+            let now = crate::platform::now_nanos();
+            if let Some(every) = trace
+                && now >= next_trace
+            {
+                self.print_schedtrace(now - start);
+                next_trace = now + every;
+            }
+            if trace.is_none() && self.all_idle() {
+                self.sysmon_sleep();
+                delay = SYSMON_MIN_SLEEP_NS;
+                quiet_looks = 0;
+                seen.fill(Seen::default());
+                continue;
+            }
+            if self.retake(now, &mut seen) {
+                delay = SYSMON_MIN_SLEEP_NS;
+                quiet_looks = 0;
+            } else {
+                quiet_looks += 1;
+                if quiet_looks > 50 {
+                    delay = (delay * 2).min(SYSMON_MAX_SLEEP_NS);
+                }
+            }
+        }
+    }
+
+    fn all_idle(&self) -> bool {
+        self.nidle.load(SeqCst) == self.procs.len()
+    }
+
+    /// Sleeps until a processor leaves the idle list (see `wake_sysmon`).
+    fn sysmon_sleep(&self) {
+        self.sysmon_word.store(1, SeqCst);
+        if !self.all_idle() || self.shutdown.load(SeqCst) {
+            self.sysmon_word.store(0, SeqCst);
+            return;
+        }
+        let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
+        while self.sysmon_word.load(SeqCst) == 1 {
+            crate::platform::futex_wait(&self.sysmon_word, 1, None);
+        }
+    }
+
+    /// One look at every processor: retakes those whose goroutine has
+    /// not come back to the scheduler (the same tick seen) for
+    /// `HANDOFF_AFTER_NS`, or for `BLOCKED_HANDOFF_AFTER_NS` if its thread
+    /// is blocked in the kernel, while other work waits. True if it
+    /// retook any.
+    fn retake(&self, now: u64, seen: &mut [Seen]) -> bool {
+        let mut retook = false;
+        for (i, p) in self.procs.iter().enumerate() {
+            let status = p.status.load(Relaxed);
+            if status & STATE != RUNNING {
+                seen[i].status = status;
+                continue;
+            }
+            if seen[i].status != status {
+                seen[i] = Seen { status, since: now };
+                continue;
+            }
+            let held = now - seen[i].since;
+            let due = held >= HANDOFF_AFTER_NS
+                || (held >= BLOCKED_HANDOFF_AFTER_NS
+                    && self.work_waits(p)
+                    && crate::platform::thread_blocked(p.thread.load(Relaxed)) == Some(true));
+            if !due || !self.work_waits(p) {
+                continue;
+            }
+            // Acquire: the processor's queues as its thread left them.
+            if p.status
+                .compare_exchange(status, status - RUNNING + RETAKEN, Acquire, Relaxed)
+                .is_ok()
+            {
+                self.hand_off(i);
+                retook = true;
+            }
+        }
+        retook
+    }
+
+    /// Whether something waits that a thread holding `p` would run: its
+    /// own queue, the global queue, or a timer due.
+    fn work_waits(&self, p: &Processor) -> bool {
+        !p.stealer.is_empty()
+            || !p.runnext.is_empty()
+            || !self.injector.is_empty()
+            || self.something_due()
+    }
+
+    /// Go's `GODEBUG=schedtrace` line, plus the hand-offs so far.
+    fn print_schedtrace(&self, since_start: u64) {
+        let queues: Vec<String> = self
+            .procs
+            .iter()
+            .map(|p| (p.stealer.len() + usize::from(!p.runnext.is_empty())).to_string())
+            .collect();
+        let line = format!(
+            "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} \
+             idlethreads={} runqueue={} [{}] handoffs={}\n",
+            since_start / 1_000_000,
+            self.procs.len(),
+            self.nidle.load(Relaxed),
+            self.nthreads.load(Relaxed),
+            self.nspinning.load(Relaxed),
+            lock(&self.idle_threads).len(),
+            self.injector.len(),
+            queues.join(" "),
+            self.handoffs.load(Relaxed),
+        );
+        crate::platform::write_stderr(line.as_bytes());
+    }
+}
+
+/// What the monitor saw of a processor: its status word, and since when.
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    status: u64,
+    since: u64,
+}
+
+/// `GORT_SCHEDTRACE=ms`, read once: the interval in nanoseconds.
+fn schedtrace_interval() -> Option<u64> {
+    static EVERY: OnceLock<Option<u64>> = OnceLock::new();
+    *EVERY.get_or_init(|| {
+        let ms: u64 = std::env::var("GORT_SCHEDTRACE").ok()?.trim().parse().ok()?;
+        (ms > 0).then(|| ms.saturating_mul(1_000_000))
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `gort::blocking(f)` from an M:N goroutine: see `Scheduler::blocking`.
+/// Elsewhere (a plain thread, another scheduler) it just calls `f`.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    let ctx = WORKER.with(Cell::get);
+    // SAFETY: a non-null WORKER points at this thread's worker context.
+    let Some(ctx) = (unsafe { ctx.as_ref() }) else {
+        return f();
+    };
+    match super::current_goroutine() {
+        // SAFETY: the scheduler outlives its workers' contexts.
+        Some(task) => unsafe { &*ctx.sched }.blocking(ctx, &task, f),
+        None => f(),
     }
 }

@@ -31,6 +31,8 @@ pub(crate) mod registry;
 #[cfg(gort_mn)]
 mod stacks;
 #[cfg(all(feature = "std", not(loom)))]
+pub(crate) mod thread_limit;
+#[cfg(all(feature = "std", not(loom)))]
 pub(crate) mod threads;
 
 #[cfg(feature = "std")]
@@ -249,16 +251,6 @@ pub(crate) fn current_goroutine() -> Option<TaskRef> {
 #[cfg(gort_cores)]
 pub(crate) fn current_goroutine() -> Option<TaskRef> {
     cores::current()
-}
-
-/// Whether the current task is an M:N goroutine (which must not block its
-/// worker's thread).
-#[cfg(all(feature = "std", not(loom)))]
-pub(crate) fn current_is_mn_goroutine() -> bool {
-    #[cfg(gort_mn)]
-    return current_goroutine().is_some();
-    #[cfg(not(gort_mn))]
-    false
 }
 
 /// One step of a polling loop's backoff, `round` from 0: a doubling spin

@@ -68,13 +68,11 @@ impl ThreadPool {
                     state: AtomicU32::new(ASSIGNED),
                     job: UnsafeCell::new(None),
                 });
-                std::thread::Builder::new()
-                    .name("goroutine".into())
-                    .stack_size(self.stack_size)
-                    .spawn(move || super::run_owned_thread(|| pool.work(me, job)))
-                    .unwrap_or_else(|e| {
-                        panic!("gort: failed to create an OS thread for a goroutine: {e}")
-                    });
+                super::thread_limit::start_thread(
+                    "goroutine".into(),
+                    Some(self.stack_size),
+                    move || pool.work(me, job),
+                );
             }
         }
     }
