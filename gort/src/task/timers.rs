@@ -1,25 +1,29 @@
-//! Timer heaps. One global heap, served by a thread of its own (on bare
-//! metal: by the cores' scheduler loops), holds the timers of `Timer`,
-//! `Ticker`, `after`, `tick`, and the sleeps and timeouts of threads and of
-//! goroutines of the threads and cores schedulers. Each M:N
-//! scheduler has its own heap for its goroutines' sleeps and timeouts,
-//! served by its workers (see `task::mn`): a sleeping goroutine costs no
-//! thread, and the worker that wakes at the deadline runs it.
+//! Timer heaps: the scheduler's layer of timers. One global heap, served
+//! by a thread of its own (on bare metal: by the cores' scheduler loops),
+//! holds the timers of `time` (`Timer`, `Ticker`, `after`, `tick`,
+//! `after_func`), and the sleeps and timeouts of threads and of goroutines
+//! of the threads and cores schedulers. Each M:N scheduler has its own heap
+//! for its goroutines' sleeps and timeouts, served by its workers (see
+//! `task::mn`): a sleeping goroutine costs no thread, and the worker that
+//! wakes at the deadline runs it.
+//!
+//! `time` builds on this file and never the other way round: a timer
+//! channel reaches the heap as a [`Fire`] (it says whether anybody can
+//! still receive, and fires), an `after_func` as a boxed call.
 //!
 //! Invariants:
 //! - a heap's `actions` holds exactly its armed timers; a queue entry whose
 //!   id is not in `actions` was disarmed and is skipped when it surfaces,
 //!   and the queue is rebuilt when such stale entries outnumber live ones,
 //!   so arming and disarming 100,000 timers stays O(log n) per step;
-//! - a timer channel's entry whose channel nobody holds (`orphaned`) can
-//!   wake nobody; it is dropped unfired when the heap collects: when
-//!   arming finds `actions` at `collect_at` (twice its size after the last
-//!   collection, or its smallest since; at least 64), so each collection's
-//!   walk is paid for by the arms since the last one (O(1) a timer,
-//!   amortized) and orphans are never more than about half of a heap that
-//!   holds steady; and when `pending` is asked, so neither the deadlock
-//!   monitor nor a test counts one. `ARMED` counts `actions` of every
-//!   heap;
+//! - an `Action::Fire` entry that is `orphaned` can wake nobody; it is
+//!   dropped unfired when the heap collects: when arming finds `actions`
+//!   at `collect_at` (twice its size after the last collection, or its
+//!   smallest since; at least 64), so each collection's walk is paid for
+//!   by the arms since the last one (O(1) a timer, amortized) and orphans
+//!   are never more than about half of a heap that holds steady; and when
+//!   `pending` is asked, so neither the deadlock monitor nor a test counts
+//!   one. `ARMED` counts `actions` of every heap;
 //! - `next`, stored under the heap's lock, is at most the earliest armed
 //!   deadline (`u64::MAX` for none): whoever arms an earlier deadline than
 //!   `next` learns it from `arm` and wakes the heap's server, which reads
@@ -29,17 +33,18 @@
 //!   finds nothing due and looks again); `pending` moves it to the true
 //!   earliest deadline and wakes the global heap's thread, so that thread
 //!   does not wait, timed, for a timer that is gone;
-//! - actions run with no heap lock held (a timer's own lock comes first,
-//!   then a channel's: see `time::TimerShared`);
+//! - entries due at the same deadline run in the order they were armed;
+//! - lock order: a caller's own lock (a `time::Timer`'s) before the heap's.
+//!   Actions run, and collected entries are dropped, with no heap lock
+//!   held; `Fire::orphaned` runs under it and takes no lock;
 //! - timer ids come from one counter, unique across heaps.
 
+use alloc::boxed::Box;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
-use super::TimerShared;
 use crate::platform::ShortLock;
-use crate::shim::Arc;
 use crate::shim::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::task::TaskRef;
 
@@ -48,13 +53,26 @@ type Map<K, V> = std::collections::HashMap<K, V>;
 #[cfg(not(feature = "std"))]
 type Map<K, V> = alloc::collections::BTreeMap<K, V>;
 
+/// A timer of a layer above that the heap fires (`time`'s timer
+/// channels): the heap holds it until it is due, disarmed or orphaned.
+pub(crate) trait Fire: Send {
+    /// True once firing could reach nobody (no handle to the channel is
+    /// left): the heap may then drop the entry unfired. Called under the
+    /// heap's lock: must take no lock.
+    fn orphaned(&self) -> bool;
+
+    /// Entry `id` is due. Runs with no heap lock held, on the heap's
+    /// server, so it must not block (it may arm timers again).
+    fn fire(self: Box<Self>, id: TimerId);
+}
+
 /// What happens when a timer fires.
 pub(crate) enum Action {
     Unpark(TaskRef),
-    Fire(Arc<TimerShared>),
+    Fire(Box<dyn Fire>),
     /// `time::after_func`: a short call that must not block (it starts the
     /// caller's function as a goroutine).
-    Call(alloc::boxed::Box<dyn FnOnce() + Send>),
+    Call(Box<dyn FnOnce() + Send>),
 }
 
 impl Action {
@@ -65,7 +83,7 @@ impl Action {
     fn run(self, id: u64) {
         match self {
             Action::Unpark(task) => task.unpark(),
-            Action::Fire(timer) => TimerShared::fire(&timer, TimerId(id)),
+            Action::Fire(timer) => timer.fire(TimerId(id)),
             Action::Call(f) => f(),
         }
     }
@@ -130,7 +148,7 @@ impl Queue {
         Some(action)
     }
 
-    /// Takes out the entries of orphaned timer channels, for the caller to
+    /// Takes out the orphaned `Fire` entries, for the caller to
     /// drop once the lock is released.
     fn collect(&mut self) -> Vec<Action> {
         let mut gone = Vec::new();
@@ -215,7 +233,7 @@ impl TimerHeap {
         action.is_some()
     }
 
-    /// Drops the entries of orphaned timer channels now, and disarmed
+    /// Drops the orphaned `Fire` entries now, and disarmed
     /// entries at the head; true if that moved `next` later (the server
     /// may then wait for a deadline that is gone).
     pub(crate) fn collect(&self) -> bool {
@@ -292,7 +310,7 @@ fn global() -> &'static Global {
     STARTED.call_once(|| {
         std::thread::Builder::new()
             .name("gort-timers".into())
-            .spawn(move || crate::task::run_owned_thread(|| serve(g)))
+            .spawn(move || super::run_owned_thread(|| serve(g)))
             .expect("gort: cannot start the timer thread");
     });
     g
@@ -302,7 +320,7 @@ fn global() -> &'static Global {
 /// scheduler's heap if it is a goroutine of one, else in the global heap.
 pub(crate) fn arm_unpark(deadline: u64, task: TaskRef) -> UnparkTimer {
     #[cfg(gort_mn)]
-    let task = match crate::task::mn::arm_timer(deadline, task) {
+    let task = match super::mn::arm_timer(deadline, task) {
         Ok(id) => return UnparkTimer::Scheduler(id),
         Err(task) => task,
     };
@@ -315,17 +333,17 @@ pub(crate) fn disarm_unpark(timer: UnparkTimer) -> bool {
     match timer {
         UnparkTimer::Global(id) => disarm(id),
         #[cfg(gort_mn)]
-        UnparkTimer::Scheduler(id) => crate::task::mn::disarm_timer(id),
+        UnparkTimer::Scheduler(id) => super::mn::disarm_timer(id),
     }
 }
 
-/// Calls `timer.fire(id)` at `deadline`.
-pub(crate) fn arm_fire(deadline: u64, timer: Arc<TimerShared>) -> TimerId {
+/// Fires `timer` at `deadline`, in the global heap.
+pub(crate) fn arm_fire(deadline: u64, timer: Box<dyn Fire>) -> TimerId {
     arm(deadline, Action::Fire(timer))
 }
 
-/// Calls `f` at `deadline`, on the timer facility's own thread or loop.
-pub(crate) fn arm_call(deadline: u64, f: alloc::boxed::Box<dyn FnOnce() + Send>) -> TimerId {
+/// Calls `f` at `deadline`, on the global heap's own thread or loop.
+pub(crate) fn arm_call(deadline: u64, f: Box<dyn FnOnce() + Send>) -> TimerId {
     arm(deadline, Action::Call(f))
 }
 
@@ -363,7 +381,7 @@ pub(crate) static GLOBAL_HEAP: TimerHeap = TimerHeap {
 fn arm(deadline: u64, action: Action) -> TimerId {
     let (id, earliest) = GLOBAL_HEAP.arm(deadline, action);
     if earliest {
-        crate::task::cores::timer_armed_earlier();
+        super::cores::timer_armed_earlier();
     }
     TimerId(id)
 }
@@ -375,8 +393,8 @@ pub(crate) fn disarm(id: TimerId) -> bool {
 }
 
 /// Timers armed in every heap and not yet fired or disarmed, after
-/// collecting the global heap's orphaned timer channels (only it has
-/// timer channels) and disarmed head entries: a walk of that heap.
+/// collecting the global heap's orphaned `Fire` entries (only it has
+/// them) and disarmed head entries: a walk of that heap.
 pub(crate) fn pending() -> usize {
     // Not `global()`: asking must not start the timer thread.
     #[cfg(feature = "std")]
@@ -414,3 +432,4 @@ fn serve(g: &'static Global) {
         }
     }
 }
+
