@@ -433,3 +433,342 @@ fn serve(g: &'static Global) {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex, MutexGuard};
+    use std::time::Duration;
+
+    /// Every test here moves `ARMED` (shared by every heap): one at a time,
+    /// so the counts they assert are exact.
+    fn serial() -> MutexGuard<'static, ()> {
+        static SERIAL: Mutex<()> = Mutex::new(());
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends the process if not dropped within a minute: the tests that
+    /// re-enter a heap from an action would hang if a lock were held.
+    struct Watchdog(Option<mpsc::Sender<()>>);
+
+    impl Watchdog {
+        fn new(name: &'static str) -> Self {
+            let (tx, rx) = mpsc::channel::<()>();
+            std::thread::spawn(move || {
+                if let Err(mpsc::RecvTimeoutError::Timeout) =
+                    rx.recv_timeout(Duration::from_secs(60))
+                {
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr(), "watchdog: `{name}` hangs");
+                    std::process::exit(3);
+                }
+            });
+            Watchdog(Some(tx))
+        }
+    }
+
+    impl Drop for Watchdog {
+        fn drop(&mut self) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(());
+            }
+        }
+    }
+
+    type Log = Arc<Mutex<Vec<&'static str>>>;
+
+    fn log() -> Log {
+        Arc::new(Mutex::new(Vec::new()))
+    }
+
+    fn logged(log: &Log) -> Vec<&'static str> {
+        log.lock().unwrap().clone()
+    }
+
+    /// An action that records `name` when it runs.
+    fn call(log: &Log, name: &'static str) -> Action {
+        let log = log.clone();
+        Action::Call(Box::new(move || log.lock().unwrap().push(name)))
+    }
+
+    /// A timer channel stand-in: orphaned while `gone` is set; records its
+    /// name when fired; runs `on_drop` when the heap drops it.
+    struct Probe {
+        name: &'static str,
+        log: Log,
+        gone: Arc<AtomicBool>,
+        on_drop: Option<Box<dyn FnOnce() + Send>>,
+    }
+
+    impl Fire for Probe {
+        fn orphaned(&self) -> bool {
+            self.gone.load(Ordering::Relaxed)
+        }
+        fn fire(self: Box<Self>, id: TimerId) {
+            assert_ne!(id.0, 0);
+            self.log.lock().unwrap().push(self.name);
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            if let Some(f) = self.on_drop.take() {
+                f();
+            }
+        }
+    }
+
+    fn probe(log: &Log, name: &'static str, gone: &Arc<AtomicBool>) -> Action {
+        Action::Fire(Box::new(Probe {
+            name,
+            log: log.clone(),
+            gone: gone.clone(),
+            on_drop: None,
+        }))
+    }
+
+    fn len(heap: &TimerHeap) -> usize {
+        heap.lock().actions.len()
+    }
+
+    #[test]
+    fn arm_reports_earliest_only_for_a_new_minimum() {
+        let _s = serial();
+        let (heap, log) = (TimerHeap::default(), log());
+        assert_eq!(heap.next(), u64::MAX);
+        assert!(heap.arm(20, call(&log, "a")).1, "first timer");
+        assert!(!heap.arm(30, call(&log, "b")).1, "later");
+        assert!(!heap.arm(20, call(&log, "c")).1, "equal is not earlier");
+        assert!(heap.arm(10, call(&log, "d")).1, "earlier");
+        assert_eq!(heap.next(), 10);
+        assert_eq!(len(&heap), 4);
+        assert_eq!(heap.run_due(u64::MAX - 1), 4);
+    }
+
+    #[test]
+    fn ids_are_unique_across_heaps() {
+        let _s = serial();
+        let (one, two, log) = (TimerHeap::default(), TimerHeap::default(), log());
+        let mut ids: Vec<u64> = (0..10)
+            .flat_map(|_| [one.arm(5, call(&log, "1")).0, two.arm(5, call(&log, "2")).0])
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 20);
+        assert_eq!(one.run_due(5) + two.run_due(5), 20);
+    }
+
+    #[test]
+    fn run_due_fires_by_deadline_then_arm_order() {
+        let _s = serial();
+        let (heap, log) = (TimerHeap::default(), log());
+        let _ = heap.arm(30, call(&log, "c"));
+        let _ = heap.arm(10, call(&log, "a"));
+        let _ = heap.arm(20, call(&log, "b1"));
+        let _ = heap.arm(20, call(&log, "b2"));
+        assert_eq!(heap.run_due(9), 0);
+        assert_eq!(heap.run_due(25), 3);
+        assert_eq!(logged(&log), ["a", "b1", "b2"]);
+        assert_eq!(heap.next(), 30);
+        assert_eq!(heap.run_due(29), 0);
+        assert_eq!(heap.run_due(30), 1);
+        assert_eq!(logged(&log), ["a", "b1", "b2", "c"]);
+        assert_eq!(heap.next(), u64::MAX);
+        assert_eq!(len(&heap), 0);
+        assert_eq!(heap.run_due(u64::MAX - 1), 0, "each fires once");
+    }
+
+    #[test]
+    fn disarm_is_true_only_before_firing() {
+        let _s = serial();
+        let (heap, log) = (TimerHeap::default(), log());
+        let (x, _) = heap.arm(10, call(&log, "x"));
+        let (y, _) = heap.arm(10, call(&log, "y"));
+        assert!(heap.disarm(x));
+        assert!(!heap.disarm(x), "already disarmed");
+        assert_eq!(heap.run_due(10), 1);
+        assert_eq!(logged(&log), ["y"]);
+        assert!(!heap.disarm(y), "already fired");
+        assert!(!heap.disarm(u64::MAX), "never armed");
+        assert_eq!(len(&heap), 0);
+    }
+
+    #[test]
+    fn a_disarmed_head_leaves_next_early_until_collected_or_run() {
+        let _s = serial();
+        let (heap, log) = (TimerHeap::default(), log());
+        let (a, _) = heap.arm(10, call(&log, "a"));
+        let (b, _) = heap.arm(20, call(&log, "b"));
+        assert!(heap.disarm(a));
+        assert_eq!(heap.next(), 10, "early: harmless");
+        assert!(heap.collect(), "moved later");
+        assert_eq!(heap.next(), 20);
+        assert!(!heap.collect(), "nothing moves twice");
+
+        let (c, _) = heap.arm(5, call(&log, "c"));
+        assert!(heap.disarm(c));
+        assert_eq!(heap.run_due(15), 0, "the stale head runs nothing");
+        assert_eq!(heap.next(), 20);
+        assert!(heap.disarm(b));
+        assert!(heap.collect());
+        assert_eq!(heap.next(), u64::MAX);
+        assert!(logged(&log).is_empty());
+    }
+
+    #[test]
+    fn arming_at_collect_at_drops_orphans_unfired() {
+        let _s = serial();
+        let (heap, log) = (TimerHeap::default(), log());
+        let (gone, kept) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        for _ in 0..COLLECT_FROM / 2 {
+            let _ = heap.arm(100, probe(&log, "orphan", &gone));
+            let _ = heap.arm(100, probe(&log, "live", &kept));
+        }
+        gone.store(true, Ordering::Relaxed); // every handle dropped
+        let armed = ARMED.load(Ordering::Relaxed);
+        assert_eq!(len(&heap), COLLECT_FROM);
+        let _ = heap.arm(100, call(&log, "call")); // reaches `collect_at`
+        assert_eq!(len(&heap), COLLECT_FROM / 2 + 1);
+        assert_eq!(ARMED.load(Ordering::Relaxed), armed + 1 - COLLECT_FROM / 2);
+        assert_eq!(Arc::strong_count(&gone), 1, "orphans dropped");
+        assert_eq!(heap.lock().fires, COLLECT_FROM / 2);
+        assert_eq!(heap.run_due(100), COLLECT_FROM / 2 + 1);
+        let fired = logged(&log);
+        assert_eq!(fired.len(), COLLECT_FROM / 2 + 1);
+        assert!(!fired.contains(&"orphan"));
+        assert_eq!(heap.lock().fires, 0);
+    }
+
+    #[test]
+    fn below_collect_at_orphans_stay_until_collect() {
+        let _s = serial();
+        let (heap, log) = (TimerHeap::default(), log());
+        let gone = Arc::new(AtomicBool::new(true));
+        let _ = heap.arm(100, probe(&log, "orphan", &gone));
+        let _ = heap.arm(100, call(&log, "call"));
+        assert_eq!(len(&heap), 2, "too few to collect on arm");
+        assert!(!heap.collect(), "the head's deadline stays");
+        assert_eq!(len(&heap), 1);
+        assert_eq!(heap.run_due(100), 1);
+        assert_eq!(logged(&log), ["call"]);
+    }
+
+    #[test]
+    fn stale_entries_are_compacted_once_they_outnumber_live_ones() {
+        let _s = serial();
+        let (heap, log) = (TimerHeap::default(), log());
+        let ids: Vec<u64> = (0..200).map(|i| heap.arm(i, call(&log, "t")).0).collect();
+        for &id in &ids[..150] {
+            assert!(heap.disarm(id));
+        }
+        {
+            let q = heap.lock();
+            assert_eq!(q.actions.len(), 50);
+            assert!(q.order.len() < 200, "rebuilt");
+            assert!(q.order.len() <= 2 * q.actions.len());
+        }
+        assert_eq!(heap.run_due(u64::MAX - 1), 50);
+        assert_eq!(heap.lock().order.len(), 0);
+    }
+
+    #[test]
+    fn an_unpark_action_leaves_a_token() {
+        let _s = serial();
+        let heap = TimerHeap::default();
+        let _ = heap.arm(1, Action::Unpark(crate::task::current()));
+        assert_eq!(heap.run_due(1), 1);
+        assert!(
+            crate::task::park_timeout(Duration::from_secs(60)),
+            "unparked"
+        );
+    }
+
+    #[test]
+    fn actions_may_arm_on_their_own_heap() {
+        let _s = serial();
+        let _dog = Watchdog::new("actions_may_arm_on_their_own_heap");
+        let (heap, log) = (Arc::new(TimerHeap::default()), log());
+        let (h, l) = (heap.clone(), log.clone());
+        let _ = heap.arm(
+            1,
+            Action::Call(Box::new(move || {
+                let _ = h.arm(2, call(&l, "again")); // as a ticker re-arms
+            })),
+        );
+        assert_eq!(heap.run_due(1), 1);
+        assert_eq!(heap.next(), 2);
+        assert_eq!(heap.run_due(2), 1);
+        assert_eq!(logged(&log), ["again"]);
+    }
+
+    #[test]
+    fn collected_orphans_are_dropped_outside_the_lock() {
+        let _s = serial();
+        let _dog = Watchdog::new("collected_orphans_are_dropped_outside_the_lock");
+        let (heap, log) = (Arc::new(TimerHeap::default()), log());
+        let (h, l) = (heap.clone(), log.clone());
+        let _ = heap.arm(
+            1,
+            Action::Fire(Box::new(Probe {
+                name: "orphan",
+                log: log.clone(),
+                gone: Arc::new(AtomicBool::new(true)),
+                // A dropped channel's last handle may do anything.
+                on_drop: Some(Box::new(move || {
+                    let _ = h.arm(3, call(&l, "from drop"));
+                })),
+            })),
+        );
+        assert!(heap.collect(), "the orphan was the head");
+        assert_eq!(len(&heap), 1, "the orphan went, its drop armed one");
+        assert_eq!(heap.next(), 3);
+        assert_eq!(heap.run_due(3), 1);
+        assert_eq!(logged(&log), ["from drop"]);
+    }
+
+    #[test]
+    fn pending_counts_every_heap_exactly_but_no_orphan() {
+        let _s = serial();
+        let far = crate::platform::now_nanos() + 3_600_000_000_000;
+        let before = pending();
+        let log = log();
+        let call_id = arm_call(far, Box::new(|| unreachable!()));
+        assert_eq!(pending(), before + 1);
+        let kept = Arc::new(AtomicBool::new(false));
+        let live = arm_fire(
+            far,
+            Box::new(Probe {
+                name: "live",
+                log: log.clone(),
+                gone: kept.clone(),
+                on_drop: None,
+            }),
+        );
+        assert_eq!(pending(), before + 2);
+        let gone = Arc::new(AtomicBool::new(true));
+        let _orphan = arm_fire(
+            far,
+            Box::new(Probe {
+                name: "orphan",
+                log: log.clone(),
+                gone: gone.clone(),
+                on_drop: None,
+            }),
+        );
+        assert_eq!(pending(), before + 2, "an orphan is not counted");
+        assert_eq!(Arc::strong_count(&gone), 1, "and was collected");
+
+        let scheduler = TimerHeap::default(); // as an M:N scheduler's
+        let (id, _) = scheduler.arm(far, call(&log, "sleep"));
+        assert_eq!(pending(), before + 3);
+        assert!(scheduler.disarm(id));
+        assert!(disarm(call_id));
+        assert!(disarm(live));
+        assert_eq!(pending(), before);
+        assert!(logged(&log).is_empty());
+    }
+}
