@@ -150,7 +150,7 @@ fn all_asleep() -> Option<u64> {
     if asleep + 2 < threads {
         return None;
     }
-    if crate::time::pending_timers() != 0 {
+    if crate::task::timers::pending() != 0 {
         return None;
     }
     (asleep + 1 == threads && EPOCH.load(Relaxed) == epoch).then_some(epoch)

@@ -318,7 +318,7 @@ pub fn run(cases: &mut [&mut dyn Case], block: Option<Until>) -> Option<usize> {
 pub(crate) fn wait_decided(me: &TaskRef, until: Until, reason: WaitReason) -> usize {
     #[cfg(not(loom))]
     let timer = match until {
-        Until::Deadline(d) => Some(crate::time::timers::arm_unpark(d, me.clone())),
+        Until::Deadline(d) => Some(crate::task::timers::arm_unpark(d, me.clone())),
         Until::Forever => None,
     };
     #[cfg(loom)]
@@ -346,7 +346,7 @@ pub(crate) fn wait_decided(me: &TaskRef, until: Until, reason: WaitReason) -> us
     let _ = reason;
     #[cfg(not(loom))]
     if let Some(t) = timer {
-        crate::time::timers::disarm_unpark(t);
+        crate::task::timers::disarm_unpark(t);
     }
     state
 }

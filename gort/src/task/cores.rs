@@ -33,11 +33,10 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 
-use super::{Task, TaskRef};
+use super::{Task, TaskRef, timers};
 use crate::platform::{self, MAX_CORES, ShortLock};
 use crate::shim::atomic::Ordering::Relaxed;
 use crate::shim::atomic::{AtomicU32, AtomicUsize};
-use crate::time::timers;
 
 /// What a goroutine asks of its core's loop when it switches out.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

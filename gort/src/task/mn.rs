@@ -62,8 +62,8 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
 use super::stacks::{GoStack, Stacks};
+use super::timers::{Action, TimerHeap};
 use super::{EMPTY, NOTIFIED, Task, TaskRef};
-use crate::time::timers::{Action, TimerHeap};
 
 /// What a goroutine asks of its worker when it suspends.
 pub(crate) enum Request {

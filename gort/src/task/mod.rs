@@ -34,6 +34,8 @@ mod stacks;
 pub(crate) mod thread_limit;
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) mod threads;
+#[cfg(any(all(feature = "std", not(loom)), gort_cores))]
+pub(crate) mod timers;
 
 #[cfg(feature = "std")]
 use core::cell::RefCell;
@@ -417,13 +419,13 @@ pub(crate) fn park_switching_out(
     if spin() {
         return true;
     }
-    let timer = deadline.map(|d| crate::time::timers::arm_unpark(d, task.clone()));
+    let timer = deadline.map(|d| timers::arm_unpark(d, task.clone()));
     switch_out();
     // Resumed: an unpark queued us (or raced our park). Consume its token.
     state.swap(EMPTY, Ordering::Acquire);
     match timer {
         // Still armed: a real unpark came first.
-        Some(t) => crate::time::timers::disarm_unpark(t),
+        Some(t) => timers::disarm_unpark(t),
         None => true,
     }
 }

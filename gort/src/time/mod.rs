@@ -1,13 +1,14 @@
 //! Go's `time` package pieces that block or deliver on channels: `sleep`,
-//! `after`, `tick`, `Timer`, `Ticker`. All of them, and every channel and
-//! `select` timeout, run on the one timer facility in `timers.rs`.
+//! `after`, `tick`, `Timer`, `Ticker`, `after_func`. All of them, and every
+//! channel and `select` timeout, run on the scheduler's timer heaps
+//! (`task::timers`): a timer channel is armed there as a `Fire`.
 //!
 //! Timer channels follow Go 1.23: after `stop` or `reset` returns, no value
 //! prepared before the call is received. A timer's lock is taken before its
 //! channel's (firing sends under it, stopping drains under it), so a `stop`
 //! racing the timer's own firing either prevents the send or sees and
 //! removes its value. Also as in Go 1.23, a timer whose channel nobody
-//! holds any more is collected before it fires (see `timers.rs`).
+//! holds any more is collected before it fires (see `task::timers`).
 //!
 //! A duration too long to represent as a deadline makes a timer that is
 //! active but never fires (`Armed::Never`): it has no heap entry, and
@@ -16,8 +17,7 @@
 //! `after_func` calls run as goroutines of their own, so a call that
 //! blocks or panics stops no other timer.
 
-pub(crate) mod timers;
-
+use alloc::boxed::Box;
 use core::time::Duration;
 
 #[cfg(not(feature = "std"))]
@@ -37,11 +37,11 @@ pub use instant::Instant;
 #[cfg(feature = "std")]
 pub use std::time::Instant;
 
-use self::timers::TimerId;
 use crate::chan::{Chan, WeakChan};
 use crate::shim::Arc;
 use crate::sync::Mutex;
 use crate::task;
+use crate::task::timers::{self, Fire, TimerId};
 
 /// Parks the calling goroutine for at least `d` (Go's `time.Sleep`). Zero
 /// returns at once. An M:N goroutine's worker runs other goroutines
@@ -147,18 +147,18 @@ pub fn after_func(d: Duration, f: impl FnOnce() + Send + 'static) -> AfterFunc {
     AfterFunc { armed }
 }
 
-/// What the timer facility calls for an `after_func`: a short call that
+/// What the global heap calls for an `after_func`: a short call that
 /// starts `f` as a goroutine (it runs with the heap's server, which must
 /// not block).
 #[cfg(feature = "std")]
-fn goroutine_later(f: impl FnOnce() + Send + 'static) -> alloc::boxed::Box<dyn FnOnce() + Send> {
+fn goroutine_later(f: impl FnOnce() + Send + 'static) -> Box<dyn FnOnce() + Send> {
     let rt = crate::runtime::LaterRuntime::current();
-    alloc::boxed::Box::new(move || rt.go(f))
+    Box::new(move || rt.go(f))
 }
 
 #[cfg(not(feature = "std"))]
-fn goroutine_later(f: impl FnOnce() + Send + 'static) -> alloc::boxed::Box<dyn FnOnce() + Send> {
-    alloc::boxed::Box::new(move || crate::go(f))
+fn goroutine_later(f: impl FnOnce() + Send + 'static) -> Box<dyn FnOnce() + Send> {
+    Box::new(move || crate::go(f))
 }
 
 /// The deadline `d` from now, or `None` if it is too far off to represent
@@ -254,11 +254,11 @@ pub struct Ticker {
     stop_on_drop: bool,
 }
 
-/// What the timer facility holds for a `Timer` or `Ticker`. The channel is
+/// What the global heap holds for a `Timer` or `Ticker`. The channel is
 /// weak: when the program drops every handle, the heap may collect the
 /// timer before it is due (`orphaned`), firing does nothing and a ticker
 /// stops re-arming.
-pub(crate) struct TimerShared {
+struct TimerShared {
     state: Mutex<TimerState>,
     chan: WeakChan<Instant>,
 }
@@ -292,7 +292,7 @@ impl TimerShared {
         st.armed = match deadline {
             Some(deadline) => {
                 st.deadline = deadline;
-                Armed::At(timers::arm_fire(deadline, this.clone()))
+                Armed::At(timers::arm_fire(deadline, Box::new(this.clone())))
             }
             None => Armed::Never,
         };
@@ -306,17 +306,8 @@ impl TimerShared {
         armed || drained
     }
 
-    /// Whether no handle to the channel is left: nobody can receive, so
-    /// the heap may drop this timer's entry unfired. (Takes no lock: the
-    /// heap asks under its own.)
-    pub(crate) fn orphaned(&self) -> bool {
-        // If this upgrade outlives every other handle, dropping it drops
-        // the channel here; that takes no timer or heap lock.
-        self.chan.upgrade().is_none()
-    }
-
-    /// Called by the timer thread when entry `id` is due.
-    pub(crate) fn fire(this: &Arc<Self>, id: TimerId) {
+    /// Entry `id` of the heap is due (see `Fire`).
+    fn fire(this: &Arc<Self>, id: TimerId) {
         let mut st = this.state.lock();
         if st.armed != Armed::At(id) {
             return; // stopped or reset since
@@ -336,6 +327,22 @@ impl TimerShared {
             // A saturated deadline is never.
             Self::arm_at(this, &mut st, Some(next).filter(|&t| t != u64::MAX));
         }
+    }
+}
+
+/// The heap's handle on a timer channel.
+impl Fire for Arc<TimerShared> {
+    /// Whether no handle to the channel is left: nobody can receive, so
+    /// the heap may drop this timer's entry unfired. (Takes no lock: the
+    /// heap asks under its own.)
+    fn orphaned(&self) -> bool {
+        // If this upgrade outlives every other handle, dropping it drops
+        // the channel here; that takes no timer or heap lock.
+        self.chan.upgrade().is_none()
+    }
+
+    fn fire(self: Box<Self>, id: TimerId) {
+        TimerShared::fire(&self, id);
     }
 }
 
