@@ -22,7 +22,7 @@ pub(crate) mod atomic {
 }
 #[cfg(loom)]
 pub(crate) mod atomic {
-    pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
+    pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 }
 
 #[cfg(all(not(loom), not(target_os = "none")))]

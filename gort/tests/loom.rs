@@ -898,3 +898,100 @@ fn close_and_account(
     assert_eq!(got, if sent { vec![7] } else { vec![] });
     assert_eq!(c.try_recv(), Err(gort::chan::TryRecvError::Closed));
 }
+
+/// The M:N processor hand-off (`task/proc_status.rs`): a thread runs a
+/// goroutine that pushes to the processor's queue from inside it, then
+/// switches back and uses the queue again; meanwhile the system monitor
+/// may retake the processor and hand it to a thread that uses the queue
+/// at once. The queue is a checked cell: any overlap, or a use not ordered
+/// after the previous holder's, fails the model. Each push lands exactly
+/// once, on the queue or (after a retake) on the global queue.
+#[test]
+fn processor_retake_never_shares_the_queue() {
+    use gort::task::proc_status::ProcStatus;
+    model("processor_retake_never_shares_the_queue", || {
+        let status = Arc::new(ProcStatus::default());
+        let queue = Arc::new(Shared::new(0usize));
+        let global = Arc::new(AtomicUsize::new(0));
+        status.take_over();
+        let holder = {
+            let (status, queue, global) = (status.clone(), queue.clone(), global.clone());
+            thread::spawn(move || {
+                let running = status.enter_goroutine();
+                // A ready from inside the goroutine.
+                // SAFETY (model): `while_held` claims exclusion; loom checks it.
+                let pushed =
+                    status.while_held(running, || queue.0.with_mut(|q| unsafe { *q += 1 }));
+                if pushed.is_none() {
+                    global.fetch_add(1, Relaxed);
+                }
+                let kept = status.leave_goroutine(running);
+                if kept {
+                    // SAFETY (model): back in SCHED; loom checks it.
+                    queue.0.with_mut(|q| unsafe { *q += 1 });
+                } else {
+                    global.fetch_add(1, Relaxed);
+                }
+                kept
+            })
+        };
+        let monitor = {
+            let (status, queue) = (status.clone(), queue.clone());
+            thread::spawn(move || {
+                let (seen, running) = status.load();
+                if !(running && status.retake(seen)) {
+                    return false;
+                }
+                // Handed to a new thread (a spawn orders it in the real code).
+                let next = thread::spawn(move || {
+                    status.take_over();
+                    // SAFETY (model): the new holder's use; loom checks it.
+                    queue.0.with_mut(|q| unsafe { *q += 10 });
+                });
+                next.join().unwrap();
+                true
+            })
+        };
+        let kept = holder.join().unwrap();
+        let retook = monitor.join().unwrap();
+        assert!(
+            kept != retook,
+            "exactly one of the holder and the monitor ends with it"
+        );
+        // SAFETY (model): both threads joined.
+        let q = queue.0.with(|q| unsafe { *q });
+        let local = q % 10;
+        assert_eq!(local + global.load(Relaxed), 2, "each push landed once");
+        assert_eq!(q / 10, usize::from(retook));
+    });
+}
+
+/// The goroutine gives its processor away itself before it blocks
+/// (`gort::blocking`) while the monitor looks at it too: only one of them
+/// can take it, and the goroutine's thread then never touches the queue.
+#[test]
+fn processor_given_away_once() {
+    use gort::task::proc_status::ProcStatus;
+    model("processor_given_away_once", || {
+        let status = Arc::new(ProcStatus::default());
+        let handed = Arc::new(AtomicUsize::new(0));
+        status.take_over();
+        let running = status.enter_goroutine();
+        let monitor = {
+            let (status, handed) = (status.clone(), handed.clone());
+            thread::spawn(move || {
+                let (seen, _) = status.load();
+                if status.retake(seen) {
+                    handed.fetch_add(1, Relaxed);
+                }
+            })
+        };
+        if status.retake(running) {
+            handed.fetch_add(1, Relaxed);
+        }
+        assert!(status.while_held(running, || ()).is_none());
+        assert!(!status.leave_goroutine(running));
+        monitor.join().unwrap();
+        assert_eq!(handed.load(Relaxed), 1);
+    });
+}

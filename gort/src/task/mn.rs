@@ -61,6 +61,7 @@ use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
+use super::proc_status::ProcStatus;
 use super::stacks::{GoStack, Stacks};
 use super::timers::{Action, TimerHeap};
 use super::{EMPTY, NOTIFIED, Task, TaskRef};
@@ -390,15 +391,6 @@ fn report_stack_overflow(fault: crate::platform::MemoryFault) {
 /// sleeps.
 const SPIN_ROUNDS: u32 = 8;
 
-/// A processor's status word: `tick << 2 | state`. `tick` counts the
-/// goroutines its threads resumed (Go's `schedtick`); it only grows.
-const SCHED: u64 = 0;
-/// A goroutine of the processor runs: the monitor may retake it.
-const RUNNING: u64 = 1;
-/// Taken from a thread stuck in a goroutine, handed to another.
-const RETAKEN: u64 = 2;
-const STATE: u64 = 3;
-
 /// How long a goroutine may hold its processor without coming back to the
 /// scheduler, while other work waits, before the monitor hands the
 /// processor to another thread (Go's `forcePreemptNS`).
@@ -418,16 +410,13 @@ const SYSMON_MAX_SLEEP_NS: u64 = 10_000_000;
 /// holds at most one, and a processor moves to another thread only when
 /// the monitor takes it from a thread stuck in a goroutine.
 struct Processor {
-    /// The owner end of the run queue. Touched only by the thread holding
-    /// the processor: on the scheduler's side (status `SCHED`), or from a
-    /// goroutine's side after turning `RUNNING` into `SCHED` (`ready`).
-    /// The monitor retakes only a `RUNNING` processor, so it never moves
-    /// while its owner is using it.
+    /// The owner end of the run queue, touched only as `status` allows
+    /// (see `proc_status`).
     deque: UnsafeCell<Deque<TaskRef>>,
     stealer: Stealer<TaskRef>,
     runnext: RunNext,
-    /// `tick << 2 | SCHED/RUNNING/RETAKEN` (see the constants).
-    status: AtomicU64,
+    /// Who may touch `deque`, and the tick the monitor watches.
+    status: ProcStatus,
     /// The futex word the thread holding this processor sleeps on while
     /// idle: 1 once told to wake.
     wake_word: AtomicU32,
@@ -450,10 +439,6 @@ impl Processor {
     unsafe fn local(&self) -> &Deque<TaskRef> {
         // SAFETY: exclusive by the caller's contract.
         unsafe { &*self.deque.get() }
-    }
-
-    fn tick(&self) -> u64 {
-        self.status.load(Relaxed) >> 2
     }
 }
 
@@ -509,7 +494,7 @@ impl Scheduler {
                         stealer: deque.stealer(),
                         deque: UnsafeCell::new(deque),
                         runnext: RunNext(AtomicPtr::new(core::ptr::null_mut())),
-                        status: AtomicU64::new(SCHED),
+                        status: ProcStatus::default(),
                         wake_word: AtomicU32::new(0),
                         thread: AtomicU64::new(0),
                     }
@@ -667,20 +652,17 @@ impl Scheduler {
         if running == 0 {
             // SAFETY: the scheduler's side of the processor we hold.
             unsafe { p.local() }.push(old);
-        } else if p
-            .status
-            .compare_exchange(running, running - RUNNING + SCHED, Acquire, Relaxed)
-            .is_ok()
-        {
-            // From a goroutine: the status word now keeps the monitor
-            // off the processor while we touch its deque.
-            // SAFETY: as above, until we store RUNNING again.
-            unsafe { p.local() }.push(old);
-            p.status.store(running, Release);
         } else {
-            // The monitor took the processor (its `runnext` is atomic:
-            // the put above is fine).
-            self.injector.push(old);
+            let mut old = Some(old);
+            p.status.while_held(running, || {
+                // SAFETY: `while_held` keeps the monitor off meanwhile.
+                unsafe { p.local() }.push(old.take().expect("pushed once"));
+            });
+            if let Some(old) = old {
+                // The monitor took the processor (its `runnext` is
+                // atomic: the put above is fine).
+                self.injector.push(old);
+            }
         }
     }
 
@@ -724,9 +706,8 @@ impl Scheduler {
             // a processor handed over after a retake comes with what its
             // previous thread did with it.)
             let proc = &self.procs[ctx.proc.get()];
-            let tick = proc.status.load(Acquire) >> 2;
             proc.thread.store(thread, Relaxed);
-            proc.status.store(tick << 2 | SCHED, Relaxed);
+            proc.status.take_over();
             if self.run_processor(&ctx) {
                 break; // shut down
             }
@@ -1004,12 +985,8 @@ impl Scheduler {
             unreachable!("a queued goroutine has a body")
         };
         let proc = &self.procs[ctx.proc.get()];
-        let tick = proc.tick() + 1;
-        let running = tick << 2 | RUNNING;
+        let running = proc.status.enter_goroutine();
         ctx.running.set(running);
-        // Release: a thread the monitor hands the processor to sees what
-        // we did with its queues.
-        proc.status.store(running, Release);
         super::set_current(Some(task.clone()));
         GUARD.with(|c| c.set((guard.0, guard.1, task.id())));
         #[cfg(gort_gc)]
@@ -1022,10 +999,7 @@ impl Scheduler {
         GUARD.with(|c| c.set((0, 0, 0)));
         super::set_current(None);
         ctx.running.set(0);
-        let kept = proc
-            .status
-            .compare_exchange(running, tick << 2 | SCHED, Acquire, Relaxed)
-            .is_ok();
+        let kept = proc.status.leave_goroutine(running);
         if !kept {
             ctx.proc.set(NO_PROC);
         }
@@ -1065,13 +1039,7 @@ impl Scheduler {
     fn blocking<R>(&self, ctx: &WorkerCtx, task: &TaskRef, f: impl FnOnce() -> R) -> R {
         let p = ctx.proc.get();
         let running = ctx.running.get();
-        if p != NO_PROC
-            && running != 0
-            && self.procs[p]
-                .status
-                .compare_exchange(running, running - RUNNING + RETAKEN, Acquire, Relaxed)
-                .is_ok()
-        {
+        if p != NO_PROC && running != 0 && self.procs[p].status.retake(running) {
             self.hand_off(p);
         }
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -1146,8 +1114,8 @@ impl Scheduler {
     fn retake(&self, now: u64, seen: &mut [Seen]) -> bool {
         let mut retook = false;
         for (i, p) in self.procs.iter().enumerate() {
-            let status = p.status.load(Relaxed);
-            if status & STATE != RUNNING {
+            let (status, running) = p.status.load();
+            if !running {
                 seen[i].status = status;
                 continue;
             }
@@ -1163,11 +1131,7 @@ impl Scheduler {
             if !due || !self.work_waits(p) {
                 continue;
             }
-            // Acquire: the processor's queues as its thread left them.
-            if p.status
-                .compare_exchange(status, status - RUNNING + RETAKEN, Acquire, Relaxed)
-                .is_ok()
-            {
+            if p.status.retake(status) {
                 self.hand_off(i);
                 retook = true;
             }

@@ -26,6 +26,9 @@
 pub(crate) mod cores;
 #[cfg(gort_mn)]
 pub(crate) mod mn;
+#[cfg(any(gort_mn, loom))]
+#[doc(hidden)]
+pub mod proc_status;
 #[cfg(gort_gc)]
 pub(crate) mod registry;
 #[cfg(gort_mn)]
