@@ -35,6 +35,9 @@ pub(crate) enum LockRank {
     /// while arming or disarming it in a timer heap (`TimerHeap`) and
     /// while sending on or draining its channel, which readies goroutines
     /// (`SchedIdle`, `CoresRunQueue`). Taken with no ranked lock held.
+    /// (Still a `gort::sync::Mutex`: a channel's lock can park its taker
+    /// when contended, so the send must leave the critical section before
+    /// this lock can be a `ShortLock`.)
     TimerState,
     /// `task::stacks`, an M:N scheduler's pool of goroutine stacks. Held
     /// while carving a stack, which records it in the collector's
@@ -54,9 +57,9 @@ pub(crate) enum LockRank {
     FutexWaiters,
     /// `task::threads`, the threads scheduler's idle threads. A leaf.
     ThreadPool,
-    /// `task::mn`, an M:N scheduler's list of sleeping workers. Taken when
-    /// a goroutine is readied, so under `TimerState`. A leaf (its holder
-    /// wakes a worker through the OS futex only).
+    /// `task::mn`, an M:N scheduler's list of sleeping workers (`idle`).
+    /// Taken when a goroutine is readied, so under `TimerState`. A leaf
+    /// (its holder wakes a worker through the OS futex only).
     SchedIdle,
     /// `task::cores`, the bare-metal run queue. Taken when a goroutine is
     /// readied, so under `TimerState`. A leaf.

@@ -1,5 +1,6 @@
-//! `ShortLock<T>`: the lock for data held a few steps at a time and never
-//! across a park (timer heaps, futex waiter lists, the cores run queue).
+//! `ShortLock<T>`: the runtime's internal lock, for data held a few steps
+//! at a time and never across a park (timer heaps, futex waiter lists, the
+//! stack pools, the run queue on bare metal: `lockrank` lists them all).
 //!
 //! - Hosted: std's mutex (poisoning ignored: nothing under it panics
 //!   half-way through an update), with the rank order of `lockrank`
