@@ -1,5 +1,5 @@
-//! Goroutine stacks for the M:N scheduler: carved out of large regions,
-//! each with a guard page at its low end, and reused.
+//! Goroutine stacks for the M:N scheduler: a pool that reuses them, each
+//! with a guard page at its low end, and gives idle ones' pages back.
 //!
 //! Invariants:
 //! - a stack is `[guard page][usable]`, the usable part being the
