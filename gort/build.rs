@@ -3,12 +3,16 @@
 //! whose stacks corosensei can switch (not wasm, not bare metal), and not
 //! under loom (the models run the channel and sync code on loom threads),
 //! and `cfg(gort_cores)` where the bare-metal cores scheduler runs: no std,
-//! `target_os = "none"`, and a board feature naming the board.
+//! `target_os = "none"`, and a board feature naming the board;
+//! `cfg(gort_wasm_atomics)` for the feature `nightly-wasm-atomics` on a
+//! wasm target (the crate root turns on the nightly library feature it
+//! needs: OS cfgs stay in here and in `src/platform/`).
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(gort_mn)");
     println!("cargo::rustc-check-cfg=cfg(gort_gc)");
     println!("cargo::rustc-check-cfg=cfg(gort_cores)");
+    println!("cargo::rustc-check-cfg=cfg(gort_wasm_atomics)");
     println!("cargo::rerun-if-changed=build.rs");
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let std = std::env::var_os("CARGO_FEATURE_STD").is_some();
@@ -17,6 +21,9 @@ fn main() {
         .split(',')
         .any(|f| f == "wasm");
     let bare = env("CARGO_CFG_TARGET_OS") == "none";
+    if wasm && std::env::var_os("CARGO_FEATURE_NIGHTLY_WASM_ATOMICS").is_some() {
+        println!("cargo::rustc-cfg=gort_wasm_atomics");
+    }
     if std && !loom && !wasm && !bare {
         println!("cargo::rustc-cfg=gort_mn");
     }

@@ -105,7 +105,7 @@ pub fn goroutine_runs(core: usize) -> u32 {
 }
 
 /// The board's console (serial or semihosting), one line at a time.
-static CONSOLE: ShortLock<()> = ShortLock::new(());
+static CONSOLE: ShortLock<()> = ShortLock::new(crate::lockrank::LockRank::Console, ());
 
 /// Prints a whole line on the board's console; lines from different cores
 /// never interleave. Used by `gort::println!`.

@@ -451,12 +451,15 @@ mod goroutine_waiters {
     static TABLE: [Bucket; BUCKETS] = [const {
         Bucket {
             count: AtomicUsize::new(0),
-            waiters: ShortLock::new(Waiters {
-                queues: BTreeMap::new(),
-                idle: Vec::new(),
-                next: 0,
-                steps: 0,
-            }),
+            waiters: ShortLock::new(
+                crate::lockrank::LockRank::FutexWaiters,
+                Waiters {
+                    queues: BTreeMap::new(),
+                    idle: Vec::new(),
+                    next: 0,
+                    steps: 0,
+                },
+            ),
         }
     }; BUCKETS];
 

@@ -6,10 +6,9 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
-#![cfg_attr(
-    all(feature = "nightly-wasm-atomics", target_family = "wasm"),
-    feature(stdarch_wasm_atomic_wait)
-)]
+// `gort_wasm_atomics`: the feature `nightly-wasm-atomics` on a wasm target
+// (set in build.rs).
+#![cfg_attr(gort_wasm_atomics, feature(stdarch_wasm_atomic_wait))]
 // The README's example runs as a doc test, so it stays true.
 #![cfg_attr(all(feature = "std", doc), doc = include_str!("../../README.md"))]
 
@@ -22,6 +21,8 @@ extern crate alloc;
 #[doc = include_str!("../../docs/SCHEDULERS.md")]
 pub mod schedulers_guide {}
 
+#[cfg(any(all(feature = "std", not(loom)), gort_cores))]
+mod lockrank;
 mod platform;
 mod shim;
 

@@ -1,39 +1,19 @@
-//! Atomics and cells that are loom's under `cfg(loom)` and core's otherwise,
+//! Atomics and cells that are loom's under `cfg(loom)` and the platform's
+//! otherwise (core's, or portable-atomic's on bare metal: see `platform`),
 //! so the algorithms are written once and model-checked as written.
 
-#[cfg(all(not(loom), not(target_os = "none")))]
-pub(crate) mod atomic {
-    #[allow(unused_imports)] // some are used by std-only modules
-    pub use core::sync::atomic::{
-        AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-        fence,
-    };
-}
-/// Bare metal: the Cortex-M0+ has no compare-and-swap, and no Cortex-M has
-/// 64-bit atomics; portable-atomic gives both (natively where the core can,
-/// else in a critical section).
-#[cfg(all(not(loom), target_os = "none"))]
-pub(crate) mod atomic {
-    #[allow(unused_imports)] // some are used only with a board
-    pub use portable_atomic::{
-        AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-        fence,
-    };
-}
+#[cfg(not(loom))]
+pub(crate) use crate::platform::atomic;
 #[cfg(loom)]
 pub(crate) mod atomic {
     pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 }
 
-#[cfg(all(not(loom), not(target_os = "none")))]
+#[cfg(not(loom))]
 #[allow(unused_imports)] // Weak: used by std-only modules
-pub(crate) use alloc::sync::{Arc, Weak};
+pub(crate) use crate::platform::{Arc, Weak};
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
-/// Arc needs atomic read-modify-write, which portable-atomic provides.
-#[cfg(all(not(loom), target_os = "none"))]
-#[allow(unused_imports)] // used only with a board
-pub(crate) use portable_atomic_util::{Arc, Weak};
 
 /// `UnsafeCell` with loom's closure API, so loom can check accesses.
 #[cfg(not(loom))]

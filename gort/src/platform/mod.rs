@@ -55,8 +55,15 @@ pub(crate) use posix_stop::*;
 
 #[cfg(all(unix, feature = "std", not(loom)))]
 mod posix_memory;
+/// Goroutine stacks for the M:N scheduler's pool (`task::stacks`): each
+/// backend has `PooledStack<X>` (a corosensei `Stack` with the pool's data
+/// `X` beside it), `StackCarver` (makes them; `Default`) and
+/// `release_stack_pages` (gives idle stacks' pages back; the stacks it
+/// leaves in the list are kept for reuse).
+#[cfg(all(unix, gort_mn))]
+pub(crate) use posix_memory::{PooledStack, StackCarver, release_stack_pages};
 #[cfg(all(unix, feature = "std", not(loom)))]
-pub(crate) use posix_memory::{discard_pages, guard_pages, map_region, unmap_region};
+pub(crate) use posix_memory::{guard_pages, map_region, unmap_region};
 
 /// What a memory fault hook (`on_memory_fault`) is told. The hook, with
 /// `write_stderr`, `exit_now` and `page_size`, serves the M:N scheduler's
@@ -141,6 +148,19 @@ pub(crate) fn thread_blocked(_token: u64) -> Option<bool> {
 mod wasm;
 #[cfg(all(target_family = "wasm", not(loom)))]
 pub(crate) use wasm::*;
+
+/// Atomics for every algorithm (through `shim`): core's on hosted targets.
+#[cfg(all(not(loom), not(target_os = "none")))]
+pub(crate) mod atomic {
+    #[allow(unused_imports)] // some are used by std-only modules
+    pub use core::sync::atomic::{
+        AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+        fence,
+    };
+}
+/// `Arc` and `Weak` (through `shim`): alloc's on hosted targets.
+#[cfg(all(not(loom), not(target_os = "none")))]
+pub(crate) use alloc::sync::{Arc, Weak};
 
 #[cfg(all(target_os = "none", not(loom)))]
 mod bare;

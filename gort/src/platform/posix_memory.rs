@@ -1,7 +1,17 @@
 //! Memory for goroutine stacks on Unix: large regions mapped once, a guard
 //! page at the low end of each stack, pages given back when a stack goes
-//! cold. The pool that carves stacks out of these regions is
-//! `task::stacks`.
+//! cold. `StackCarver` carves the stacks out of the regions; the pool that
+//! keeps and reuses them is `task::stacks`.
+//!
+//! Invariants:
+//! - a carved stack is `[guard page][usable]` inside one region, its guard
+//!   installed when it is carved and kept as long as its region;
+//! - regions are unmapped only when their carver is dropped, which its
+//!   owner does after every stack carved from it is gone;
+//! - pages go back to the OS in one call per run of neighbouring stacks
+//!   (each call interrupts every CPU to flush its TLB); a guard survives
+//!   that (`MADV_DONTNEED` keeps guard markers, and never touches an
+//!   `mprotect`ed page's protection).
 //!
 //! On Linux 6.13 and later a guard page is a page-table marker
 //! (`MADV_GUARD_INSTALL`) inside the region's one mapping, so a million
@@ -127,4 +137,115 @@ pub(crate) unsafe fn discard_pages(addr: usize, len: usize) {
     let advice = libc::MADV_FREE;
     // SAFETY: the caller no longer needs the contents; the mapping stays.
     unsafe { libc::madvise(addr as *mut libc::c_void, len, advice) };
+}
+
+/// Stacks carved from one region at a time (bounded to 64 MiB a region).
+#[cfg(gort_mn)]
+const STACKS_PER_REGION: usize = 64;
+#[cfg(gort_mn)]
+const MAX_REGION: usize = 64 << 20;
+
+/// One goroutine stack inside a region, `[guard page][usable]`, with what
+/// its pool keeps beside it (`tag`).
+#[cfg(gort_mn)]
+pub(crate) struct PooledStack<X> {
+    /// The pool's data for this stack (declared first: dropped first).
+    pub(crate) tag: X,
+    /// One past the highest usable byte (the stack grows down from it).
+    top: usize,
+    /// Bytes from the guard page's start to `top`.
+    len: usize,
+}
+
+// SAFETY: `base` is the top of memory the carver's regions hold for as
+// long as this value exists (module invariants), `limit` its lowest byte
+// including the guard page, as the trait asks; both are page-aligned, so
+// aligned to `STACK_ALIGNMENT`.
+#[cfg(gort_mn)]
+unsafe impl<X> corosensei::stack::Stack for PooledStack<X> {
+    fn base(&self) -> corosensei::stack::StackPointer {
+        corosensei::stack::StackPointer::new(self.top).expect("a stack is never at address 0")
+    }
+    fn limit(&self) -> corosensei::stack::StackPointer {
+        corosensei::stack::StackPointer::new(self.top - self.len)
+            .expect("a stack is never at address 0")
+    }
+}
+
+/// Gives the pages of `stacks` (owned by no goroutine) back to the OS, one
+/// call per run of neighbouring stacks. The stacks stay carved, address
+/// range and guard kept, for reuse. Sorts `stacks`.
+#[cfg(gort_mn)]
+#[allow(clippy::ptr_arg)] // a `Vec`, as on Windows, where the stacks are freed
+pub(crate) fn release_stack_pages<X>(stacks: &mut Vec<PooledStack<X>>) {
+    stacks.sort_unstable_by_key(|s| s.top);
+    let mut i = 0;
+    while i < stacks.len() {
+        // Runs from the first usable byte of stacks[i] (past its guard) to
+        // the top of the last neighbour; guards inside stay guards.
+        let low = stacks[i].top - stacks[i].len + super::page_size();
+        let mut top = stacks[i].top;
+        i += 1;
+        while i < stacks.len() && stacks[i].top - stacks[i].len == top {
+            top = stacks[i].top;
+            i += 1;
+        }
+        // SAFETY: these stacks are owned by no goroutine: their contents
+        // are dead, and the range is inside our regions.
+        unsafe { discard_pages(low, top - low) };
+    }
+}
+
+/// Carves stacks out of regions, mapping a new region when the current
+/// one is used up; unmaps every region when dropped.
+#[cfg(gort_mn)]
+#[derive(Default)]
+pub(crate) struct StackCarver {
+    next: usize,
+    end: usize,
+    regions: Vec<(usize, usize)>,
+}
+
+#[cfg(gort_mn)]
+impl StackCarver {
+    /// A new stack of `usable` bytes (whole pages) above its guard page;
+    /// `tag` makes its pool's data from its usable range `[lo, hi)`.
+    pub(crate) fn carve<X>(
+        &mut self,
+        usable: usize,
+        tag: impl FnOnce(usize, usize) -> X,
+    ) -> io::Result<PooledStack<X>> {
+        let page = super::page_size();
+        let len = usable
+            .checked_add(page)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        if self.end - self.next < len {
+            let region = len
+                .saturating_mul(STACKS_PER_REGION)
+                .min(MAX_REGION.max(len));
+            let start = map_region(region)?;
+            self.regions.push((start, region));
+            self.next = start;
+            self.end = start + region - region % len;
+        }
+        guard_pages(self.next, page)?;
+        let stack = PooledStack {
+            tag: tag(self.next + page, self.next + len),
+            top: self.next + len,
+            len,
+        };
+        self.next += len;
+        Ok(stack)
+    }
+}
+
+#[cfg(gort_mn)]
+impl Drop for StackCarver {
+    fn drop(&mut self) {
+        for &(start, len) in &self.regions {
+            // SAFETY: the carver is dropped after every stack carved from
+            // it (module invariants), so nothing uses the regions.
+            unsafe { unmap_region(start, len) };
+        }
+    }
 }

@@ -1,26 +1,70 @@
-//! `ShortLock<T>`: the lock for data held a few steps at a time and never
-//! across a park (timer heaps, futex waiter lists, the cores run queue).
+//! `ShortLock<T>`: the runtime's internal lock, for data held a few steps
+//! at a time and never across a park (timer heaps, futex waiter lists, the
+//! stack pools, the run queue on bare metal: `lockrank` lists them all).
 //!
 //! - Hosted: std's mutex (poisoning ignored: nothing under it panics
-//!   half-way through an update).
+//!   half-way through an update), with the rank order of `lockrank`
+//!   checked in debug builds.
 //! - Bare metal: a spinlock taken with this core's interrupts masked, the
 //!   mask restored on release. Masking is what lets an interrupt handler
 //!   take the same lock: it can never interrupt the holder on its own core,
-//!   and a holder on the other core finishes in a few steps.
+//!   and a holder on the other core finishes in a few steps. Ranks are
+//!   not checked there.
+//!
+//! Every `ShortLock` is made with its rank (`lockrank::LockRank`).
 
 #[cfg(feature = "std")]
 mod imp {
-    pub(crate) struct ShortLock<T>(std::sync::Mutex<T>);
+    use core::ops::{Deref, DerefMut};
 
-    pub(crate) type ShortLockGuard<'a, T> = std::sync::MutexGuard<'a, T>;
+    use crate::lockrank::{LockRank, RankCheck};
+
+    pub(crate) struct ShortLock<T> {
+        mutex: std::sync::Mutex<T>,
+        rank: RankCheck,
+    }
+
+    pub(crate) struct ShortLockGuard<'a, T> {
+        guard: std::sync::MutexGuard<'a, T>,
+        rank: RankCheck,
+    }
 
     impl<T> ShortLock<T> {
-        pub(crate) const fn new(value: T) -> Self {
-            ShortLock(std::sync::Mutex::new(value))
+        pub(crate) const fn new(rank: LockRank, value: T) -> Self {
+            ShortLock {
+                mutex: std::sync::Mutex::new(value),
+                rank: RankCheck::new(rank),
+            }
         }
 
+        /// Panics (debug builds) if the lock's rank is not above every
+        /// rank this thread holds (`lockrank`).
+        #[cfg_attr(debug_assertions, track_caller)]
         pub(crate) fn lock(&self) -> ShortLockGuard<'_, T> {
-            self.0.lock().unwrap_or_else(|e| e.into_inner())
+            self.rank.acquire();
+            ShortLockGuard {
+                guard: self.mutex.lock().unwrap_or_else(|e| e.into_inner()),
+                rank: self.rank,
+            }
+        }
+    }
+
+    impl<T> Deref for ShortLockGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            &self.guard
+        }
+    }
+
+    impl<T> DerefMut for ShortLockGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            &mut self.guard
+        }
+    }
+
+    impl<T> Drop for ShortLockGuard<'_, T> {
+        fn drop(&mut self) {
+            self.rank.release();
         }
     }
 }
@@ -89,7 +133,7 @@ mod imp {
     }
 
     impl<T> ShortLock<T> {
-        pub(crate) const fn new(value: T) -> Self {
+        pub(crate) const fn new(_rank: crate::lockrank::LockRank, value: T) -> Self {
             ShortLock {
                 raw: RawShortLock::new(),
                 value: UnsafeCell::new(value),

@@ -171,3 +171,67 @@ pub(crate) fn thread_count() -> Option<usize> {
         (count > 0).then_some(count)
     }
 }
+
+/// A goroutine stack: corosensei's own `DefaultStack` (a reservation with
+/// a guard page, and the thread-block fields Windows needs when a thread
+/// switches stacks), with what its pool keeps beside it (`tag`).
+#[cfg(gort_mn)]
+pub(crate) struct PooledStack<X> {
+    /// The pool's data for this stack (declared first: dropped first).
+    /// Read only where there is a collector (none here).
+    #[allow(dead_code)]
+    pub(crate) tag: X,
+    memory: corosensei::stack::DefaultStack,
+}
+
+// SAFETY: every method passes through to `DefaultStack`, which keeps the
+// trait's contract for as long as it exists (and it lives as long as this
+// value).
+#[cfg(gort_mn)]
+unsafe impl<X> corosensei::stack::Stack for PooledStack<X> {
+    fn base(&self) -> corosensei::stack::StackPointer {
+        self.memory.base()
+    }
+    fn limit(&self) -> corosensei::stack::StackPointer {
+        self.memory.limit()
+    }
+    fn teb_fields(&self) -> corosensei::stack::StackTebFields {
+        self.memory.teb_fields()
+    }
+    fn update_teb_fields(&mut self, stack_limit: usize, guaranteed_stack_bytes: usize) {
+        self.memory
+            .update_teb_fields(stack_limit, guaranteed_stack_bytes);
+    }
+}
+
+/// Makes each stack a `DefaultStack` of its own (there are no regions to
+/// carve from here).
+#[cfg(gort_mn)]
+#[derive(Default)]
+pub(crate) struct StackCarver;
+
+#[cfg(gort_mn)]
+impl StackCarver {
+    /// A new stack of `usable` bytes; `tag` makes its pool's data from its
+    /// usable range `[lo, hi)`.
+    pub(crate) fn carve<X>(
+        &mut self,
+        usable: usize,
+        tag: impl FnOnce(usize, usize) -> X,
+    ) -> std::io::Result<PooledStack<X>> {
+        use corosensei::stack::Stack;
+        let memory = corosensei::stack::DefaultStack::new(usable)?;
+        let top = memory.base().get();
+        Ok(PooledStack {
+            tag: tag(top - usable, top),
+            memory,
+        })
+    }
+}
+
+/// Gives the pages of `stacks` (owned by no goroutine) back to the OS:
+/// here that frees them, so `stacks` ends empty.
+#[cfg(gort_mn)]
+pub(crate) fn release_stack_pages<X>(stacks: &mut Vec<PooledStack<X>>) {
+    stacks.clear();
+}

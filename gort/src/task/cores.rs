@@ -105,7 +105,8 @@ static CORES: [Core; MAX_CORES] = [const {
 
 static RUN_QUEUE: RunQueue = RunQueue::new();
 /// Finished goroutines' stacks, for the next ones.
-static STACK_POOL: ShortLock<Vec<Box<[u64]>>> = ShortLock::new(Vec::new());
+static STACK_POOL: ShortLock<Vec<Box<[u64]>>> =
+    ShortLock::new(crate::lockrank::LockRank::CoresStackPool, Vec::new());
 /// Goroutines started and not finished.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// Cores started (running a scheduler loop or about to).
@@ -136,7 +137,7 @@ struct RunQueue {
 impl RunQueue {
     const fn new() -> Self {
         RunQueue {
-            tasks: ShortLock::new(VecDeque::new()),
+            tasks: ShortLock::new(crate::lockrank::LockRank::CoresRunQueue, VecDeque::new()),
             len: AtomicUsize::new(0),
         }
     }

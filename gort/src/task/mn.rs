@@ -55,7 +55,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -65,6 +65,8 @@ use super::proc_status::ProcStatus;
 use super::stacks::{GoStack, Stacks};
 use super::timers::{Action, TimerHeap};
 use super::{EMPTY, NOTIFIED, Task, TaskRef};
+use crate::lockrank::LockRank;
+use crate::platform::ShortLock;
 
 /// What a goroutine asks of its worker when it suspends.
 pub(crate) enum Request {
@@ -457,12 +459,12 @@ pub(crate) struct Scheduler {
     injector: Injector<TaskRef>,
     procs: Box<[Processor]>,
     /// Indices of processors whose threads sleep (or are about to).
-    idle: Mutex<Vec<usize>>,
+    idle: ShortLock<Vec<usize>>,
     nidle: AtomicUsize,
     /// Threads looking for work (woken, or about to sleep).
     nspinning: AtomicUsize,
     /// Threads without a processor, asleep in the pool.
-    idle_threads: Mutex<Vec<Arc<IdleThread>>>,
+    idle_threads: ShortLock<Vec<Arc<IdleThread>>>,
     /// This scheduler's threads: workers with or without a processor,
     /// and the monitor.
     nthreads: AtomicUsize,
@@ -500,10 +502,10 @@ impl Scheduler {
                     }
                 })
                 .collect(),
-            idle: Mutex::new(Vec::new()),
+            idle: ShortLock::new(LockRank::SchedIdle, Vec::new()),
             nidle: AtomicUsize::new(0),
             nspinning: AtomicUsize::new(0),
-            idle_threads: Mutex::new(Vec::new()),
+            idle_threads: ShortLock::new(LockRank::SchedIdleThreads, Vec::new()),
             nthreads: AtomicUsize::new(0),
             handoffs: AtomicU64::new(0),
             sysmon_word: AtomicU32::new(0),
@@ -585,11 +587,11 @@ impl Scheduler {
     /// Stops the threads once they run out of work (the runtime is gone).
     pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, SeqCst);
-        let idle: Vec<usize> = std::mem::take(&mut *lock(&self.idle));
+        let idle: Vec<usize> = std::mem::take(&mut *self.idle.lock());
         for i in idle {
             self.wake_proc(i);
         }
-        for t in std::mem::take(&mut *lock(&self.idle_threads)) {
+        for t in std::mem::take(&mut *self.idle_threads.lock()) {
             t.proc.store(NO_PROC, Relaxed);
             t.word.store(1, Release);
             crate::platform::futex_wake(&t.word);
@@ -682,7 +684,7 @@ impl Scheduler {
         if self.nspinning.load(Relaxed) != 0 || self.nidle.load(Relaxed) == 0 {
             return;
         }
-        let index = lock(&self.idle).pop();
+        let index = self.idle.lock().pop();
         if let Some(i) = index {
             self.wake_proc(i);
         }
@@ -747,7 +749,7 @@ impl Scheduler {
             proc: AtomicUsize::new(NO_PROC),
         });
         {
-            let mut pool = lock(&self.idle_threads);
+            let mut pool = self.idle_threads.lock();
             if self.shutdown.load(SeqCst) {
                 return None;
             }
@@ -765,7 +767,7 @@ impl Scheduler {
     /// one.
     fn hand_off(&self, p: usize) {
         self.handoffs.fetch_add(1, Relaxed);
-        let idle = lock(&self.idle_threads).pop();
+        let idle = self.idle_threads.lock().pop();
         match idle {
             Some(t) => {
                 t.proc.store(p, Relaxed);
@@ -901,7 +903,7 @@ impl Scheduler {
             self.nspinning.fetch_sub(1, Relaxed);
         }
         {
-            let mut idle = lock(&self.idle);
+            let mut idle = self.idle.lock();
             idle.push(index);
             self.nidle.fetch_add(1, SeqCst);
         }
@@ -963,7 +965,7 @@ impl Scheduler {
     /// Takes processor `index` off the idle list if it is there (the
     /// caller then accounts for it: `leave_idle`, or `wake_proc`).
     fn remove_idle(&self, index: usize) -> bool {
-        let mut idle = lock(&self.idle);
+        let mut idle = self.idle.lock();
         let pos = idle.iter().position(|&i| i == index);
         pos.map(|p| idle.swap_remove(p)).is_some()
     }
@@ -1163,7 +1165,7 @@ impl Scheduler {
             self.nidle.load(Relaxed),
             self.nthreads.load(Relaxed),
             self.nspinning.load(Relaxed),
-            lock(&self.idle_threads).len(),
+            self.idle_threads.lock().len(),
             self.injector.len(),
             queues.join(" "),
             self.handoffs.load(Relaxed),
@@ -1186,10 +1188,6 @@ fn schedtrace_interval() -> Option<u64> {
         let ms: u64 = std::env::var("GORT_SCHEDTRACE").ok()?.trim().parse().ok()?;
         (ms > 0).then(|| ms.saturating_mul(1_000_000))
     })
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `gort::blocking(f)` from an M:N goroutine: see `Scheduler::blocking`.

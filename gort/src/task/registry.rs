@@ -44,9 +44,9 @@
 use core::cell::Cell;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize};
-use std::sync::{Mutex, MutexGuard};
 
-use crate::platform::{self, OsThread};
+use crate::lockrank::LockRank;
+use crate::platform::{self, OsThread, ShortLock, ShortLockGuard};
 
 /// The world's state: 0 running, else the epoch of the collection that
 /// stopped it.
@@ -139,19 +139,22 @@ pub(crate) struct Registry {
     nstacks: usize,
 }
 
-// SAFETY: the raw lists are only walked or changed under the mutex.
+// SAFETY: the raw lists are only walked or changed under the lock.
 unsafe impl Send for Registry {}
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    threads: core::ptr::null_mut(),
-    stacks: core::ptr::null_mut(),
-    nthreads: 0,
-    nstacks: 0,
-});
+static REGISTRY: ShortLock<Registry> = ShortLock::new(
+    LockRank::Registry,
+    Registry {
+        threads: core::ptr::null_mut(),
+        stacks: core::ptr::null_mut(),
+        nthreads: 0,
+        nstacks: 0,
+    },
+);
 
 /// Takes the registry lock (a collection holds it throughout).
-pub(crate) fn lock() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+pub(crate) fn lock() -> ShortLockGuard<'static, Registry> {
+    REGISTRY.lock()
 }
 
 impl Registry {

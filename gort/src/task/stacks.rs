@@ -1,5 +1,5 @@
-//! Goroutine stacks for the M:N scheduler: carved out of large regions,
-//! each with a guard page at its low end, and reused.
+//! Goroutine stacks for the M:N scheduler: a pool that reuses them, each
+//! with a guard page at its low end, and gives idle ones' pages back.
 //!
 //! Invariants:
 //! - a stack is `[guard page][usable]`, the usable part being the
@@ -16,21 +16,23 @@
 //!   when `scavenge_deadline` passes, from a busy worker's loop or an idle
 //!   worker's timed sleep. So a burst of goroutines reuses committed
 //!   stacks, and its memory goes back a few seconds after it ends;
-//! - pages go back to the OS in one call per run of neighbouring stacks
-//!   (each call interrupts every CPU to flush its TLB); a guard survives
-//!   that (`MADV_DONTNEED` keeps guard markers, and never touches an
-//!   `mprotect`ed page's protection);
+//! - pages go back to the OS through `platform::release_stack_pages`,
+//!   which keeps the stacks it leaves in the list (address range and
+//!   guard kept: they go cold) and frees the others;
 //! - regions are unmapped only when the pool is dropped, which is after
 //!   its scheduler and so after every goroutine (every stack) of it.
 //!
-//! On Unix the memory comes from `platform` (see `posix_memory`: on Linux
-//! 6.13+ a guard costs no extra mapping, so a million goroutines fit the
-//! default `vm.max_map_count`); elsewhere each stack is corosensei's own
-//! `DefaultStack` (needed on Windows for its thread-block fields), pooled
-//! the same way.
+//! The memory and its carving come from `platform` (`PooledStack`,
+//! `StackCarver`): on Unix stacks carved out of large regions (see
+//! `posix_memory`: on Linux 6.13+ a guard costs no extra mapping, so a
+//! million goroutines fit the default `vm.max_map_count`); on Windows each
+//! stack is corosensei's own `DefaultStack` (for its thread-block fields),
+//! pooled the same way.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::lockrank::LockRank;
+use crate::platform::{self, PooledStack, ShortLock, ShortLockGuard, StackCarver};
 
 /// Warm stacks kept however long they go unused.
 const MAX_WARM: usize = 1024;
@@ -39,22 +41,59 @@ const MAX_WARM: usize = 1024;
 /// go back to the OS, in nanoseconds.
 const SCAVENGE_PERIOD: u64 = 2_000_000_000;
 
-/// Stacks carved from one region at a time (bounded to 64 MiB a region).
-#[cfg(unix)]
-const STACKS_PER_REGION: usize = 64;
-#[cfg(unix)]
-const MAX_REGION: usize = 64 << 20;
+/// A goroutine stack, with what the collector knows of it.
+pub(crate) type GoStack = PooledStack<StackTag>;
 
-#[cfg(unix)]
-pub(crate) use unix::GoStack;
-#[cfg(not(unix))]
-pub(crate) type GoStack = corosensei::stack::DefaultStack;
+/// What the pool keeps beside each stack: the collector's record of it,
+/// where there is a collector.
+pub(crate) struct StackTag {
+    #[cfg(gort_gc)]
+    record: *mut crate::task::registry::StackRecord,
+}
+
+// SAFETY: the record is shared with the collector through atomics and the
+// registry's lock only; nothing else in it belongs to a thread.
+unsafe impl Send for StackTag {}
+
+impl StackTag {
+    /// Records the stack whose usable range is `[lo, hi)`.
+    #[cfg(gort_gc)]
+    fn new(lo: usize, hi: usize) -> StackTag {
+        StackTag {
+            record: crate::task::registry::add_stack(lo, hi),
+        }
+    }
+
+    #[cfg(not(gort_gc))]
+    fn new(_lo: usize, _hi: usize) -> StackTag {
+        StackTag {}
+    }
+}
+
+#[cfg(gort_gc)]
+impl Drop for StackTag {
+    fn drop(&mut self) {
+        // SAFETY: the record came from `add_stack` in `StackTag::new` and
+        // is removed once, here, while the stack is still mapped (a
+        // `PooledStack` drops its tag first, and regions are unmapped
+        // after every stack is dropped).
+        unsafe { crate::task::registry::remove_stack(self.record) };
+    }
+}
+
+#[cfg(gort_gc)]
+impl GoStack {
+    /// The collector's record of this stack.
+    pub(crate) fn record(&self) -> *mut crate::task::registry::StackRecord {
+        self.tag.record
+    }
+}
 
 /// A scheduler's stacks, all of one size.
 pub(crate) struct Stacks {
     /// Usable bytes per stack (whole pages).
     usable: usize,
-    pool: Mutex<Pool>,
+    pool: ShortLock<Pool>,
     /// When `scavenge` has work (a `now_nanos` time), `u64::MAX` if none.
     scavenge_at: AtomicU64,
 }
@@ -65,26 +104,26 @@ struct Pool {
     /// The fewest stacks `warm` held since the last scavenge.
     low_water: usize,
     cold: Vec<GoStack>,
-    #[cfg(unix)]
-    carve: unix::Carver,
+    /// Last: dropped after every stack above.
+    carver: StackCarver,
 }
 
 impl Stacks {
     pub(crate) fn new(stack_size: usize) -> Stacks {
-        let page = crate::platform::page_size();
+        let page = platform::page_size();
         let usable = stack_size
             .max(corosensei::stack::MIN_STACK_SIZE)
-            .next_multiple_of(page);
+            .checked_next_multiple_of(page)
+            .unwrap_or(usize::MAX - usize::MAX % page);
         Stacks {
             usable,
-            pool: Mutex::new(Pool::default()),
+            pool: ShortLock::new(LockRank::StackPool, Pool::default()),
             scavenge_at: AtomicU64::new(u64::MAX),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pool> {
-        // Nothing panics while holding it; a poisoned pool is still sound.
-        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> ShortLockGuard<'_, Pool> {
+        self.pool.lock()
     }
 
     /// A stack for a new goroutine: warm, else cold, else a new one.
@@ -98,10 +137,7 @@ impl Stacks {
         if let Some(s) = pool.cold.pop() {
             return Ok(s);
         }
-        #[cfg(unix)]
-        return pool.carve.next(self.usable);
-        #[cfg(not(unix))]
-        return GoStack::new(self.usable);
+        pool.carver.carve(self.usable, StackTag::new)
     }
 
     /// Takes back the stack of a finished goroutine (it stays warm).
@@ -110,7 +146,7 @@ impl Stacks {
         pool.warm.push(stack);
         if pool.warm.len() > MAX_WARM && self.scavenge_at.load(Relaxed) == u64::MAX {
             pool.low_water = pool.warm.len();
-            let at = crate::platform::now_nanos().saturating_add(SCAVENGE_PERIOD);
+            let at = platform::now_nanos().saturating_add(SCAVENGE_PERIOD);
             self.scavenge_at.store(at, Relaxed);
         }
     }
@@ -131,7 +167,7 @@ impl Stacks {
             return; // another worker just did it
         }
         let unused = pool.low_water.min(pool.warm.len()).saturating_sub(MAX_WARM);
-        let idle: Vec<GoStack> = pool.warm.drain(..unused).collect();
+        let mut idle: Vec<GoStack> = pool.warm.drain(..unused).collect();
         pool.low_water = pool.warm.len();
         let next = if pool.warm.len() > MAX_WARM {
             now.saturating_add(SCAVENGE_PERIOD)
@@ -140,130 +176,137 @@ impl Stacks {
         };
         self.scavenge_at.store(next, Relaxed);
         drop(pool);
-        #[cfg(unix)]
-        {
-            let mut idle = idle;
-            unix::discard_pages(&mut idle);
-            self.lock().cold.append(&mut idle);
-        }
-        // Elsewhere an idle stack is simply unmapped.
-        #[cfg(not(unix))]
-        drop(idle);
+        platform::release_stack_pages(&mut idle);
+        self.lock().cold.append(&mut idle);
     }
 }
 
-#[cfg(unix)]
-mod unix {
-    use corosensei::stack::{Stack, StackPointer};
+/// The pool on its own (as the scheduler uses it): reuse, scavenging and
+/// failure.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corosensei::stack::Stack;
 
-    /// One goroutine stack inside a region: `[guard page][usable]`.
-    pub(crate) struct GoStack {
-        /// One past the highest usable byte (the stack grows down from it).
-        top: usize,
-        /// Bytes from the guard page's start to `top`.
-        len: usize,
-        /// What the collector knows of this stack.
-        #[cfg(gort_gc)]
-        record: *mut crate::task::registry::StackRecord,
+    /// The highest word of `s`'s usable part.
+    fn top_word(s: &GoStack) -> *mut u64 {
+        (s.base().get() - 8) as *mut u64
     }
 
-    // SAFETY: a stack is plain memory; its record is shared with the
-    // collector through atomics only.
-    unsafe impl Send for GoStack {}
-
-    #[cfg(gort_gc)]
-    impl GoStack {
-        /// The collector's record of this stack.
-        pub(crate) fn record(&self) -> *mut crate::task::registry::StackRecord {
-            self.record
-        }
+    fn mark(s: &GoStack, value: u64) {
+        // SAFETY: the stack is ours (taken, no coroutine runs on it), and
+        // its top word is usable memory.
+        unsafe { top_word(s).write(value) };
     }
 
-    #[cfg(gort_gc)]
-    impl Drop for GoStack {
-        fn drop(&mut self) {
-            // SAFETY: the record came from `add_stack` in `Carver::next`
-            // and is removed once, here, while the stack is still mapped
-            // (the regions are unmapped after every stack is dropped).
-            unsafe { crate::task::registry::remove_stack(self.record) };
-        }
+    fn marker(s: &GoStack) -> u64 {
+        // SAFETY: as in `mark`.
+        unsafe { top_word(s).read() }
     }
 
-    // SAFETY: `base` is the top of memory we own for as long as this value
-    // exists (module invariants), `limit` its lowest byte including the
-    // guard page, as the trait asks; both are page-aligned, so aligned to
-    // `STACK_ALIGNMENT`.
-    unsafe impl Stack for GoStack {
-        fn base(&self) -> StackPointer {
-            StackPointer::new(self.top).expect("a stack is never at address 0")
-        }
-        fn limit(&self) -> StackPointer {
-            StackPointer::new(self.top - self.len).expect("a stack is never at address 0")
-        }
+    fn counts(stacks: &Stacks) -> (usize, usize) {
+        let pool = stacks.lock();
+        (pool.warm.len(), pool.cold.len())
     }
 
-    /// Gives the pages of `stacks` (owned by no goroutine) back to the OS,
-    /// one call per run of neighbouring stacks. Sorts `stacks`.
-    pub(super) fn discard_pages(stacks: &mut [GoStack]) {
-        stacks.sort_unstable_by_key(|s| s.top);
-        let mut i = 0;
-        while i < stacks.len() {
-            // Runs from the first usable byte of stacks[i] (past its guard)
-            // to the top of the last neighbour; guards inside stay guards.
-            let low = stacks[i].top - stacks[i].len + crate::platform::page_size();
-            let mut top = stacks[i].top;
-            i += 1;
-            while i < stacks.len() && stacks[i].top - stacks[i].len == top {
-                top = stacks[i].top;
-                i += 1;
-            }
-            // SAFETY: these stacks are in the pool, owned by no goroutine:
-            // their contents are dead, and the range is inside our regions.
-            unsafe { crate::platform::discard_pages(low, top - low) };
-        }
+    #[test]
+    fn a_given_back_stack_is_the_next_one_taken() {
+        let stacks = Stacks::new(64 << 10);
+        let (a, b) = (stacks.take().unwrap(), stacks.take().unwrap());
+        assert_ne!(a.base(), b.base());
+        assert!(
+            a.base().get() - a.limit().get() > 64 << 10,
+            "usable part too small"
+        );
+        let (a_base, b_base) = (a.base(), b.base());
+        stacks.give(a);
+        stacks.give(b);
+        assert_eq!(counts(&stacks), (2, 0));
+        // Last in, first out: the warmest stack first.
+        assert_eq!(stacks.take().unwrap().base(), b_base);
+        assert_eq!(stacks.take().unwrap().base(), a_base);
+        assert_eq!(counts(&stacks), (0, 0));
+        assert_eq!(stacks.scavenge_deadline(), u64::MAX, "nothing to scavenge");
     }
 
-    /// Carves stacks out of regions, mapping a new region when the current
-    /// one is used up; unmaps every region when dropped.
-    #[derive(Default)]
-    pub(super) struct Carver {
-        next: usize,
-        end: usize,
-        regions: Vec<(usize, usize)>,
+    #[test]
+    fn scavenging_leaves_max_warm_stacks_and_the_rest_go_cold() {
+        let extra = 75;
+        let stacks = Stacks::new(corosensei::stack::MIN_STACK_SIZE);
+        let taken: Vec<GoStack> = (0..MAX_WARM + 1 + extra)
+            .map(|_| stacks.take().unwrap())
+            .collect();
+        for (i, s) in taken.iter().enumerate() {
+            mark(s, i as u64 + 1);
+        }
+        // Given back oldest first, so the first ones end at the bottom.
+        for s in taken {
+            stacks.give(s);
+        }
+        assert_eq!(counts(&stacks), (MAX_WARM + 1 + extra, 0));
+        let deadline = stacks.scavenge_deadline();
+        assert_ne!(
+            deadline,
+            u64::MAX,
+            "more than MAX_WARM warm: a scavenge is due"
+        );
+
+        // Before its deadline a scavenge does nothing.
+        stacks.scavenge(deadline - 1);
+        assert_eq!(counts(&stacks), (MAX_WARM + 1 + extra, 0));
+
+        // When the pool went past MAX_WARM it held MAX_WARM + 1: only one
+        // stack beyond MAX_WARM went unused for the whole period.
+        stacks.scavenge(deadline);
+        let (warm, cold) = counts(&stacks);
+        assert_eq!(warm, MAX_WARM + extra);
+        assert!(cold <= 1, "{cold} cold");
+        let next = stacks.scavenge_deadline();
+        assert!(next > deadline && next != u64::MAX, "still too many warm");
+
+        // Nothing was taken in the next period: all the extra go.
+        stacks.scavenge(next);
+        let (warm, cold) = counts(&stacks);
+        assert_eq!(warm, MAX_WARM);
+        assert!(cold <= 1 + extra, "{cold} cold");
+        assert_eq!(stacks.scavenge_deadline(), u64::MAX, "done");
+
+        // The stacks that stayed warm are the last given back, with
+        // their contents: their pages were kept. Then the cold ones.
+        let mut retaken = Vec::new();
+        for i in (1 + extra..MAX_WARM + 1 + extra).rev() {
+            let s = stacks.take().unwrap();
+            assert_eq!(marker(&s), i as u64 + 1);
+            retaken.push(s);
+        }
+        assert_eq!(counts(&stacks), (0, cold));
+        for _ in 0..cold {
+            let s = stacks.take().unwrap();
+            mark(&s, 1);
+            assert_eq!(marker(&s), 1);
+            retaken.push(s);
+        }
+        assert_eq!(counts(&stacks), (0, 0));
     }
 
-    impl Carver {
-        pub(super) fn next(&mut self, usable: usize) -> std::io::Result<GoStack> {
-            let page = crate::platform::page_size();
-            let len = usable + page;
-            if self.end - self.next < len {
-                let region = len
-                    .saturating_mul(super::STACKS_PER_REGION)
-                    .min(super::MAX_REGION.max(len));
-                let start = crate::platform::map_region(region)?;
-                self.regions.push((start, region));
-                self.next = start;
-                self.end = start + region - region % len;
-            }
-            crate::platform::guard_pages(self.next, page)?;
-            let stack = GoStack {
-                top: self.next + len,
-                len,
-                #[cfg(gort_gc)]
-                record: crate::task::registry::add_stack(self.next + page, self.next + len),
-            };
-            self.next += len;
-            Ok(stack)
-        }
+    #[test]
+    fn scavenging_with_few_warm_stacks_does_nothing() {
+        let stacks = Stacks::new(corosensei::stack::MIN_STACK_SIZE);
+        let s = stacks.take().unwrap();
+        stacks.give(s);
+        stacks.scavenge(u64::MAX - 1);
+        assert_eq!(counts(&stacks), (1, 0));
     }
 
-    impl Drop for Carver {
-        fn drop(&mut self) {
-            for &(start, len) in &self.regions {
-                // SAFETY: the pool is dropped after every stack carved from
-                // it came back (module invariants), so nothing uses them.
-                unsafe { crate::platform::unmap_region(start, len) };
-            }
-        }
+    #[test]
+    fn an_absurd_stack_size_fails_to_take_and_leaves_the_pool_usable() {
+        let huge = Stacks::new(usize::MAX / 16);
+        assert!(huge.take().is_err(), "a stack of usize::MAX / 16 bytes");
+        assert!(huge.take().is_err(), "and again");
+        assert_eq!(counts(&huge), (0, 0));
+        let fine = Stacks::new(64 << 10);
+        let s = fine.take().unwrap();
+        mark(&s, 7);
+        assert_eq!(marker(&s), 7);
     }
 }

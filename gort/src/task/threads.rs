@@ -12,13 +12,16 @@
 //! - a job does not unwind (the runtime catches a goroutine's panics); if
 //!   one does, the process ends (`run_owned_thread`), not the thread alone.
 //!
-//! The pool list uses `std::sync::Mutex`: this layer sits below `Futex` and
-//! `gort::sync`, and the threads scheduler only exists where std does.
+//! The pool list is a `ShortLock` (rank `ThreadPool`): this layer sits
+//! below `Futex` and `gort::sync`.
 
 use core::time::Duration;
 use std::cell::UnsafeCell;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+
+use crate::lockrank::LockRank;
+use crate::platform::ShortLock;
 
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
@@ -30,7 +33,7 @@ const LINGER: Duration = Duration::from_secs(10);
 
 pub(crate) struct ThreadPool {
     stack_size: usize,
-    idle: Mutex<Vec<Arc<Worker>>>,
+    idle: ShortLock<Vec<Arc<Worker>>>,
 }
 
 struct Worker {
@@ -47,13 +50,13 @@ impl ThreadPool {
     pub(crate) fn new(stack_size: usize) -> Arc<Self> {
         Arc::new(ThreadPool {
             stack_size,
-            idle: Mutex::new(Vec::new()),
+            idle: ShortLock::new(LockRank::ThreadPool, Vec::new()),
         })
     }
 
     /// Runs `job` on a pooled thread, starting a new one if none is idle.
     pub(crate) fn spawn(self: &Arc<Self>, job: Job) {
-        let worker = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let worker = self.idle.lock().pop();
         match worker {
             Some(w) => {
                 // SAFETY: popping `w` made us the slot's only writer, and the
@@ -83,10 +86,7 @@ impl ThreadPool {
         loop {
             job();
             me.state.store(IDLE, Ordering::Relaxed);
-            self.idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(me.clone());
+            self.idle.lock().push(me.clone());
             match self.wait_for_job(&me) {
                 Some(next) => job = next,
                 None => return,
@@ -110,7 +110,7 @@ impl ThreadPool {
                 !super::parked(|| crate::platform::futex_wait(&me.state, IDLE, left))
             };
             if timed_out {
-                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                let mut idle = self.idle.lock();
                 if let Some(pos) = idle.iter().position(|w| Arc::ptr_eq(w, me)) {
                     idle.swap_remove(pos);
                     return None;

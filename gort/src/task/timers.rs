@@ -191,7 +191,7 @@ pub(crate) struct TimerHeap {
 impl Default for TimerHeap {
     fn default() -> Self {
         TimerHeap {
-            queue: ShortLock::new(Queue::new()),
+            queue: ShortLock::new(crate::lockrank::LockRank::TimerHeap, Queue::new()),
             next: AtomicU64::new(u64::MAX),
         }
     }
@@ -368,12 +368,15 @@ pub(crate) fn disarm(id: TimerId) -> bool {
 /// when it has nothing to run (`task::cores`).
 #[cfg(not(feature = "std"))]
 pub(crate) static GLOBAL_HEAP: TimerHeap = TimerHeap {
-    queue: ShortLock::new(Queue {
-        order: BinaryHeap::new(),
-        actions: Map::new(),
-        fires: 0,
-        collect_at: COLLECT_FROM,
-    }),
+    queue: ShortLock::new(
+        crate::lockrank::LockRank::TimerHeap,
+        Queue {
+            order: BinaryHeap::new(),
+            actions: Map::new(),
+            fires: 0,
+            collect_at: COLLECT_FROM,
+        },
+    ),
     next: AtomicU64::new(u64::MAX),
 };
 
