@@ -308,10 +308,7 @@ fn global() -> &'static Global {
     // The thread gets the heap by reference: it must not wait on the
     // initialisation that is starting it.
     STARTED.call_once(|| {
-        std::thread::Builder::new()
-            .name("gort-timers".into())
-            .spawn(move || super::run_owned_thread(|| serve(g)))
-            .expect("gort: cannot start the timer thread");
+        super::thread_limit::start_thread("gort-timers".into(), None, move || serve(g));
     });
     g
 }
