@@ -184,7 +184,7 @@ fn socket_pair() -> (
 }
 
 /// A connected pair of blocking sockets (TCP over loopback).
-#[cfg(not(unix))]
+#[cfg(not(any(unix, target_family = "wasm")))]
 fn socket_pair() -> (std::net::TcpStream, std::net::TcpStream) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let a = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
