@@ -271,7 +271,7 @@ fn child_hands_off_then_sleeps() {
 
 #[test]
 fn schedtrace_prints_gos_line_with_handoffs() {
-    if !Scheduler::MN.is_available() {
+    if !common::schedulers().contains(&Scheduler::MN) {
         return;
     }
     let (code, out, err) = run_child(
