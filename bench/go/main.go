@@ -277,6 +277,28 @@ func sleepMany(p params) time.Duration {
 	return elapsed
 }
 
+// blockingCalls: n goroutines each make one blocking system call (a
+// thread sleep of d, rawSleep), all at the same time; timed until the
+// last returns. sysmon hands each blocked goroutine's P to another thread.
+func blockingCalls(p params) time.Duration {
+	n, d := p.n("calls"), time.Duration(p.n("micros"))*time.Microsecond
+	var wg sync.WaitGroup
+	var returned atomic.Uint64
+	start := time.Now()
+	wg.Add(n)
+	for range n {
+		go func() {
+			rawSleep(d)
+			returned.Add(1)
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	check("blocking calls returned", returned.Load(), uint64(n))
+	return elapsed
+}
+
 // nthPrime by trial division (the sieve's check).
 func nthPrime(n int) int {
 	found := 0
@@ -664,6 +686,7 @@ var workloads = map[string]func(params) time.Duration{
 	"spawn_waitgroup":    spawnWaitGroup,
 	"sieve":              sieve,
 	"sleep_many":         sleepMany,
+	"blocking_calls":     blockingCalls,
 	"chan_pingpong":      chanPingpong,
 }
 

@@ -24,6 +24,7 @@ pub const WORKLOADS: &[&str] = &[
     "spawn_waitgroup",
     "sieve",
     "sleep_many",
+    "blocking_calls",
     "chan_pingpong",
     "chan_seq_bounded1",
     "chan_seq_boundedN",

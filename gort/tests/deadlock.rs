@@ -15,11 +15,36 @@ use gort::{Builder, Scheduler};
 const LIMIT: Duration = Duration::from_secs(20);
 
 fn runtime() -> gort::Runtime {
-    let sched = match std::env::var("GORT_SCHEDULER").as_deref() {
+    Builder::new().scheduler(scheduler()).build()
+}
+
+fn scheduler() -> Scheduler {
+    match std::env::var("GORT_SCHEDULER").as_deref() {
         Ok("mn") => Scheduler::MN,
         _ => Scheduler::Threads,
-    };
-    Builder::new().scheduler(sched).build()
+    }
+}
+
+/// On one worker: a goroutine announces itself and then blocks its thread
+/// outside gort in `block`, which returns after about 1.5 s; meanwhile
+/// the root (woken by the announcement, so the worker must be handed
+/// over under M:N) and a second goroutine wait on it through gort
+/// channels. Not a deadlock: the blocked thread is awake.
+fn others_wait_on_a_blocked_goroutine(block: fn() -> i32) {
+    let rt = Builder::new().scheduler(scheduler()).workers(1).build();
+    rt.run(move || {
+        let (started, result) = (Chan::<()>::new(1), Chan::<i32>::new(0));
+        let (started2, result2) = (started.clone(), result.clone());
+        gort::go(move || {
+            started2.send(()).unwrap();
+            result2.send(block()).unwrap();
+        });
+        started.recv().unwrap();
+        let forwarded = Chan::<i32>::new(0);
+        let forwarded2 = forwarded.clone();
+        gort::go(move || forwarded2.send(result.recv().unwrap() + 1).unwrap());
+        assert_eq!(forwarded.recv(), Some(5));
+    });
 }
 
 /// The programs the children run.
@@ -122,6 +147,20 @@ fn run_case(case: &str) {
             assert_eq!(c.recv(), Some(3));
             t.join().unwrap();
         }
+        "thread_sleep_is_no_deadlock" => others_wait_on_a_blocked_goroutine(|| {
+            std::thread::sleep(Duration::from_millis(1500));
+            4
+        }),
+        "std_recv_fed_by_a_plain_thread_is_no_deadlock" => {
+            others_wait_on_a_blocked_goroutine(|| {
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(1500));
+                    tx.send(4).unwrap();
+                });
+                rx.recv().unwrap()
+            })
+        }
         other => panic!("unknown case {other}"),
     }
 }
@@ -205,6 +244,8 @@ fn main() {
         "sleeper_is_no_deadlock",
         "blocking_call_is_no_deadlock",
         "busy_plain_thread_is_no_deadlock",
+        "thread_sleep_is_no_deadlock",
+        "std_recv_fed_by_a_plain_thread_is_no_deadlock",
     ];
     let mut failures = Vec::new();
     let mut passed = 0;

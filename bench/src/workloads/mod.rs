@@ -3,6 +3,7 @@
 //! program has (`crate::go`).
 
 mod binary_trees;
+mod blocking;
 mod chan;
 mod futex;
 mod memory;
@@ -25,7 +26,7 @@ pub fn registry() -> Vec<Workload> {
 /// The Rust side only (a child process runs one Rust contender, and need
 /// not look for a Go toolchain).
 pub fn registry_without_go() -> Vec<Workload> {
-    let families: [fn() -> Vec<Workload>; 10] = [
+    let families: [fn() -> Vec<Workload>; 11] = [
         mutex::workloads,
         rwmutex::workloads,
         waitgroup::workloads,
@@ -34,6 +35,7 @@ pub fn registry_without_go() -> Vec<Workload> {
         chan::workloads,
         sieve::workloads,
         timers::workloads,
+        blocking::workloads,
         memory::workloads,
         binary_trees::workloads,
     ];
@@ -71,7 +73,13 @@ const THREADS_SCHEDULER: &[(&str, &str)] = &[("GORT_SCHEDULER", "threads")];
 fn add_threads_twins(all: &mut [Workload]) {
     let wanted = |w: &Workload| {
         (w.family == "chan" && !w.name.ends_with("bounded0"))
-            || ["spawn_join", "spawn_join_batched", "waitgroup_fanout"].contains(&w.name)
+            || [
+                "spawn_join",
+                "spawn_join_batched",
+                "waitgroup_fanout",
+                "blocking_calls",
+            ]
+            .contains(&w.name)
     };
     for w in all.iter_mut().filter(|w| wanted(w)) {
         let Some(at) = w.contenders.iter().position(|c| c.name == "gort") else {
