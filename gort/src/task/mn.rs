@@ -1079,7 +1079,7 @@ impl Scheduler {
                 seen.fill(Seen::default());
                 continue;
             }
-            if self.retake(now, &mut seen) {
+            if !world_stopped() && self.retake(now, &mut seen) {
                 delay = SYSMON_MIN_SLEEP_NS;
                 quiet_looks = 0;
             } else {
@@ -1172,6 +1172,16 @@ impl Scheduler {
         );
         crate::platform::write_stderr(line.as_bytes());
     }
+}
+
+/// Whether the collector has stopped the world: its stopped threads look
+/// blocked, but handing their processors off would only start threads
+/// that wait for the world too.
+fn world_stopped() -> bool {
+    #[cfg(gort_gc)]
+    return super::registry::STOP_EPOCH.load(Relaxed) != 0;
+    #[cfg(not(gort_gc))]
+    false
 }
 
 /// What the monitor saw of a processor: its status word, and since when.
