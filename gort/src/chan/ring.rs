@@ -579,8 +579,9 @@ mod tests {
     }
 
     /// Random pushes and pops against a `VecDeque`, from `start` (a
-    /// position every slot's stamp is set free for).
-    fn against_a_model(cap: usize, start: usize, steps: usize, seed: u64) -> usize {
+    /// position every slot's stamp is set free for). Returns how many
+    /// values were popped, and the final `head`.
+    fn against_a_model(cap: usize, start: usize, steps: usize, seed: u64) -> (usize, usize) {
         let r = Ring::<u64>::new(cap);
         r.head.0.store(start, Relaxed);
         r.tail.0.store(start, Relaxed);
@@ -609,13 +610,13 @@ mod tests {
             assert_eq!(r.can_push(), model.len() < cap);
             assert_eq!(tail(&r) & r.closed_bit(), 0);
         }
-        popped
+        (popped, head(&r))
     }
 
     #[test]
     fn wraps_around_over_many_laps() {
         for cap in [1, 2, 3, 7, 8] {
-            let popped = against_a_model(cap, 0, scaled(20_000), 0x9E37_79B9_7F4A_7C15);
+            let (popped, _) = against_a_model(cap, 0, scaled(20_000), 0x9E37_79B9_7F4A_7C15);
             assert!(
                 popped / cap >= 10,
                 "only {} laps at cap {cap}",
@@ -634,8 +635,9 @@ mod tests {
             let r = Ring::<u8>::new(cap);
             // Two laps before the top of the word: the run wraps to 0.
             let start = r.lap(usize::MAX).wrapping_sub(2 * r.lap_len);
-            let popped = against_a_model(cap, start, scaled(2_000), 0x2545_F491_4F6C_DD1D);
-            assert!(popped > 3 * cap, "did not wrap at cap {cap}");
+            let (popped, head) = against_a_model(cap, start, 1_000, 0x2545_F491_4F6C_DD1D);
+            assert!(head < start, "head {head:#x} did not wrap at cap {cap}");
+            assert!(popped >= 3 * cap);
         }
     }
 
