@@ -199,20 +199,25 @@ mod tests {
 
     #[test]
     fn the_task_sees_the_value_moved_before_done() {
+        use core::sync::atomic::{AtomicBool, Ordering::Release};
         for round in 0..scaled(2_000) as u64 {
             let t = Task::new();
             let slot = Slot(core::cell::UnsafeCell::new(0));
+            // Set after the claim: a counterpart that failed to decide
+            // ends the wait below instead of hanging it.
+            let finished = AtomicBool::new(false);
             let seen = std::thread::scope(|s| {
                 let counterpart = s.spawn(|| {
                     // SAFETY: the task reads the slot only after `done`.
                     unsafe { *slot.get() = round + 1 };
-                    t.try_decide(done(1, false))
+                    let won = t.try_decide(done(1, false));
+                    finished.store(true, Release);
+                    won
                 });
-                // (A counterpart that ended without deciding fails below.)
-                while t.is_waiting() && !counterpart.is_finished() {
+                while t.is_waiting() && !finished.load(Acquire) {
                     std::thread::yield_now();
                 }
-                assert_eq!(decode(t.wait_state()), (1, false));
+                assert_eq!(t.wait_state(), done(1, false));
                 // SAFETY: the counterpart's write came before its CAS
                 // (Release), seen by `is_waiting` (Acquire).
                 let seen = unsafe { *slot.get() };
