@@ -497,13 +497,55 @@ mod tests {
         assert_eq!((read(pa), read(pc)), (Some(1), None), "slots untouched");
     }
 
+    /// A value whose drop aborts `task`'s wait: dropped inside `give`
+    /// (a slot's old content is dropped when it is written), it decides
+    /// the receiver after it was picked and before its CAS.
+    #[derive(Debug)]
+    struct AbortOnDrop(Option<TaskRef>, u32);
+
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            if let Some(t) = self.0.take() {
+                assert!(t.try_decide(ABORTED));
+            }
+        }
+    }
+
+    #[test]
+    fn give_takes_the_value_back_from_a_receiver_decided_meanwhile() {
+        let (a, b) = (Task::new(), Task::new());
+        let mut sa = Some(AbortOnDrop(Some(a.clone()), 0));
+        let mut sb = None;
+        let (pa, pb) = (&raw mut sa, &raw mut sb);
+        let mut q = WaitQueue::new();
+        q.push(entry(&a, 0, pa));
+        q.push(entry(&b, 1, pb));
+        let woken = q.give(AbortOnDrop(None, 5), None).unwrap();
+        assert!(same(&woken, &b));
+        assert_eq!(a.wait_state(), ABORTED);
+        assert_eq!(b.wait_state(), done(1, false));
+        // SAFETY: the slots are this test's locals, out of the queue.
+        let (va, vb) = unsafe { ((*pa).as_ref().map(|v| v.1), (*pb).as_ref().map(|v| v.1)) };
+        assert_eq!((va, vb), (None, Some(5)), "the value did not move on");
+        assert_eq!(q.len(), 0);
+
+        let c = Task::new();
+        let mut sc = Some(AbortOnDrop(Some(c.clone()), 0));
+        q.push(entry(&c, 0, &raw mut sc));
+        let back = q.give(AbortOnDrop(None, 6), None).unwrap_err();
+        assert_eq!(back.1, 6);
+        assert_eq!(q.len(), 0);
+    }
+
     /// `rounds` times: reopen `t`'s wait, then run `op` (which queues an
     /// entry of `t` and serves it) on this thread while another thread
-    /// aborts `t`'s wait. Returns, per round, what `op` returned and
-    /// whether the abort won.
+    /// runs `abort` (which aborts `t`'s wait, maybe after waiting for a
+    /// sign that `op` is under way). Returns, per round, what `op`
+    /// returned and whether the abort won.
     fn race_an_abort<R>(
         rounds: usize,
         t: &TaskRef,
+        abort: impl Fn(usize) -> bool + Sync,
         mut op: impl FnMut(usize, &mut WaitQueue<u32>) -> R,
     ) -> Vec<(R, bool)> {
         let start = Barrier::new(2);
@@ -511,9 +553,9 @@ mod tests {
         std::thread::scope(|s| {
             let aborter = s.spawn(|| {
                 (0..rounds)
-                    .map(|_| {
+                    .map(|r| {
                         start.wait();
-                        let won = t.try_decide(ABORTED);
+                        let won = abort(r);
                         end.wait();
                         won
                     })
@@ -538,7 +580,8 @@ mod tests {
         let t = Task::new();
         let mut slot = None;
         let p = &raw mut slot;
-        let results = race_an_abort(scaled(10_000), &t, |r, q| {
+        let abort = |_| t.try_decide(ABORTED);
+        let results = race_an_abort(scaled(10_000), &t, abort, |r, q| {
             // SAFETY: the slot is this test's local, not queued anywhere.
             unsafe { *p = None };
             q.push(entry(&t, 0, p));
@@ -556,12 +599,41 @@ mod tests {
     }
 
     #[test]
-    fn a_hand_off_racing_an_abort_loses_no_value() {
+    fn a_take_racing_an_abort_lands_in_exactly_one_place() {
         let t = Task::new();
         let mut slot = None;
         let p = &raw mut slot;
-        let results = race_an_abort(scaled(10_000), &t, |r, q| {
-            let ring = Ring::new(1);
+        let abort = |_| t.try_decide(ABORTED);
+        let results = race_an_abort(scaled(10_000), &t, abort, |r, q| {
+            // SAFETY: the slot is this test's local, not queued anywhere.
+            unsafe { *p = Some(r as u32) };
+            q.push(entry(&t, 0, p));
+            let taken = q.take(None).map(|(v, w)| (v, same(&w, &t)));
+            (taken, read(p), t.wait_state())
+        });
+        for (r, ((taken, slot, state), aborted)) in results.into_iter().enumerate() {
+            let r = r as u32;
+            if aborted {
+                assert_eq!((taken, slot, state), (None, Some(r), ABORTED), "round {r}");
+            } else {
+                assert_eq!(
+                    (taken, slot, state),
+                    (Some((r, true)), None, done(0, false))
+                );
+            }
+        }
+    }
+
+    /// The narrow case, an abort between the push and the CAS (a sender
+    /// whose value was sent though it gave up), is rarely hit this way.
+    #[test]
+    fn a_hand_off_racing_an_abort_loses_no_value() {
+        let t = Task::new();
+        let ring = Ring::new(1);
+        let mut slot = None;
+        let p = &raw mut slot;
+        let abort = |_| t.try_decide(ABORTED);
+        let results = race_an_abort(scaled(10_000), &t, abort, |r, q| {
             // SAFETY: the slot is this test's local, not queued anywhere.
             unsafe { *p = Some(r as u32) };
             q.push(entry(&t, 0, p));
