@@ -345,3 +345,552 @@ impl<T> Drop for Ring<T> {
         rest.0.drop_values();
     }
 }
+
+/// The ring alone, against the invariants above: positions and stamps are
+/// read directly, and an operation caught half-way is claimed by hand.
+#[cfg(all(test, feature = "std", not(loom)))]
+mod tests {
+    use super::*;
+    use alloc::collections::VecDeque;
+    use alloc::vec::Vec;
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::time::Duration;
+
+    #[derive(Debug, PartialEq)]
+    enum Pushed<T> {
+        Done,
+        Full(T),
+        Closed(T),
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Popped<T> {
+        Value(T),
+        Empty,
+        Closed,
+    }
+
+    fn push<T>(r: &Ring<T>, v: T) -> Pushed<T> {
+        match r.push(v) {
+            Push::Done => Pushed::Done,
+            Push::Full(v) => Pushed::Full(v),
+            Push::Closed(v) => Pushed::Closed(v),
+        }
+    }
+
+    fn pop<T>(r: &Ring<T>) -> Popped<T> {
+        match r.pop() {
+            Pop::Value(v) => Popped::Value(v),
+            Pop::Empty => Popped::Empty,
+            Pop::Closed => Popped::Closed,
+        }
+    }
+
+    fn head<T>(r: &Ring<T>) -> usize {
+        r.head.0.load(Relaxed)
+    }
+
+    fn tail<T>(r: &Ring<T>) -> usize {
+        r.tail.0.load(Relaxed)
+    }
+
+    fn stamp<T>(r: &Ring<T>, index: usize) -> usize {
+        r.slots[index].stamp.load(Relaxed)
+    }
+
+    /// A small deterministic generator (xorshift).
+    fn rng(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    /// Iterations for the long loops: miri interprets every step.
+    fn scaled(n: usize) -> usize {
+        if cfg!(miri) { n / 100 } else { n }
+    }
+
+    /// Exits the process if not dropped within `limit` (a spinning test
+    /// that never ends is a failure); joins its thread on drop.
+    struct Watchdog {
+        cancel: Option<mpsc::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Watchdog {
+        fn new(name: &'static str) -> Self {
+            let (tx, rx) = mpsc::channel::<()>();
+            let limit = Duration::from_secs(300);
+            let thread = std::thread::spawn(move || {
+                if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                    std::eprintln!("watchdog: test `{name}` still running after {limit:?}");
+                    std::process::exit(3);
+                }
+            });
+            Watchdog {
+                cancel: Some(tx),
+                thread: Some(thread),
+            }
+        }
+    }
+
+    impl Drop for Watchdog {
+        fn drop(&mut self) {
+            drop(self.cancel.take());
+            if let Some(t) = self.thread.take() {
+                t.join().unwrap();
+            }
+        }
+    }
+
+    /// A value that records its id in `log` when dropped, and panics
+    /// afterwards if `panics`.
+    struct Counted {
+        id: u32,
+        log: Arc<Mutex<Vec<u32>>>,
+        panics: bool,
+    }
+
+    impl Counted {
+        fn new(id: u32, log: &Arc<Mutex<Vec<u32>>>) -> Self {
+            Counted {
+                id,
+                log: log.clone(),
+                panics: false,
+            }
+        }
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.log.lock().unwrap().push(self.id);
+            if self.panics {
+                panic!("drop of {} panics", self.id);
+            }
+        }
+    }
+
+    fn dropped(log: &Arc<Mutex<Vec<u32>>>) -> Vec<u32> {
+        let mut ids = log.lock().unwrap().clone();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn panic_message(p: std::boxed::Box<dyn core::any::Any + Send>) -> std::string::String {
+        match p.downcast::<&'static str>() {
+            Ok(s) => std::string::String::from(*s),
+            Err(p) => *p.downcast::<std::string::String>().unwrap(),
+        }
+    }
+
+    #[test]
+    fn lap_len_leaves_the_closed_bit_out_of_every_index_and_lap() {
+        for (cap, lap_len) in [
+            (1, 4),
+            (2, 8),
+            (3, 8),
+            (4, 16),
+            (7, 16),
+            (8, 32),
+            (100, 256),
+        ] {
+            let r = Ring::<u8>::new(cap);
+            assert_eq!(
+                (r.cap(), r.lap_len, r.closed_bit()),
+                (cap, lap_len, lap_len / 2)
+            );
+        }
+        for cap in 1..=64 {
+            let r = Ring::<u8>::new(cap);
+            let closed = r.closed_bit();
+            assert!(closed.is_power_of_two());
+            assert!(cap - 1 < closed, "index {} reaches the closed bit", cap - 1);
+            assert_eq!(
+                r.lap(usize::MAX) & closed,
+                0,
+                "the closed bit is part of a lap"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_ring_is_free_for_the_first_lap() {
+        let r = Ring::<u32>::new(5);
+        assert_eq!((head(&r), tail(&r)), (0, 0));
+        assert!((0..5).all(|i| stamp(&r, i) == 0));
+        assert_eq!(r.len(), 0);
+        assert!(r.can_push());
+        assert!(!r.can_pop());
+        assert!(!r.is_closed());
+        assert_eq!(pop(&r), Popped::Empty);
+        assert_eq!(head(&r), 0);
+    }
+
+    #[test]
+    fn stamps_follow_each_position_over_laps() {
+        let r = Ring::<usize>::new(3);
+        let lap_len = 8;
+        assert_eq!(r.lap_len, lap_len);
+        for lap in (0..6).map(|l| l * lap_len) {
+            for i in 0..3 {
+                assert_eq!(tail(&r), lap + i);
+                assert_eq!(stamp(&r, i), lap, "free for the push at {}", lap + i);
+                assert_eq!(push(&r, lap + i), Pushed::Done);
+                assert_eq!(stamp(&r, i), lap + 1, "published at {}", lap + i);
+            }
+            assert_eq!(tail(&r), lap + lap_len);
+            assert_eq!(push(&r, 99), Pushed::Full(99));
+            assert_eq!(tail(&r), lap + lap_len, "a full push moved the tail");
+            for i in 0..3 {
+                assert_eq!(head(&r), lap + i);
+                assert_eq!(pop(&r), Popped::Value(lap + i));
+                assert_eq!(stamp(&r, i), lap + lap_len, "free one lap later");
+            }
+            assert_eq!(head(&r), lap + lap_len);
+            assert_eq!(pop(&r), Popped::Empty);
+        }
+    }
+
+    #[test]
+    fn full_and_empty_in_fifo_order_at_every_size() {
+        for cap in [1, 2, 3, 4, 5, 8, 13] {
+            let r = Ring::<usize>::new(cap);
+            for round in 0..3 {
+                let base = round * 100;
+                for i in 0..cap {
+                    assert_eq!(r.len(), i);
+                    assert_eq!(push(&r, base + i), Pushed::Done);
+                }
+                assert_eq!(r.len(), cap);
+                assert!(!r.can_push());
+                assert!(r.can_pop());
+                assert_eq!(push(&r, 7777), Pushed::Full(7777));
+                assert_eq!(r.len(), cap);
+                for i in 0..cap {
+                    assert_eq!(pop(&r), Popped::Value(base + i));
+                }
+                assert_eq!(pop(&r), Popped::Empty);
+                assert_eq!(r.len(), 0);
+                assert!(r.can_push());
+                assert!(!r.can_pop());
+            }
+        }
+    }
+
+    /// Random pushes and pops against a `VecDeque`, from `start` (a
+    /// position every slot's stamp is set free for). Returns how many
+    /// values were popped, and the final `head`.
+    fn against_a_model(cap: usize, start: usize, steps: usize, seed: u64) -> (usize, usize) {
+        let r = Ring::<u64>::new(cap);
+        r.head.0.store(start, Relaxed);
+        r.tail.0.store(start, Relaxed);
+        for s in r.slots.iter() {
+            s.stamp.store(start, Relaxed);
+        }
+        let mut model = VecDeque::new();
+        let (mut x, mut next, mut popped) = (seed, 0u64, 0);
+        for _ in 0..steps {
+            if rng(&mut x) & 1 == 0 {
+                let want = if model.len() < cap {
+                    model.push_back(next);
+                    Pushed::Done
+                } else {
+                    Pushed::Full(next)
+                };
+                assert_eq!(push(&r, next), want);
+                next += 1;
+            } else {
+                let want = model.pop_front().map_or(Popped::Empty, Popped::Value);
+                popped += usize::from(want != Popped::Empty);
+                assert_eq!(pop(&r), want);
+            }
+            assert_eq!(r.len(), model.len());
+            assert_eq!(r.can_pop(), !model.is_empty());
+            assert_eq!(r.can_push(), model.len() < cap);
+            assert_eq!(tail(&r) & r.closed_bit(), 0);
+        }
+        (popped, head(&r))
+    }
+
+    #[test]
+    fn wraps_around_over_many_laps() {
+        for cap in [1, 2, 3, 7, 8] {
+            let (popped, _) = against_a_model(cap, 0, scaled(20_000), 0x9E37_79B9_7F4A_7C15);
+            assert!(
+                popped / cap >= 10,
+                "only {} laps at cap {cap}",
+                popped / cap
+            );
+        }
+    }
+
+    #[test]
+    fn positions_wrap_with_the_word() {
+        assert_eq!(distance(1, 0), 1);
+        assert_eq!(distance(0, 8), -8);
+        assert_eq!(distance(8, usize::MAX & !7), 16);
+        assert_eq!(distance(usize::MAX & !7, 8), -16);
+        for cap in [1, 3, 8] {
+            let r = Ring::<u8>::new(cap);
+            // Two laps before the top of the word: the run wraps to 0.
+            let start = r.lap(usize::MAX).wrapping_sub(2 * r.lap_len);
+            let (popped, head) = against_a_model(cap, start, 1_000, 0x2545_F491_4F6C_DD1D);
+            assert!(head < start, "head {head:#x} did not wrap at cap {cap}");
+            assert!(popped >= 3 * cap);
+        }
+    }
+
+    #[test]
+    fn close_sets_the_bit_once_and_drains_before_closed() {
+        let r = Ring::<u32>::new(2);
+        assert_eq!(push(&r, 1), Pushed::Done);
+        assert!(r.close());
+        assert!(!r.close());
+        assert!(r.is_closed());
+        assert_eq!(tail(&r), 1 | r.closed_bit());
+        assert_eq!(push(&r, 2), Pushed::Closed(2));
+        assert_eq!(tail(&r), 1 | r.closed_bit());
+        assert_eq!(r.len(), 1);
+        assert!(r.can_push(), "a send on a closed ring does not wait");
+        assert!(r.can_pop());
+        assert_eq!(pop(&r), Popped::Value(1));
+        assert!(
+            r.can_pop(),
+            "a receive on a closed, drained ring does not wait"
+        );
+        assert_eq!(pop(&r), Popped::Closed);
+        assert_eq!(pop(&r), Popped::Closed);
+        assert_eq!(r.len(), 0);
+    }
+
+    #[test]
+    fn closed_comes_before_full_and_empty() {
+        let full = Ring::<u32>::new(1);
+        assert_eq!(push(&full, 1), Pushed::Done);
+        assert!(full.close());
+        assert_eq!(push(&full, 2), Pushed::Closed(2));
+        assert_eq!(pop(&full), Popped::Value(1));
+        assert_eq!(pop(&full), Popped::Closed);
+
+        let empty = Ring::<u32>::new(3);
+        assert!(empty.close());
+        assert_eq!(pop(&empty), Popped::Closed);
+        assert_eq!(push(&empty, 3), Pushed::Closed(3));
+        assert_eq!(empty.len(), 0);
+    }
+
+    #[test]
+    fn an_unpublished_push_makes_pop_report_empty_even_once_closed() {
+        let r = Ring::<u32>::new(2);
+        // A push claims position 0 and has not written yet.
+        let claimed = r.tail.0.compare_exchange(0, r.next(0), SeqCst, Relaxed);
+        assert_eq!(claimed, Ok(0));
+        assert_eq!(r.len(), 1, "a claimed push counts");
+        assert_eq!(pop(&r), Popped::Empty);
+        assert!(!r.can_pop());
+        assert!(r.close());
+        assert_eq!(pop(&r), Popped::Empty, "closed, but a value is on its way");
+        assert!(!r.can_pop());
+        assert_eq!(head(&r), 0);
+        // The push completes.
+        // SAFETY: position 0 was claimed above and is not published: the
+        // slot is ours alone.
+        r.slots[0].value.with_mut(|v| unsafe { (*v).write(7) });
+        r.slots[0].stamp.store(1, Release);
+        assert!(r.can_pop());
+        assert_eq!(pop(&r), Popped::Value(7));
+        assert_eq!(pop(&r), Popped::Closed);
+    }
+
+    #[test]
+    fn an_unfinished_pop_makes_push_report_full() {
+        let r = Ring::<u32>::new(2);
+        assert_eq!(push(&r, 1), Pushed::Done);
+        assert_eq!(push(&r, 2), Pushed::Done);
+        // A pop claims position 0 and has not read yet.
+        assert_eq!(r.head.0.compare_exchange(0, 1, SeqCst, Relaxed), Ok(0));
+        assert_eq!(r.len(), 1, "a claimed pop does not count");
+        assert!(!r.can_push());
+        assert_eq!(
+            push(&r, 3),
+            Pushed::Full(3),
+            "slot 0 is still being emptied"
+        );
+        assert_eq!(tail(&r), r.lap_len);
+        // The pop completes.
+        // SAFETY: position 0 was claimed above and its stamp says its
+        // value is published; nobody else reads it.
+        let v = r.slots[0]
+            .value
+            .with_mut(|v| unsafe { (*v).assume_init_read() });
+        assert_eq!(v, 1);
+        r.slots[0].stamp.store(r.lap_len, Release);
+        assert!(r.can_push());
+        assert_eq!(push(&r, 3), Pushed::Done);
+        assert_eq!(pop(&r), Popped::Value(2));
+        assert_eq!(pop(&r), Popped::Value(3));
+        assert_eq!(pop(&r), Popped::Empty);
+    }
+
+    #[test]
+    fn sizes_out_of_range_panic_with_gos_words() {
+        // The lap length overflows; then the slot array's layout does.
+        for cap in [usize::MAX, usize::MAX / 2 + 1, usize::MAX / 8] {
+            match std::panic::catch_unwind(|| Ring::<u64>::new(cap)) {
+                Ok(_) => panic!("cap {cap} was accepted"),
+                Err(p) => assert_eq!(panic_message(p), "makechan: size out of range"),
+            }
+        }
+        assert!(std::panic::catch_unwind(|| Ring::<u64>::new(0)).is_err());
+    }
+
+    #[test]
+    fn values_left_in_the_ring_drop_exactly_once() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        drop(Ring::<Counted>::new(4));
+        assert_eq!(dropped(&log), []);
+
+        // Wrapped: the values of positions 3 to 6, over two laps, remain.
+        let r = Ring::new(4);
+        for id in 0..4 {
+            assert!(matches!(r.push(Counted::new(id, &log)), Push::Done));
+        }
+        for id in 0..3 {
+            match r.pop() {
+                Pop::Value(c) => assert_eq!(c.id, id),
+                _ => panic!("no value {id}"),
+            }
+        }
+        assert_eq!(dropped(&log), [0, 1, 2]);
+        for id in 4..7 {
+            assert!(matches!(r.push(Counted::new(id, &log)), Push::Done));
+        }
+        match r.push(Counted::new(7, &log)) {
+            Push::Full(c) => drop(c),
+            _ => panic!("not full"),
+        }
+        assert_eq!(dropped(&log), [0, 1, 2, 7], "a refused value goes back");
+        assert!(r.close());
+        match r.push(Counted::new(8, &log)) {
+            Push::Closed(c) => drop(c),
+            _ => panic!("not closed"),
+        }
+        assert_eq!(r.len(), 4);
+        assert_eq!(dropped(&log), [0, 1, 2, 7, 8]);
+        drop(r);
+        assert_eq!(dropped(&log), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+
+        // Full, at the smallest size.
+        log.lock().unwrap().clear();
+        let r = Ring::new(1);
+        assert!(matches!(r.push(Counted::new(9, &log)), Push::Done));
+        drop(r);
+        assert_eq!(dropped(&log), [9]);
+    }
+
+    #[test]
+    fn a_panicking_drop_still_drops_the_rest() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let r = Ring::new(3);
+        for id in 0..3 {
+            let mut c = Counted::new(id, &log);
+            c.panics = id == 0;
+            assert!(matches!(r.push(c), Push::Done));
+        }
+        let p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(r))).unwrap_err();
+        assert_eq!(panic_message(p), "drop of 0 panics");
+        assert_eq!(dropped(&log), [0, 1, 2]);
+    }
+
+    #[test]
+    fn concurrent_pushes_and_pops_deliver_each_value_once_in_order() {
+        let _dog = Watchdog::new("concurrent_pushes_and_pops");
+        let per = scaled(10_000) as u64;
+        let r = Ring::<u64>::new(2);
+        let got: Vec<Vec<u64>> = std::thread::scope(|s| {
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut got = Vec::new();
+                        loop {
+                            match r.pop() {
+                                Pop::Value(v) => got.push(v),
+                                Pop::Empty => std::thread::yield_now(),
+                                Pop::Closed => return got,
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let producers: Vec<_> = (0..2u64)
+                .map(|p| {
+                    let r = &r;
+                    s.spawn(move || {
+                        for i in 0..per {
+                            let mut v = p << 32 | i;
+                            loop {
+                                match r.push(v) {
+                                    Push::Done => break,
+                                    Push::Full(back) => v = back,
+                                    Push::Closed(_) => panic!("closed early"),
+                                }
+                                std::thread::yield_now();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for p in producers {
+                p.join().unwrap();
+            }
+            assert!(r.close());
+            consumers.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        for g in &got {
+            for p in 0..2 {
+                let from: Vec<u64> = g.iter().copied().filter(|v| v >> 32 == p).collect();
+                assert!(from.windows(2).all(|w| w[0] < w[1]), "out of order");
+            }
+        }
+        let mut all: Vec<u64> = got.concat();
+        all.sort_unstable();
+        let want: Vec<u64> = (0..2u64)
+            .flat_map(|p| (0..per).map(move |i| p << 32 | i))
+            .collect();
+        assert_eq!(all, want);
+        assert_eq!(pop(&r), Popped::Closed);
+    }
+
+    #[test]
+    fn a_push_racing_close_is_either_received_or_handed_back() {
+        let _dog = Watchdog::new("a_push_racing_close");
+        let cap = 256;
+        for round in 0..scaled(2_000) {
+            let r = Ring::<usize>::new(cap);
+            let (pushed, refused) = std::thread::scope(|s| {
+                let pusher = s.spawn(|| {
+                    for i in 0..cap {
+                        if let Push::Closed(v) = r.push(i) {
+                            return (i, Some(v));
+                        }
+                    }
+                    (cap, None)
+                });
+                for _ in 0..round % 8 {
+                    std::thread::yield_now();
+                }
+                assert!(r.close());
+                pusher.join().unwrap()
+            });
+            if let Some(v) = refused {
+                assert_eq!(v, pushed, "the refused value is the next one");
+            }
+            assert_eq!(r.len(), pushed);
+            for i in 0..pushed {
+                assert_eq!(pop(&r), Popped::Value(i));
+            }
+            assert_eq!(pop(&r), Popped::Closed);
+        }
+    }
+}
