@@ -20,9 +20,12 @@ pub(crate) mod atomic {
         fence,
     };
 }
+/// Loom: its atomics, but `AtomicU32` is the platform's modelled futex word
+/// (loom's, plus what threads sleep on), since any word can be waited on.
 #[cfg(loom)]
 pub(crate) mod atomic {
-    pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};
+    pub(crate) use crate::platform::AtomicU32;
+    pub use loom::sync::atomic::{AtomicI32, AtomicUsize, Ordering, fence};
 }
 
 #[cfg(all(not(loom), not(target_os = "none")))]
