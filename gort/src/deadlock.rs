@@ -25,7 +25,6 @@
 //! M:N goroutines parked on their own hold no thread: their workers sleep
 //! and are counted; the goroutines are counted by reason for the report.
 
-use core::cell::Cell;
 use std::sync::Once;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
@@ -64,22 +63,6 @@ static ASLEEP: AtomicUsize = AtomicUsize::new(0);
 static WAITING: [AtomicUsize; REASONS] = [const { AtomicUsize::new(0) }; REASONS];
 /// Bumped each time a thread leaves an untimed wait.
 static EPOCH: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static REASON: Cell<WaitReason> = const { Cell::new(WaitReason::Unknown) };
-}
-
-/// Names what the next untimed wait of this thread (or goroutine) is for.
-pub(crate) fn set_reason(r: WaitReason) {
-    let _ = REASON.try_with(|c| c.set(r));
-}
-
-/// Takes the reason set for this wait.
-pub(crate) fn take_reason() -> WaitReason {
-    REASON
-        .try_with(|c| c.replace(WaitReason::Unknown))
-        .unwrap_or(WaitReason::Unknown)
-}
 
 /// A task (of any scheduler) starts waiting untimed for `r`.
 pub(crate) fn task_waits(r: WaitReason) {

@@ -5,8 +5,8 @@
 //! - `wait(v)` returns at once if the word is not `v` when the wait starts;
 //!   otherwise it sleeps until a `wake`/`wake_all` that follows a store, a
 //!   timeout, or a spurious wakeup. Callers always re-check their condition.
-//! - A store followed by `wake` can never be lost: the OS (or the loom model
-//!   below) checks the word and queues the waiter as one atomic step.
+//! - A store followed by `wake` can never be lost: the OS (or loom's model,
+//!   `platform/loom.rs`) checks the word and queues the waiter as one atomic step.
 //!
 //! A waiter is an OS thread (a plain thread, or a goroutine of the threads
 //! scheduler), which sleeps in the OS futex, or a goroutine of the M:N or
@@ -112,8 +112,6 @@ const _: () = {
 #[derive(Default)]
 pub struct Futex {
     word: AtomicU32,
-    #[cfg(loom)]
-    model: loom_model::Model,
 }
 
 impl Futex {
@@ -125,12 +123,12 @@ impl Futex {
         }
     }
 
-    /// A futex whose word starts at `value`.
+    /// A futex whose word starts at `value` (loom's atomics are not
+    /// `const`).
     #[cfg(loom)]
     pub fn new(value: u32) -> Self {
         Futex {
             word: AtomicU32::new(value),
-            model: loom_model::Model::default(),
         }
     }
 
@@ -144,23 +142,19 @@ impl Futex {
     /// returns at once if it differs, else when woken. Example: see
     /// [`Futex`].
     pub fn wait(&self, expected: u32) {
-        self.wait_inner(expected, None);
+        self.wait_inner(expected, None, WaitReason::Unknown);
     }
 
     /// `wait`, naming what the caller waits for (for the deadlock report).
     pub(crate) fn wait_as(&self, expected: u32, reason: WaitReason) {
-        #[cfg(all(feature = "std", not(loom)))]
-        crate::deadlock::set_reason(reason);
-        #[cfg(not(all(feature = "std", not(loom))))]
-        let _ = reason;
-        self.wait(expected);
+        self.wait_inner(expected, None, reason);
     }
 
     /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns
     /// `false` only if the timeout elapsed; `true` means woken, value
     /// changed, or spurious. Example: see [`Futex`].
     pub fn wait_timeout(&self, expected: u32, timeout: Duration) -> bool {
-        self.wait_inner(expected, Some(timeout))
+        self.wait_inner(expected, Some(timeout), WaitReason::Unknown)
     }
 
     /// Wakes one waiter, if any. Change the word first: a waiter that
@@ -189,50 +183,36 @@ impl Futex {
         if goroutine_waiters::wake(&self.word, false) {
             return;
         }
-        #[cfg(not(loom))]
         crate::platform::futex_wake(&self.word);
-        #[cfg(loom)]
-        self.model.wake(false);
     }
 
     /// Wakes every waiter. Example: see [`Futex`].
     pub fn wake_all(&self) {
         #[cfg(any(gort_mn, gort_cores))]
         goroutine_waiters::wake(&self.word, true);
-        #[cfg(not(loom))]
         crate::platform::futex_wake_all(&self.word);
-        #[cfg(loom)]
-        self.model.wake(true);
     }
 
-    #[cfg(not(loom))]
-    fn wait_inner(&self, expected: u32, timeout: Option<Duration>) -> bool {
-        if self.word.load(Ordering::Relaxed) != expected {
-            return true;
-        }
+    /// The OS futex compares the word (atomically with going to sleep),
+    /// and so does the waiter table: no compare here.
+    fn wait_inner(&self, expected: u32, timeout: Option<Duration>, reason: WaitReason) -> bool {
         #[cfg(any(gort_mn, gort_cores))]
         if let Some(task) = crate::task::current_goroutine() {
-            // The goroutine parks: `task::park` accounts for the wait.
-            return goroutine_waiters::wait(&self.word, expected, timeout, task);
+            return goroutine_waiters::wait(&self.word, expected, timeout, task, reason);
         }
-        // A thread sleeping here is parked for the collector: scanned from
-        // where it sleeps, not stopped by signal (`task::parked`).
-        #[cfg(feature = "std")]
-        {
-            let reason = crate::deadlock::take_reason();
-            let _asleep = timeout
-                .is_none()
-                .then(|| crate::deadlock::Asleep::new(reason));
-            crate::task::parked(|| crate::platform::futex_wait(&self.word, expected, timeout))
-        }
-        #[cfg(not(feature = "std"))]
-        crate::platform::futex_wait(&self.word, expected, timeout)
+        sleep_on(&self.word, expected, timeout, reason)
     }
+}
 
-    #[cfg(loom)]
-    fn wait_inner(&self, expected: u32, timeout: Option<Duration>) -> bool {
-        self.model.wait(&self.word, expected, timeout.is_some())
-    }
+/// A thread's wait: through the task layer where there is one (counted
+/// for the deadlock report, parked for the collector).
+#[cfg(any(feature = "std", gort_cores))]
+use crate::task::sleep_on;
+
+/// Bare metal without a board has no tasks: the platform spins.
+#[cfg(not(any(feature = "std", gort_cores)))]
+fn sleep_on(word: &AtomicU32, expected: u32, timeout: Option<Duration>, _: WaitReason) -> bool {
+    crate::platform::futex_wait(word, expected, timeout)
 }
 
 /// Test instrumentation, not API: how many entries the goroutine waiter
@@ -298,6 +278,7 @@ mod goroutine_waiters {
     use crate::shim::atomic::Ordering::{Relaxed, SeqCst};
     use crate::shim::atomic::{AtomicU32, AtomicUsize, fence};
 
+    use super::WaitReason;
     use crate::task::TaskRef;
 
     /// A queue's entries, oldest first: (number, task), the task `None`
@@ -479,7 +460,12 @@ mod goroutine_waiters {
         expected: u32,
         timeout: Option<Duration>,
         me: TaskRef,
+        reason: WaitReason,
     ) -> bool {
+        // Changed since the caller read it: spare the bucket's lock.
+        if word.load(Relaxed) != expected {
+            return true;
+        }
         let (b, addr) = bucket(word);
         let n = {
             let mut w = b.waiters.lock();
@@ -491,13 +477,8 @@ mod goroutine_waiters {
             }
             w.push(addr, me)
         };
-        let woken = match timeout {
-            None => {
-                crate::task::park();
-                true
-            }
-            Some(t) => crate::task::park_timeout(t),
-        };
+        // The goroutine's park accounts for the wait (`mn::park`).
+        let woken = crate::task::park_for(reason, timeout);
         // Still queued (timeout, or a spurious return): leave.
         if b.waiters.lock().leave(addr, n) {
             b.count.fetch_sub(1, Relaxed);
@@ -649,46 +630,6 @@ mod goroutine_waiters {
                 "{} steps for {ops} operations",
                 w.steps
             );
-        }
-    }
-}
-
-/// Under loom a futex is a mutex-protected check plus a condition variable:
-/// the same "compare and sleep as one step" the OS gives, so a lost wakeup
-/// shows up as a loom deadlock. A timed wait is modelled as a wait that may
-/// give up instead of sleeping.
-#[cfg(loom)]
-mod loom_model {
-    use loom::sync::atomic::{AtomicU32, Ordering};
-    use loom::sync::{Condvar, Mutex};
-
-    #[derive(Default)]
-    pub(super) struct Model {
-        lock: Mutex<()>,
-        cond: Condvar,
-    }
-
-    impl Model {
-        pub(super) fn wait(&self, word: &AtomicU32, expected: u32, timed: bool) -> bool {
-            let guard = self.lock.lock().unwrap();
-            if word.load(Ordering::SeqCst) != expected {
-                return true;
-            }
-            if timed {
-                // Timing out is always a legal outcome of a timed wait.
-                return false;
-            }
-            drop(self.cond.wait(guard).unwrap());
-            true
-        }
-
-        pub(super) fn wake(&self, all: bool) {
-            let _guard = self.lock.lock().unwrap();
-            if all {
-                self.cond.notify_all();
-            } else {
-                self.cond.notify_one();
-            }
         }
     }
 }

@@ -42,16 +42,10 @@ pub mod context;
 #[cfg(gort_gc)]
 pub mod gc;
 
+/// The deadlock monitor, on hosted targets only (bare metal reports none:
+/// see `task::cores::park`).
 #[cfg(all(feature = "std", not(loom)))]
 mod deadlock;
-/// Bare metal reports no deadlock: an interrupt handler may still wake a
-/// goroutine when every core is idle, so "nothing can ever happen" is not
-/// knowable there. The bookkeeping calls are no-ops.
-#[cfg(gort_cores)]
-mod deadlock {
-    use crate::futex::WaitReason;
-    pub(crate) fn set_reason(_: WaitReason) {}
-}
 #[cfg(all(feature = "std", not(loom)))]
 mod runtime;
 #[cfg(all(feature = "std", not(loom)))]

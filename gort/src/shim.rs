@@ -4,9 +4,12 @@
 
 #[cfg(not(loom))]
 pub(crate) use crate::platform::atomic;
+/// Loom: its atomics, but `AtomicU32` is the platform's modelled futex word
+/// (loom's, plus what threads sleep on), since any word can be waited on.
 #[cfg(loom)]
 pub(crate) mod atomic {
-    pub use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+    pub(crate) use crate::platform::AtomicU32;
+    pub use loom::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering, fence};
 }
 
 #[cfg(not(loom))]

@@ -604,13 +604,9 @@ pub(crate) fn wake(task: Option<task::TaskRef>) {
 
 /// Blocks for good (nil channel), or until the deadline.
 pub(crate) fn block_until(until: Until, reason: WaitReason) {
-    #[cfg(loom)]
-    let _ = reason;
     match until {
         Until::Forever => loop {
-            #[cfg(not(loom))]
-            crate::deadlock::set_reason(reason);
-            task::park();
+            task::park_for(reason, None);
         },
         #[cfg(not(loom))]
         Until::Deadline(d) => crate::time::sleep_until_nanos(d),

@@ -339,11 +339,8 @@ pub(crate) fn wait_decided(me: &TaskRef, until: Until, reason: WaitReason) -> us
             }
             continue;
         }
-        #[cfg(not(loom))]
-        crate::deadlock::set_reason(reason);
-        task::park();
+        task::park_for(reason, None);
     };
-    let _ = reason;
     #[cfg(not(loom))]
     if let Some(t) = timer {
         crate::task::timers::disarm_unpark(t);

@@ -190,7 +190,11 @@ pub(crate) use short_lock::*;
 #[cfg(all(not(feature = "std"), not(target_os = "none")))]
 compile_error!("gort without its `std` feature is for bare-metal targets (target_os = \"none\")");
 
-// Under loom the futex layer models waiting itself; no OS backend is used.
+// Under loom no OS backend is used: the futex is modelled.
+#[cfg(loom)]
+mod loom;
+#[cfg(loom)]
+pub(crate) use self::loom::{AtomicU32, futex_wait, futex_wake, futex_wake_all, yield_now};
 
 #[cfg(feature = "std")]
 mod clock_std;
@@ -198,6 +202,7 @@ mod clock_std;
 pub(crate) use clock_std::now_nanos;
 
 /// Gives the CPU to another ready thread, if any.
+#[cfg(not(loom))]
 #[allow(dead_code)]
 pub(crate) fn yield_now() {
     #[cfg(feature = "std")]

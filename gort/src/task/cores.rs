@@ -34,6 +34,7 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 
 use super::{Task, TaskRef, timers};
+use crate::futex::WaitReason;
 use crate::platform::{self, MAX_CORES, ShortLock};
 use crate::shim::atomic::Ordering::Relaxed;
 use crate::shim::atomic::{AtomicU32, AtomicUsize};
@@ -214,15 +215,43 @@ pub(crate) fn unparked(task: &Task) -> bool {
 
 /// Parks the running goroutine until `unpark` (or `deadline`, a
 /// `now_nanos` time). Returns `false` only if the deadline passed first.
-pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
+/// The reason goes unrecorded: bare metal reports no deadlock (an
+/// interrupt handler may still wake a goroutine when every core is idle,
+/// so "nothing can ever happen" is not knowable here).
+pub(crate) fn park(task: &TaskRef, _reason: WaitReason, deadline: Option<u64>) -> bool {
     // No spinning: the scheduler loop switches to the next goroutine in a
     // few hundred cycles.
     super::park_switching_out(task, deadline, || false, || switch_out(task, Request::Park))
 }
 
 /// Lets the other queued goroutines run first.
-pub(crate) fn yield_now(task: &TaskRef) {
+pub(crate) fn yield_now(task: &Task) {
     switch_out(task, Request::Yield);
+}
+
+/// Whether `task` is a goroutine of this scheduler: every task is (code
+/// that is not a goroutine has none, see `task::current`).
+pub(crate) fn in_goroutine(_: &Task) -> bool {
+    true
+}
+
+/// What a goroutine waiting for another's step should do meanwhile (see
+/// `task::snooze`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitAdvice {
+    /// Poll a little: another core may be taking that step now.
+    Spin,
+    /// Switch out: on one core nothing we wait for can happen until we do.
+    Park,
+}
+
+/// See `WaitAdvice`.
+pub(crate) fn wait_advice() -> WaitAdvice {
+    if started_cores() == 1 {
+        WaitAdvice::Park
+    } else {
+        WaitAdvice::Spin
+    }
 }
 
 /// Switches from the running goroutine `task` to its core's loop, which

@@ -163,8 +163,17 @@ pub(crate) fn in_goroutine(task: &Task) -> bool {
 
 /// Parks the current goroutine (see `task::park`). Returns `false` only if
 /// `deadline` passed without an unpark.
-pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
-    super::park_switching_out(
+pub(crate) fn park(
+    task: &TaskRef,
+    reason: crate::futex::WaitReason,
+    deadline: Option<u64>,
+) -> bool {
+    // An untimed park is counted for the deadlock report by its reason
+    // (the goroutine holds no thread, so no thread is counted asleep).
+    if deadline.is_none() {
+        crate::deadlock::task_waits(reason);
+    }
+    let woken = super::park_switching_out(
         task,
         deadline,
         || {
@@ -186,7 +195,11 @@ pub(crate) fn park(task: &TaskRef, deadline: Option<u64>) -> bool {
             let yielder = task.goroutine.yielder().expect("park: not a goroutine");
             task.goroutine.switch_out(yielder, Request::Park);
         },
-    )
+    );
+    if deadline.is_none() {
+        crate::deadlock::task_wakes(reason);
+    }
+    woken
 }
 
 /// Doubling spin rounds a goroutine polls its park token before it

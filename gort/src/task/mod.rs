@@ -15,17 +15,27 @@
 //! is never touched (several unparks of one thread are not ordered with
 //! each other, so none of them may write anything but the word).
 //!
-//! Schedulers: `threads` (1:1) parks the OS thread on the task's word;
-//! `mn` (M:N) switches the goroutine out to its worker, and `unpark` queues
-//! it again; `cores` (bare metal) does the same with one scheduler loop per
-//! core. Only the bodies of `park`/`unpark` differ. Under loom a task is a loom thread and
-//! parks with loom's own park/unpark, so the channel core above can be
-//! model-checked as written.
+//! Schedulers, one file each, and what a task is to them:
+//! - a thread (a plain thread, or a goroutine of the 1:1 `threads`
+//!   scheduler, whose pool is `threads.rs`) sleeps on its word
+//!   (`park_thread`);
+//! - a goroutine that a scheduler switches out: `mn` (M:N) switches it out
+//!   to its worker and `unpark` queues it again; `cores` (bare metal) does
+//!   the same with one scheduler loop per core. A build has at most one of
+//!   them, named `switcher` here (`threads_only` where there is none);
+//!   each offers the same functions (`park`, `unparked`, `yield_now`,
+//!   `wait_advice`, `in_goroutine`, `Slot`).
+//!
+//! The functions below dispatch on what the task is; the choices a build
+//! makes are the `cfg`s on items, never inside a body. Under loom a task
+//! is a loom thread whose futex is loom's model (`platform`), so the
+//! channel core above is model-checked as written.
 
 #[cfg(gort_cores)]
 pub(crate) mod cores;
 #[cfg(gort_mn)]
 pub(crate) mod mn;
+mod park_thread;
 #[cfg(any(gort_mn, loom))]
 #[doc(hidden)]
 pub mod proc_status;
@@ -37,36 +47,42 @@ mod stacks;
 pub(crate) mod thread_limit;
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) mod threads;
+#[cfg(not(any(gort_mn, gort_cores)))]
+mod threads_only;
 #[cfg(any(all(feature = "std", not(loom)), gort_cores))]
 pub(crate) mod timers;
+
+#[cfg(gort_cores)]
+use cores as switcher;
+#[cfg(gort_mn)]
+use mn as switcher;
+#[cfg(not(any(gort_mn, gort_cores)))]
+use threads_only as switcher;
+
+/// For the idle waits of gort's own threads (`threads`, `mn`).
+#[cfg(all(feature = "std", not(loom)))]
+pub(crate) use park_thread::parked;
+pub(crate) use park_thread::sleep_on;
+use switcher::WaitAdvice;
 
 #[cfg(feature = "std")]
 use core::cell::RefCell;
 use core::time::Duration;
 
-#[cfg(loom)]
-use crate::futex::Futex;
+use crate::futex::WaitReason;
 use crate::shim::Arc;
 #[cfg(not(loom))]
-use crate::shim::atomic::AtomicU32;
-#[cfg(not(loom))]
 use crate::shim::atomic::AtomicU64;
-use crate::shim::atomic::{AtomicUsize, Ordering};
+use crate::shim::atomic::{AtomicU32, AtomicUsize, Ordering};
 /// Ids are not part of any model: a plain static counter under loom too.
 #[cfg(loom)]
 use std::sync::atomic::AtomicU64;
 
-/// Polls of the park token before sleeping: 6 rounds of doubling spins,
-/// then yields (the shape of crossbeam's `Backoff::snooze`).
-#[cfg(feature = "std")]
-const SPIN_ROUNDS: u32 = 10;
-
 const EMPTY: u32 = 0;
 const NOTIFIED: u32 = 1;
-/// A thread asleep on the word (EMPTY - 1, see `park_thread_or_mn`).
+/// A thread asleep on the word (EMPTY - 1, see `park_thread`).
 const SLEEPING: u32 = u32::MAX;
 /// A goroutine switched out, its reference in its `ParkedSlot`.
-#[cfg(any(gort_mn, gort_cores))]
 const PARKED: u32 = u32::MAX - 1;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -99,26 +115,29 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug)]
 pub struct Task {
     id: u64,
-    /// The park word. Under loom it is a modelled `Futex` rather than loom's
-    /// own park/unpark, which would also wake a task blocked on a lock.
-    #[cfg(not(loom))]
+    /// The park word (under loom, one its modelled futex can sleep on).
     park_state: AtomicU32,
-    #[cfg(loom)]
-    park_state: Futex,
     /// The state of the channel operation or `select` this task is blocked
     /// in (see `chan::waiter`); it lives with the task so blocking on a
     /// channel allocates nothing.
     pub(crate) select_state: AtomicUsize,
-    /// The coroutine side of an M:N goroutine (unused by other tasks).
-    #[cfg(gort_mn)]
-    pub(crate) goroutine: mn::Slot,
-    /// The stack side of a bare-metal goroutine.
-    #[cfg(gort_cores)]
-    pub(crate) goroutine: cores::Slot,
-    /// The runtime a goroutine belongs to (`None` for plain threads).
-    #[cfg(all(feature = "std", not(loom)))]
-    runtime: Option<std::sync::Arc<dyn core::any::Any + Send + Sync>>,
+    /// The switching scheduler's side of a goroutine: its coroutine (M:N)
+    /// or stack (cores); unused by other tasks, and empty in threads-only
+    /// builds.
+    #[cfg_attr(not(any(gort_mn, gort_cores)), allow(dead_code))]
+    pub(crate) goroutine: switcher::Slot,
+    /// The runtime a goroutine belongs to (`None` for plain threads, and
+    /// where there is no `Runtime`: loom models, bare metal).
+    #[cfg_attr(any(loom, not(feature = "std")), allow(dead_code))]
+    runtime: Option<RuntimeRef>,
 }
+
+/// A goroutine's runtime, opaque at this layer.
+#[cfg(feature = "std")]
+type RuntimeRef = std::sync::Arc<dyn core::any::Any + Send + Sync>;
+/// Bare metal has one scheduler and no `Runtime` to name.
+#[cfg(not(feature = "std"))]
+type RuntimeRef = core::convert::Infallible;
 
 // A task's state words are atomics whose every transition is complete
 // before a panic could start; the goroutine slot is only touched by the
@@ -143,25 +162,16 @@ impl Task {
     pub(crate) fn new() -> TaskRef {
         Arc::new(Task {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            #[cfg(not(loom))]
             park_state: AtomicU32::new(EMPTY),
-            #[cfg(loom)]
-            park_state: Futex::new(EMPTY),
             select_state: AtomicUsize::new(0),
-            #[cfg(gort_mn)]
-            goroutine: mn::Slot::default(),
-            #[cfg(gort_cores)]
-            goroutine: cores::Slot::default(),
-            #[cfg(all(feature = "std", not(loom)))]
+            goroutine: switcher::Slot::default(),
             runtime: None,
         })
     }
 
     /// A task for a goroutine of `runtime` (kept opaque at this layer).
     #[cfg(all(feature = "std", not(loom)))]
-    pub(crate) fn for_runtime(
-        runtime: std::sync::Arc<dyn core::any::Any + Send + Sync>,
-    ) -> TaskRef {
+    pub(crate) fn for_runtime(runtime: RuntimeRef) -> TaskRef {
         let mut task = Task::new();
         Arc::get_mut(&mut task).expect("new task").runtime = Some(runtime);
         task
@@ -169,7 +179,7 @@ impl Task {
 
     /// The runtime this goroutine belongs to, if it is one.
     #[cfg(all(feature = "std", not(loom)))]
-    pub(crate) fn runtime(&self) -> Option<&std::sync::Arc<dyn core::any::Any + Send + Sync>> {
+    pub(crate) fn runtime(&self) -> Option<&RuntimeRef> {
         self.runtime.as_ref()
     }
 
@@ -191,18 +201,9 @@ impl Task {
         // AcqRel: seeing PARKED must also show the scheduler's write of
         // the parked goroutine (`ParkedSlot::publish`).
         match self.park_state.swap(NOTIFIED, Ordering::AcqRel) {
-            SLEEPING => {
-                #[cfg(not(loom))]
-                crate::platform::futex_wake(&self.park_state);
-                #[cfg(loom)]
-                self.park_state.wake();
-            }
-            #[cfg(any(gort_mn, gort_cores))]
+            SLEEPING => crate::platform::futex_wake(&self.park_state),
             PARKED => {
-                #[cfg(gort_mn)]
-                let queued = mn::unparked(self);
-                #[cfg(gort_cores)]
-                let queued = cores::unparked(self);
+                let queued = switcher::unparked(self);
                 debug_assert!(queued, "a PARKED task's slot holds it");
             }
             _ => {}
@@ -251,12 +252,12 @@ pub(crate) fn current_goroutine() -> Option<TaskRef> {
     current_if_any().filter(|t| mn::in_goroutine(t))
 }
 
-/// The goroutine running on this core, if the caller is one (not an
-/// interrupt handler, nor code before the scheduler started).
-#[cfg(gort_cores)]
-pub(crate) fn current_goroutine() -> Option<TaskRef> {
-    cores::current()
-}
+/// The current task if it is a goroutine its scheduler switches out: on
+/// bare metal, the goroutine running on this core, if the caller is one
+/// (not an interrupt handler, nor code before the scheduler started);
+/// never in a threads-only build.
+#[cfg(not(gort_mn))]
+pub(crate) use switcher::current as current_goroutine;
 
 /// One step of a polling loop's backoff, `round` from 0: a doubling spin
 /// for 6 rounds, then a yield (of the worker, for an M:N goroutine). An
@@ -267,51 +268,30 @@ pub(crate) fn current_goroutine() -> Option<TaskRef> {
 /// 40% of a `bounded(1)` message; with two workers, yielding beats
 /// parking).
 pub(crate) fn snooze(round: u32) -> bool {
-    #[cfg(gort_mn)]
-    let spin = match mn::wait_advice() {
-        mn::WaitAdvice::Park => return false,
-        advice => round < 6 && advice == mn::WaitAdvice::Spin,
-    };
-    // One core: nothing we wait for can happen until we switch out.
-    #[cfg(gort_cores)]
-    if cores::started_cores() == 1 {
-        return false;
-    }
-    #[cfg(not(gort_mn))]
-    let spin = round < 6;
-    if spin {
-        for _ in 0..1 << round {
-            core::hint::spin_loop();
+    match switcher::wait_advice() {
+        WaitAdvice::Park => return false,
+        WaitAdvice::Spin if round < 6 => {
+            for _ in 0..1 << round {
+                core::hint::spin_loop();
+            }
         }
-    } else {
-        #[cfg(not(loom))]
-        yield_now();
-        #[cfg(loom)]
-        loom::thread::yield_now();
+        _ => yield_now(),
     }
     true
 }
 
-/// Runs `sleep`, a wait of this thread inside gort, as a parked thread for
-/// the collector (see `registry::parked`; elsewhere it simply runs it).
-#[cfg(all(feature = "std", not(loom)))]
-pub(crate) fn parked<R>(sleep: impl FnOnce() -> R) -> R {
-    #[cfg(gort_gc)]
-    return registry::parked(sleep);
-    #[cfg(not(gort_gc))]
-    sleep()
-}
+/// Registers the calling thread with the collector (once: a thread-local
+/// check after that). Called wherever gort may hand a thread a value it
+/// did not have (a channel receive, a lock, a join): the value may hold
+/// `Gc`s, which the collector finds only on the stacks of threads it can
+/// stop (see `registry`).
+#[cfg(gort_gc)]
+pub(crate) use registry::register_current_thread as register_thread;
 
-/// Registers the calling thread with the collector, where there is one
-/// (once: a thread-local check after that). Called wherever gort may hand
-/// a thread a value it did not have (a channel receive, a lock, a join):
-/// the value may hold `Gc`s, which the collector finds only on the stacks
-/// of threads it can stop (see `registry`).
+/// No collector: nothing to register.
+#[cfg(not(gort_gc))]
 #[inline]
-pub(crate) fn register_thread() {
-    #[cfg(gort_gc)]
-    registry::register_current_thread();
-}
+pub(crate) fn register_thread() {}
 
 /// Runs the loop of a thread gort owns (an M:N worker, a pool thread, the
 /// timer thread). User code runs there only inside a goroutine's own
@@ -326,21 +306,13 @@ pub(crate) fn run_owned_thread(body: impl FnOnce()) {
     }
 }
 
-/// Lets other goroutines run: an M:N goroutine goes to the back of the
-/// global queue; a thread yields its CPU.
-#[cfg(not(loom))]
+/// Lets other goroutines run: a switched goroutine goes to the back of its
+/// scheduler's queue; a thread yields its CPU (on bare metal, an interrupt
+/// handler just spins once).
 pub(crate) fn yield_now() {
-    #[cfg(gort_mn)]
-    if let Some(task) = current_goroutine() {
-        mn::yield_now(&task);
-        return;
-    }
-    #[cfg(feature = "std")]
-    std::thread::yield_now();
-    #[cfg(gort_cores)]
     match current_goroutine() {
-        Some(task) => cores::yield_now(&task),
-        None => core::hint::spin_loop(),
+        Some(task) => switcher::yield_now(&task),
+        None => crate::platform::yield_now(),
     }
 }
 
@@ -437,7 +409,7 @@ pub(crate) fn park_switching_out(
 /// (or was called since the last park). May return spuriously; callers
 /// re-check. Example: see [`Task`].
 pub fn park() {
-    park_inner(None);
+    park_for(WaitReason::Unknown, None);
 }
 
 /// Like [`park`], but gives up after `timeout`; returns `false` if it timed
@@ -455,88 +427,19 @@ pub fn park() {
 /// me.unpark(); // before the park: it returns at once
 /// assert!(task::park_timeout(Duration::from_secs(60)));
 /// ```
-#[cfg(not(loom))]
 pub fn park_timeout(timeout: Duration) -> bool {
-    park_inner(Some(timeout))
+    park_for(WaitReason::Unknown, Some(timeout))
 }
 
-fn park_inner(timeout: Option<Duration>) -> bool {
+/// gort's own park (Go's `gopark`): [`park`], or with a timeout
+/// [`park_timeout`], waiting for `reason`, which the deadlock report names
+/// while the wait is untimed. Returns `false` only if it timed out.
+pub(crate) fn park_for(reason: WaitReason, timeout: Option<Duration>) -> bool {
     let task = current();
-    #[cfg(gort_cores)]
-    return cores::park(&task, timeout.and_then(crate::platform::deadline_after));
-    #[cfg(feature = "std")]
-    park_thread_or_mn(task, timeout)
-}
-
-#[cfg(feature = "std")]
-fn park_thread_or_mn(task: TaskRef, timeout: Option<Duration>) -> bool {
-    #[cfg(not(loom))]
-    let reason = crate::deadlock::take_reason();
-    #[cfg(gort_mn)]
-    if mn::in_goroutine(&task) {
+    if switcher::in_goroutine(&task) {
         let deadline = timeout.and_then(crate::platform::deadline_after);
-        if deadline.is_none() {
-            crate::deadlock::task_waits(reason);
-        }
-        let woken = mn::park(&task, deadline);
-        if deadline.is_none() {
-            crate::deadlock::task_wakes(reason);
-        }
-        return woken;
-    }
-    let state = &task.park_state;
-    // A wake-up often follows within microseconds (the other side of a
-    // channel is running on another core): look for the token a little
-    // before sleeping, so neither side pays for a futex sleep and wake.
-    if !cfg!(loom) {
-        for round in 0..SPIN_ROUNDS {
-            if state
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return true;
-            }
-            snooze(round);
-        }
-    }
-    // NOTIFIED → EMPTY (consume the token) or EMPTY → SLEEPING.
-    if state.fetch_sub(1, Ordering::Acquire) == NOTIFIED {
-        return true;
-    }
-    let deadline = timeout.and_then(crate::platform::deadline_after);
-    // An untimed sleep of this thread, for the deadlock monitor.
-    #[cfg(not(loom))]
-    let _asleep = timeout
-        .is_none()
-        .then(|| crate::deadlock::Asleep::new(reason));
-    loop {
-        let remaining = match (timeout, deadline) {
-            (None, _) => None,
-            (Some(t), None) => Some(t), // too large to be a deadline: forever
-            (Some(_), Some(d)) => Some(Duration::from_nanos(
-                d.saturating_sub(crate::platform::now_nanos()),
-            )),
-        };
-        #[cfg(not(loom))]
-        let woken = parked(|| crate::platform::futex_wait(state, SLEEPING, remaining));
-        #[cfg(loom)]
-        let woken = {
-            assert!(
-                remaining.is_none(),
-                "timed parks are not modelled under loom"
-            );
-            state.wait(SLEEPING);
-            true
-        };
-        if state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            return true;
-        }
-        if !woken {
-            // Timed out: leave SLEEPING unless an unpark slipped in just now.
-            return state.swap(EMPTY, Ordering::Acquire) == NOTIFIED;
-        }
+        switcher::park(&task, reason, deadline)
+    } else {
+        park_thread::park(&task, reason, timeout)
     }
 }

@@ -60,8 +60,7 @@ pub fn sleep(d: Duration) {
     } else {
         // Too far to represent: sleep forever.
         loop {
-            crate::deadlock::set_reason(crate::futex::WaitReason::Sleep);
-            task::park();
+            task::park_for(crate::futex::WaitReason::Sleep, None);
         }
     }
 }
@@ -72,8 +71,7 @@ pub(crate) fn sleep_until_nanos(deadline: u64) {
     }
     let timer = timers::arm_unpark(deadline, task::current());
     while crate::platform::now_nanos() < deadline {
-        crate::deadlock::set_reason(crate::futex::WaitReason::Sleep);
-        task::park();
+        task::park_for(crate::futex::WaitReason::Sleep, None);
     }
     let _ = timers::disarm_unpark(timer);
 }
