@@ -430,8 +430,10 @@ struct Processor {
     deque: UnsafeCell<Deque<TaskRef>>,
     stealer: Stealer<TaskRef>,
     runnext: RunNext,
-    /// Who may touch `deque`, and the tick the monitor watches.
-    status: ProcStatus,
+    /// Who may touch `deque`, and the tick the monitor watches. Written
+    /// twice per switch by the holder: on a cache line of its own, away
+    /// from what thieves and wakers read and write.
+    status: OwnLine<ProcStatus>,
     /// The futex word the thread holding this processor sleeps on while
     /// idle: 1 once told to wake.
     wake_word: AtomicU32,
@@ -454,6 +456,17 @@ impl Processor {
     unsafe fn local(&self) -> &Deque<TaskRef> {
         // SAFETY: exclusive by the caller's contract.
         unsafe { &*self.deque.get() }
+    }
+}
+
+/// A value on cache lines of its own.
+#[repr(align(128))]
+struct OwnLine<T>(T);
+
+impl<T> core::ops::Deref for OwnLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
     }
 }
 
@@ -509,7 +522,7 @@ impl Scheduler {
                         stealer: deque.stealer(),
                         deque: UnsafeCell::new(deque),
                         runnext: RunNext(AtomicPtr::new(core::ptr::null_mut())),
-                        status: ProcStatus::default(),
+                        status: OwnLine(ProcStatus::default()),
                         wake_word: AtomicU32::new(0),
                         thread: AtomicU64::new(0),
                     }
