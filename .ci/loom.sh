@@ -46,7 +46,13 @@ for m in "${models[@]}"; do
     t0=$SECONDS
     if out=$("${cargo_test[@]}" -q -- --exact "$m" --nocapture 2>&1); then
         stats=$(grep -m1 '^loom model ' <<<"$out" || true)
-        echo "ok   ${stats:-$m}"
+        if [[ -z $stats ]]; then
+            # `--exact` with a name that matches nothing runs zero tests.
+            echo "FAIL $m: no such model"
+            failed+=("$m")
+            continue
+        fi
+        echo "ok   $stats"
     else
         echo "FAIL $m ($((SECONDS - t0))s); output:"
         # Backtraces are long; keep the messages.
