@@ -1083,23 +1083,21 @@ impl Scheduler {
     /// processor whose goroutine has not come back to the scheduler for
     /// `HANDOFF_AFTER_NS` while other work waits goes to another thread.
     fn sysmon(&self) {
-        let trace = schedtrace_interval();
-        let start = crate::platform::now_nanos();
-        let mut next_trace = start.saturating_add(trace.unwrap_or(u64::MAX));
+        let mut trace = Trace {
+            every: schedtrace_interval(),
+            start: crate::platform::now_nanos(),
+            next: u64::MAX,
+        };
+        trace.next = trace.start.saturating_add(trace.every.unwrap_or(u64::MAX));
         let mut seen = vec![Seen::default(); self.procs.len()];
         let mut delay = SYSMON_MIN_SLEEP_NS;
         let mut quiet_looks = 0u32;
         while !self.shutdown.load(Acquire) {
             std::thread::sleep(core::time::Duration::from_nanos(delay));
             let now = crate::platform::now_nanos();
-            if let Some(every) = trace
-                && now >= next_trace
-            {
-                self.print_schedtrace(now - start);
-                next_trace = now + every;
-            }
-            if trace.is_none() && self.all_idle() {
-                self.sysmon_sleep();
+            self.trace_if_due(&mut trace, now);
+            if self.all_idle() {
+                self.sysmon_sleep(&mut trace);
                 delay = SYSMON_MIN_SLEEP_NS;
                 quiet_looks = 0;
                 seen.fill(Seen::default());
@@ -1117,12 +1115,25 @@ impl Scheduler {
         }
     }
 
+    /// Prints the `GORT_SCHEDTRACE` line if one is due at `now`.
+    fn trace_if_due(&self, trace: &mut Trace, now: u64) {
+        if let Some(every) = trace.every
+            && now >= trace.next
+        {
+            self.print_schedtrace(now - trace.start);
+            trace.next = now + every;
+        }
+    }
+
     fn all_idle(&self) -> bool {
         self.nidle.load(SeqCst) == self.procs.len()
     }
 
-    /// Sleeps until a processor leaves the idle list (see `wake_sysmon`).
-    fn sysmon_sleep(&self) {
+    /// Sleeps until a processor leaves the idle list (see `wake_sysmon`),
+    /// waking only to print the trace lines that fall due meanwhile. It
+    /// counts as asleep for the deadlock monitor throughout: printing
+    /// wakes nobody.
+    fn sysmon_sleep(&self, trace: &mut Trace) {
         self.sysmon_word.store(1, SeqCst);
         if !self.all_idle() || self.shutdown.load(SeqCst) {
             self.sysmon_word.store(0, SeqCst);
@@ -1130,7 +1141,13 @@ impl Scheduler {
         }
         let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
         while self.sysmon_word.load(SeqCst) == 1 {
-            crate::platform::futex_wait(&self.sysmon_word, 1, None);
+            let timeout = trace.every.map(|_| {
+                core::time::Duration::from_nanos(
+                    trace.next.saturating_sub(crate::platform::now_nanos()),
+                )
+            });
+            crate::platform::futex_wait(&self.sysmon_word, 1, timeout);
+            self.trace_if_due(trace, crate::platform::now_nanos());
         }
     }
 
@@ -1208,6 +1225,14 @@ fn world_stopped() -> bool {
     return super::registry::STOP_EPOCH.load(Relaxed) != 0;
     #[cfg(not(gort_gc))]
     false
+}
+
+/// When the monitor prints `GORT_SCHEDTRACE` lines: every `every`
+/// nanoseconds (if set) from `start`, the next at `next`.
+struct Trace {
+    every: Option<u64>,
+    start: u64,
+    next: u64,
 }
 
 /// What the monitor saw of a processor: its status word, and since when.
