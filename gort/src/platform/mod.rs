@@ -144,6 +144,9 @@ pub(crate) fn thread_blocked(_token: u64) -> Option<bool> {
     None
 }
 
+#[cfg(all(gort_mn, not(target_os = "linux")))]
+pub(crate) fn precise_sleeps() {}
+
 #[cfg(all(target_family = "wasm", not(loom)))]
 mod wasm;
 #[cfg(all(target_family = "wasm", not(loom)))]

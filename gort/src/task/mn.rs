@@ -1089,6 +1089,8 @@ impl Scheduler {
             next: u64::MAX,
         };
         trace.next = trace.start.saturating_add(trace.every.unwrap_or(u64::MAX));
+        // Its 20 µs looks would otherwise be 70 µs (Linux's timer slack).
+        crate::platform::precise_sleeps();
         let mut seen = vec![Seen::default(); self.procs.len()];
         let mut delay = SYSMON_MIN_SLEEP_NS;
         let mut quiet_looks = 0u32;
