@@ -194,8 +194,14 @@ impl Futex {
     }
 
     /// The OS futex compares the word (atomically with going to sleep),
-    /// and so does the waiter table: no compare here.
+    /// and so does the waiter table; the early compare only saves a
+    /// changed word the sleep's bookkeeping (a system call, the deadlock
+    /// and collector accounting). Loom models without it: it would only
+    /// add interleavings of a load that decides nothing.
     fn wait_inner(&self, expected: u32, timeout: Option<Duration>, reason: WaitReason) -> bool {
+        if EARLY_COMPARE && self.word.load(Ordering::Relaxed) != expected {
+            return true;
+        }
         #[cfg(any(gort_mn, gort_cores))]
         if let Some(task) = crate::task::current_goroutine() {
             return goroutine_waiters::wait(&self.word, expected, timeout, task, reason);
@@ -203,6 +209,9 @@ impl Futex {
         sleep_on(&self.word, expected, timeout, reason)
     }
 }
+
+/// See `Futex::wait_inner`.
+const EARLY_COMPARE: bool = !cfg!(loom);
 
 /// A thread's wait: through the task layer where there is one (counted
 /// for the deadlock report, parked for the collector).
