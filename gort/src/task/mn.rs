@@ -1,53 +1,64 @@
 //! The M:N scheduler: goroutines are stackful coroutines (corosensei) run
-//! by N worker threads, each from its own run queue, stealing from the
-//! others and from a global queue when it runs dry.
+//! for `GOMAXPROCS` processors (Go's P) by worker threads (Go's M). A
+//! thread holding a processor runs its goroutines from its run queue,
+//! stealing from the other processors and from a global queue when it
+//! runs dry. A system monitor (Go's sysmon) moves a processor away from a
+//! thread stuck in a goroutine that blocks it outside gort.
 //!
 //! Invariants:
-//! - a goroutine is in exactly one place: running on one worker; queued (a
-//!   worker's deque, or the global `injector`); or parked in its task's
-//!   slot;
+//! - a goroutine is in exactly one place: running on one thread; queued (a
+//!   processor's deque or `runnext`, or the global `injector`); or parked
+//!   in its task's slot;
 //! - parking: the goroutine suspends itself first; only then, on the
-//!   worker's stack, does the worker put it in the task's slot and move the
-//!   park word EMPTY → PARKED (Release). An `unpark` that swaps PARKED out
-//!   owns the goroutine and queues it; an `unpark` that came earlier left
-//!   NOTIFIED, the worker's CAS fails, and the worker runs it again. So no
-//!   wakeup is lost and no goroutine runs on two workers;
-//! - a worker sleeps only after announcing itself idle (in `idle`, under
-//!   its lock) and then, after a SeqCst fence, finding every queue empty;
-//!   whoever queues work fences and then wakes one idle worker, unless a
-//!   worker is already spinning (looking for work), which will find it. A
-//!   spinning worker that finds work wakes another before running it, so
-//!   queued work never waits while the other workers sleep, and a burst of
-//!   readies wakes workers one at a time, not all at once;
-//! - a goroutine readied by a running goroutine goes to its worker's
+//!   thread's own stack, does the scheduler put it in the task's slot and
+//!   move the park word EMPTY → PARKED (Release). An `unpark` that swaps
+//!   PARKED out owns the goroutine and queues it; an `unpark` that came
+//!   earlier left NOTIFIED, the CAS fails, and the goroutine runs again.
+//!   So no wakeup is lost and no goroutine runs on two threads;
+//! - a thread holds at most one processor, and a processor's deque has
+//!   one user at a time (`proc_status`): the holder, on the scheduler's
+//!   side, or from a goroutine for one push. The monitor takes a processor
+//!   only while its goroutine runs and has not come back for a while
+//!   (`retake`); the old thread finds out when the goroutine switches out,
+//!   queues it globally, and waits in the pool of idle threads
+//!   (`wait_for_processor`) until the monitor hands it a processor;
+//! - a processor's thread sleeps only after announcing the processor idle
+//!   (in `idle`, under its lock) and then, after a SeqCst fence, finding
+//!   every queue empty; whoever queues work fences and then wakes one
+//!   idle processor's thread, unless a thread is already spinning (looking
+//!   for work), which will find it. A spinning thread that finds work wakes
+//!   another before running it, so queued work never waits while the
+//!   others sleep, and a burst of readies wakes threads one at a time;
+//! - the monitor sleeps for good only when every processor is idle (so the
+//!   deadlock monitor can see a quiet process); the first processor to
+//!   leave the idle list wakes it (`wake_sysmon`: a SeqCst pair, as above);
+//! - a goroutine readied by a running goroutine goes to its processor's
 //!   `runnext` slot (the one it held before moves to the deque) and runs
 //!   next there, so a ping-pong pair shares one core and its cache. Other
-//!   workers take a `runnext` only on their last look before sleeping, and
-//!   only if it held the same goroutine for `RUNNEXT_AGE` (its owner is
-//!   stuck, not about to run it);
-//! - a worker's deque is LIFO for its owner; thieves take the oldest.
-//!   Everything queued is stealable, so a goroutine that blocks its
-//!   worker's thread (outside gort) delays only what nobody else steals;
+//!   processors take a `runnext` only on their last look before sleeping,
+//!   and only if it held the same goroutine for `RUNNEXT_AGE` (its owner
+//!   is stuck, not about to run it);
+//! - a deque is LIFO for its owner; thieves take the oldest;
 //! - a goroutine about to park (or retrying a channel) spins a little
-//!   first only when that can help: another worker exists and its own has
-//!   nothing else queued (it delays nobody local);
+//!   first only when that can help: another processor exists and its own
+//!   has nothing else queued (it delays nobody local);
 //! - the stack of a finished goroutine goes back to the pool (`stacks`); a
 //!   goroutine's stack is never reused while it can still run;
 //! - timers: goroutines' sleeps and timeouts live in the scheduler's own
-//!   heap. Workers run due timers (and the stack scavenger, see `stacks`)
-//!   at every turn of their loop; an idle worker with none due becomes the
-//!   one `timer_waiter` and sleeps until the first deadline. Arming an
-//!   earlier one wakes it (or, with no waiter, wakes an idle worker):
-//!   after a SeqCst fence the armer reads `timer_waiter`, and the waiter
-//!   reads the deadline after publishing itself, so one of them sees the
-//!   other. The timer waiter counts as asleep for the deadlock monitor,
-//!   which reports only with no timer pending: a deadline it still waits
-//!   for then was disarmed, and wakes nobody;
-//! - while a goroutine runs, its worker's `GUARD` names the memory just
+//!   heap. Threads run due timers (and the stack scavenger, see `stacks`)
+//!   at every turn of their loop; an idle processor's thread with none due
+//!   becomes the one `timer_waiter` and sleeps until the first deadline.
+//!   Arming an earlier one wakes it (or, with no waiter, wakes an idle
+//!   one): after a SeqCst fence the armer reads `timer_waiter`, and the
+//!   waiter reads the deadline after publishing itself, so one of them
+//!   sees the other. The timer waiter counts as asleep for the deadlock
+//!   monitor, which reports only with no timer pending: a deadline it
+//!   still waits for then was disarmed, and wakes nobody;
+//! - while a goroutine runs, its thread's `GUARD` names the memory just
 //!   below its stack: a fault there is its stack overflowing, reported in
 //!   Go's words and ending the process with status 2.
 //! - a goroutine's task holds its runtime, which owns the scheduler, so
-//!   the workers stop only after every goroutine finished: no closure is
+//!   the threads stop only after every goroutine finished: no closure is
 //!   dropped unrun, no suspended stack unwound. User code runs only inside
 //!   goroutines, under the runtime's `catch_unwind`; a panic that escapes
 //!   a worker anyway ends the process (`task::run_owned_thread`).
