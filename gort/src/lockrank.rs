@@ -48,7 +48,7 @@ pub(crate) enum LockRank {
     /// which waits for the world to stop with no other ranked lock held).
     /// Taken under `StackPool`.
     Registry,
-    /// `time::timers`, a timer heap (the global one, and each M:N
+    /// `task::timers`, a timer heap (the global one, and each M:N
     /// scheduler's). Its actions run after it is released. Taken under
     /// `TimerState`.
     TimerHeap,
