@@ -184,3 +184,16 @@ mod direct {
         }
     }
 }
+
+/// Writes straight to standard error, for fatal errors (no lock, no
+/// allocation).
+pub(crate) fn write_stderr(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(bytes);
+}
+
+/// Ends the process at once with `code` (WASI's `proc_exit`: no
+/// destructors, no other thread runs on).
+pub(crate) fn exit_now(code: i32) -> ! {
+    std::process::exit(code)
+}
