@@ -658,6 +658,11 @@ fn child_idle_scheduler_gives_stack_memory_back() {
             .scheduler(Scheduler::MN)
             .stack_size(64 * 1024)
             .build();
+        // Stacks that dwarf what stays by design (1024 warm stacks, the
+        // allocator's caches) and an emulator's own growth (qemu-user's
+        // code cache: ~16 MiB here): each goroutine touches 8 KiB more of
+        // its stack. (More goroutines would not fit qemu-user, whose
+        // stacks cost two mappings each: `vm.max_map_count`.)
         let n = 20_000;
         let before = rss_kib();
         let peak = rt.run(move || {
@@ -669,8 +674,10 @@ fn child_idle_scheduler_gives_stack_memory_back() {
             for _ in 0..n {
                 let (gate, started, done) = (gate.clone(), started.clone(), done.clone());
                 gort::go(move || {
+                    let pad = std::hint::black_box([1u8; 8 * 1024]);
                     started.done();
                     let _ = gate.recv();
+                    std::hint::black_box(&pad);
                     done.done();
                 });
             }
