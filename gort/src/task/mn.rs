@@ -167,6 +167,12 @@ impl Slot {
     }
 }
 
+/// The current task if it is an M:N goroutine (which must park rather
+/// than block its thread).
+pub(crate) fn current() -> Option<TaskRef> {
+    super::current_if_any().filter(|t| in_goroutine(t))
+}
+
 /// Whether the current task is a goroutine of an M:N scheduler.
 pub(crate) fn in_goroutine(task: &Task) -> bool {
     task.goroutine.yielder().is_some()
@@ -490,6 +496,16 @@ struct IdleThread {
     proc: AtomicUsize,
 }
 
+impl IdleThread {
+    /// Wakes the thread, just taken out of the pool, with processor `p`
+    /// (`NO_PROC`: to exit).
+    fn give(&self, p: usize) {
+        self.proc.store(p, Relaxed);
+        self.word.store(1, Release);
+        crate::platform::futex_wake(&self.word);
+    }
+}
+
 pub(crate) struct Scheduler {
     /// Itself, to start threads from `&self`.
     me: std::sync::Weak<Scheduler>,
@@ -629,9 +645,7 @@ impl Scheduler {
             self.wake_proc(i);
         }
         for t in std::mem::take(&mut *self.idle_threads.lock()) {
-            t.proc.store(NO_PROC, Relaxed);
-            t.word.store(1, Release);
-            crate::platform::futex_wake(&t.word);
+            t.give(NO_PROC);
         }
         self.wake_sysmon();
     }
@@ -792,9 +806,8 @@ impl Scheduler {
             }
             pool.push(me.clone());
         }
-        let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
         while me.word.load(Acquire) == 0 {
-            super::parked(|| crate::platform::futex_wait(&me.word, 0, None));
+            super::sleep_on(&me.word, 0, None, crate::futex::WaitReason::Internal);
         }
         let p = me.proc.load(Relaxed);
         (p != NO_PROC).then_some(p)
@@ -806,11 +819,7 @@ impl Scheduler {
         self.handoffs.fetch_add(1, Relaxed);
         let idle = self.idle_threads.lock().pop();
         match idle {
-            Some(t) => {
-                t.proc.store(p, Relaxed);
-                t.word.store(1, Release);
-                crate::platform::futex_wake(&t.word);
-            }
+            Some(t) => t.give(p),
             None => self.start_thread(p),
         }
     }
@@ -981,9 +990,8 @@ impl Scheduler {
             }
             // Woken (or being woken: the word is on its way).
         }
-        let _asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
         while word.load(Acquire) == 0 {
-            super::parked(|| crate::platform::futex_wait(word, 0, None));
+            super::sleep_on(word, 0, None, crate::futex::WaitReason::Internal);
         }
         true // whoever woke us counted us as spinning
     }
@@ -1078,7 +1086,8 @@ impl Scheduler {
     fn blocking<R>(&self, ctx: &WorkerCtx, task: &TaskRef, f: impl FnOnce() -> R) -> R {
         let p = ctx.proc.get();
         let running = ctx.running.get();
-        if p != NO_PROC && running != 0 && self.procs[p].status.retake(running) {
+        // `retake` refuses a word that is not RUNNING (0: not in a goroutine).
+        if p != NO_PROC && self.procs[p].status.retake(running) {
             self.hand_off(p);
         }
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -1182,11 +1191,14 @@ impl Scheduler {
                 continue;
             }
             let held = now - seen[i].since;
+            if held < BLOCKED_HANDOFF_AFTER_NS || !self.work_waits(p) {
+                continue;
+            }
+            // Reading the thread's state costs a system call or three:
+            // only for a candidate that is not due anyway.
             let due = held >= HANDOFF_AFTER_NS
-                || (held >= BLOCKED_HANDOFF_AFTER_NS
-                    && self.work_waits(p)
-                    && crate::platform::thread_blocked(p.thread.load(Relaxed)) == Some(true));
-            if !due || !self.work_waits(p) {
+                || crate::platform::thread_blocked(p.thread.load(Relaxed)) == Some(true);
+            if !due {
                 continue;
             }
             if p.status.retake(status) {

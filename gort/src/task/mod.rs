@@ -245,18 +245,9 @@ pub(crate) fn set_current(task: Option<TaskRef>) {
     CURRENT.with(|c| *c.borrow_mut() = task);
 }
 
-/// The current task if it is an M:N goroutine (which must park rather than
-/// block its worker).
-#[cfg(gort_mn)]
-pub(crate) fn current_goroutine() -> Option<TaskRef> {
-    current_if_any().filter(|t| mn::in_goroutine(t))
-}
-
-/// The current task if it is a goroutine its scheduler switches out: on
-/// bare metal, the goroutine running on this core, if the caller is one
-/// (not an interrupt handler, nor code before the scheduler started);
-/// never in a threads-only build.
-#[cfg(not(gort_mn))]
+/// The current task if it is a goroutine its scheduler switches out (an
+/// M:N goroutine; on bare metal, the goroutine running on this core, if
+/// the caller is one); never in a threads-only build.
 pub(crate) use switcher::current as current_goroutine;
 
 /// One step of a polling loop's backoff, `round` from 0: a doubling spin

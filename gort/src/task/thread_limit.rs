@@ -39,7 +39,10 @@ pub(crate) fn live_threads() -> usize {
 }
 
 fn fatal(what: &str) -> ! {
-    let msg = format!("fatal error: {what}\n");
+    die(&format!("fatal error: {what}\n"))
+}
+
+fn die(msg: &str) -> ! {
     crate::platform::write_stderr(msg.as_bytes());
     crate::platform::exit_now(2)
 }
@@ -54,11 +57,9 @@ pub(crate) fn start_thread(
 ) {
     let max = max_threads();
     if LIVE.fetch_add(1, Relaxed) >= max {
-        let msg = format!(
+        die(&format!(
             "runtime: program exceeds {max}-thread limit\nfatal error: thread exhaustion\n"
-        );
-        crate::platform::write_stderr(msg.as_bytes());
-        crate::platform::exit_now(2);
+        ));
     }
     let mut builder = std::thread::Builder::new().name(name);
     if let Some(size) = stack_size {
