@@ -4,6 +4,8 @@
 //! under loom (the models run the channel and sync code on loom threads),
 //! and `cfg(gort_cores)` where the bare-metal cores scheduler runs: no std,
 //! `target_os = "none"`, and a board feature naming the board;
+//! `cfg(gort_net)` where `gort::net` exists (where M:N does), with
+//! `gort_net_unix` / `gort_net_windows` for the OS-specific parts;
 //! `cfg(gort_wasm_atomics)` for the feature `nightly-wasm-atomics` on a
 //! wasm target (the crate root turns on the nightly library feature it
 //! needs: OS cfgs stay in here and in `src/platform/`).
@@ -13,6 +15,9 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(gort_gc)");
     println!("cargo::rustc-check-cfg=cfg(gort_cores)");
     println!("cargo::rustc-check-cfg=cfg(gort_wasm_atomics)");
+    println!("cargo::rustc-check-cfg=cfg(gort_net)");
+    println!("cargo::rustc-check-cfg=cfg(gort_net_unix)");
+    println!("cargo::rustc-check-cfg=cfg(gort_net_windows)");
     println!("cargo::rerun-if-changed=build.rs");
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let std = std::env::var_os("CARGO_FEATURE_STD").is_some();
@@ -26,6 +31,16 @@ fn main() {
     }
     if std && !loom && !wasm && !bare {
         println!("cargo::rustc-cfg=gort_mn");
+        // Sockets over the netpoller (mio) exist where M:N does; Unix
+        // adds its domain sockets and raw fds, Windows its raw sockets.
+        println!("cargo::rustc-cfg=gort_net");
+        let family = env("CARGO_CFG_TARGET_FAMILY");
+        if family.split(',').any(|f| f == "unix") {
+            println!("cargo::rustc-cfg=gort_net_unix");
+        }
+        if family.split(',').any(|f| f == "windows") {
+            println!("cargo::rustc-cfg=gort_net_windows");
+        }
     }
     let boards = ["BOARD_MPS2_AN521", "BOARD_RP2040"]
         .iter()

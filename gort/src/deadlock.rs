@@ -52,6 +52,7 @@ impl WaitReason {
             WaitReason::Once => "sync.Once.Do",
             WaitReason::Join => "JoinHandle.join",
             WaitReason::Sleep => "sleep",
+            WaitReason::IoWait => "IO wait",
             WaitReason::Internal => "idle",
         }
     }

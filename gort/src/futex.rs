@@ -40,13 +40,15 @@ pub(crate) enum WaitReason {
     Once,
     Join,
     Sleep,
+    /// A socket's readiness (`gort::net`).
+    IoWait,
     /// gort's own idle threads: counted as asleep, not reported.
     Internal,
 }
 
 impl WaitReason {
     /// Every reason, in discriminant order.
-    pub(crate) const ALL: [WaitReason; 16] = {
+    pub(crate) const ALL: [WaitReason; 17] = {
         use WaitReason::*;
         [
             Unknown,
@@ -64,6 +66,7 @@ impl WaitReason {
             Once,
             Join,
             Sleep,
+            IoWait,
             Internal,
         ]
     };
@@ -148,6 +151,17 @@ impl Futex {
     /// `wait`, naming what the caller waits for (for the deadlock report).
     pub(crate) fn wait_as(&self, expected: u32, reason: WaitReason) {
         self.wait_inner(expected, None, reason);
+    }
+
+    /// `wait` or `wait_timeout`, naming what the caller waits for.
+    #[cfg_attr(not(gort_net), allow(dead_code))]
+    pub(crate) fn wait_for(
+        &self,
+        expected: u32,
+        timeout: Option<Duration>,
+        reason: WaitReason,
+    ) -> bool {
+        self.wait_inner(expected, timeout, reason)
     }
 
     /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns

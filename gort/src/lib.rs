@@ -42,6 +42,9 @@ pub mod context;
 #[cfg(gort_gc)]
 pub mod gc;
 
+#[cfg(gort_net)]
+pub mod net;
+
 /// The deadlock monitor, on hosted targets only (bare metal reports none:
 /// see `task::cores::park`).
 #[cfg(all(feature = "std", not(loom)))]

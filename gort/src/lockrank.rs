@@ -65,6 +65,9 @@ pub(crate) enum LockRank {
     /// (`idle_threads`). Taken by the system monitor and by threads
     /// joining the pool, with no ranked lock held. A leaf.
     SchedIdleThreads,
+    /// `task::netpoll`, the free slots of the socket table. Taken when a
+    /// socket opens or closes, with no ranked lock held. A leaf.
+    NetpollSlots,
     /// `task::cores`, the bare-metal run queue. Taken when a goroutine is
     /// readied, so under `TimerState`. A leaf.
     CoresRunQueue,
@@ -77,7 +80,7 @@ pub(crate) enum LockRank {
 impl LockRank {
     /// Every rank, in order (`ALL[r as usize] == r`).
     #[cfg(all(debug_assertions, feature = "std"))]
-    const ALL: [LockRank; 11] = {
+    const ALL: [LockRank; 12] = {
         use LockRank::*;
         [
             TimerState,
@@ -88,6 +91,7 @@ impl LockRank {
             ThreadPool,
             SchedIdle,
             SchedIdleThreads,
+            NetpollSlots,
             CoresRunQueue,
             CoresStackPool,
             Console,

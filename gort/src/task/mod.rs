@@ -35,6 +35,8 @@
 pub(crate) mod cores;
 #[cfg(gort_mn)]
 pub(crate) mod mn;
+#[cfg(gort_net)]
+pub(crate) mod netpoll;
 mod park_thread;
 #[cfg(any(gort_mn, loom))]
 #[doc(hidden)]
