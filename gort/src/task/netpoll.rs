@@ -496,10 +496,6 @@ impl BlockingPoll {
         // SAFETY: we hold `state` BLOCKED.
         unsafe { self.0.dispatch() != 0 }
     }
-
-    pub(crate) fn poller(&self) -> &'static Poller {
-        self.0
-    }
 }
 
 impl Drop for BlockingPoll {
