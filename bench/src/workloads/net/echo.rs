@@ -123,6 +123,33 @@ fn sampled(run: impl FnOnce() -> Result<(Duration, u64), String>) -> SampleResul
     })
 }
 
+/// gort's goroutines and `gort::net`: a goroutine blocked in a read parks
+/// until the poller finds its socket ready.
+struct Gort;
+
+impl Sockets for Gort {
+    type Listener = gort::net::TcpListener;
+    type Stream = gort::net::TcpStream;
+    fn bind() -> io::Result<(Self::Listener, SocketAddr)> {
+        let l = gort::net::TcpListener::bind("127.0.0.1:0")?;
+        let a = l.local_addr()?;
+        Ok((l, a))
+    }
+    fn accept(l: &Self::Listener) -> io::Result<Self::Stream> {
+        l.accept().map(|(s, _)| s)
+    }
+    fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
+        gort::net::TcpStream::connect(addr)
+    }
+    fn start(f: Box<dyn FnOnce() + Send>) -> Box<dyn FnOnce() -> bool> {
+        let h = gort::spawn(f);
+        Box::new(move || h.join().is_ok())
+    }
+    fn together(parties: Vec<Party>) -> PartyResult {
+        crate::harness::timed_goroutines(parties)
+    }
+}
+
 /// Threads blocked in `std::net` calls: a thread per connection on each
 /// side.
 struct StdThreads;
@@ -282,6 +309,15 @@ pub fn workload() -> Workload {
             lacking: &[],
         }],
         contenders: vec![
+            own(Contender::sampling(
+                "gort",
+                "gort::go goroutines, gort::net",
+                Side::Gort,
+                |p| {
+                    let p = p.clone();
+                    sampled(|| crate::harness::in_goroutine(move || run::<Gort>(&p)))
+                },
+            )),
             own(Contender::sampling(
                 "may",
                 "may::go! coroutines, may::net",

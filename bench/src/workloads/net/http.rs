@@ -24,6 +24,122 @@ use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 /// The body of every `GET /` answer.
 pub const HELLO: &[u8] = b"Hello, World!\n";
 
+/// gort's answers: Go's `net/http` sends the same status lines, type and
+/// bodies (and a `Date` header).
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\nHello, World!\n";
+const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 19\r\n\r\n404 page not found\n";
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+
+/// What one parsed request asks for.
+struct Asked {
+    /// Its length in the buffer, head and body.
+    len: usize,
+    hello: bool,
+    /// `Connection: close`, or HTTP/1.0 (no keep-alive asked for).
+    close: bool,
+}
+
+/// Parses the request at the start of `buf`: `None` while incomplete.
+fn parse_request(buf: &[u8]) -> Result<Option<Asked>, httparse::Error> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    let httparse::Status::Complete(head) = req.parse(buf)? else {
+        return Ok(None);
+    };
+    let header = |name: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    };
+    let body: usize = header("content-length")
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
+        .unwrap_or(0);
+    let close = match header("connection") {
+        Some(v) if v.eq_ignore_ascii_case(b"close") => true,
+        Some(v) if v.eq_ignore_ascii_case(b"keep-alive") => false,
+        _ => req.version == Some(0),
+    };
+    if buf.len() < head + body {
+        return Ok(None);
+    }
+    Ok(Some(Asked {
+        len: head + body,
+        hello: req.method == Some("GET") && req.path == Some("/"),
+        close,
+    }))
+}
+
+/// gort's hello server on one connection (the logic of
+/// `gort/examples/http_server.rs`): answers each request as it is parsed,
+/// `GET /` with `HELLO`, anything else 404, until EOF or a request to
+/// close. Returns the requests answered.
+pub fn serve_hello(mut s: impl Read + Write) -> io::Result<u64> {
+    let mut buf = [0u8; 4096];
+    let (mut filled, mut answered) = (0, 0);
+    loop {
+        let n = s.read(&mut buf[filled..])?;
+        if n == 0 {
+            return Ok(answered);
+        }
+        filled += n;
+        let mut at = 0;
+        loop {
+            let asked = match parse_request(&buf[at..filled]) {
+                Ok(Some(asked)) => asked,
+                Ok(None) if filled - at < buf.len() => break,
+                _ => {
+                    s.write_all(BAD_REQUEST)?;
+                    return Ok(answered);
+                }
+            };
+            s.write_all(if asked.hello { OK } else { NOT_FOUND })?;
+            answered += 1;
+            at += asked.len;
+            if asked.close {
+                return Ok(answered);
+            }
+        }
+        buf.copy_within(at..filled, 0);
+        filled -= at;
+    }
+}
+
+/// gort: a goroutine per connection (`serve_hello`) over `gort::net`.
+fn gort_server(p: &Params) -> RunResult {
+    let conns = p.n("connections");
+    let listener = gort::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = gort::spawn(move || -> io::Result<u64> {
+        let served = (0..conns)
+            .map(|_| {
+                let (s, _) = listener.accept()?;
+                s.set_nodelay(true)?;
+                Ok(gort::spawn(move || serve_hello(s)))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let mut answered = 0;
+        for h in served {
+            answered += h
+                .join()
+                .map_err(|_| io::Error::other("a server panicked"))??;
+        }
+        Ok(answered)
+    });
+    let elapsed = drive(addr, p)?;
+    let answered = server
+        .join()
+        .map_err(|_| "the server panicked".to_string())?
+        .map_err(|e| format!("the server failed: {e}"))?;
+    check(
+        "requests answered",
+        answered,
+        p.get("connections") * p.get("requests"),
+    )?;
+    Ok(elapsed)
+}
+
 /// The request every client sends.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
@@ -213,6 +329,11 @@ pub fn workload() -> Workload {
         unit: Unit::Seconds,
         also: &[],
         contenders: vec![
+            Contender::gort(
+                "gort",
+                "gort::go goroutine per connection, gort::net, httparse",
+                gort_server,
+            ),
             Contender::peer(
                 "tokio_hyper",
                 "tokio + hyper 1 (http1, a task per connection)",
@@ -226,6 +347,68 @@ pub fn workload() -> Workload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream whose reads give `input` in pieces of `piece` bytes and
+    /// whose writes collect the output.
+    struct Scripted {
+        input: Vec<u8>,
+        piece: usize,
+        output: Vec<u8>,
+    }
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.piece.min(buf.len()).min(self.input.len());
+            buf[..n].copy_from_slice(&self.input[..n]);
+            self.input.drain(..n);
+            Ok(n)
+        }
+    }
+
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.output.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn served(input: &[u8], piece: usize) -> (u64, Vec<u8>) {
+        let mut s = Scripted {
+            input: input.to_vec(),
+            piece,
+            output: Vec::new(),
+        };
+        let answered = serve_hello(&mut s).unwrap();
+        (answered, s.output)
+    }
+
+    /// Pipelined requests split anywhere are each answered once, in order;
+    /// a body is skipped; `Connection: close` ends the connection.
+    #[test]
+    fn the_hello_server_answers_each_request() {
+        let input = [
+            REQUEST,
+            b"GET /nope HTTP/1.1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+            REQUEST,
+            b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            REQUEST,
+        ]
+        .concat();
+        let want = [OK, NOT_FOUND, NOT_FOUND, OK, OK].concat();
+        for piece in [1, 3, 7, 4096] {
+            assert_eq!(
+                served(&input, piece),
+                (5, want.clone()),
+                "pieces of {piece}"
+            );
+        }
+        assert_eq!(served(b"GET / HTTP/1.0\r\n\r\n", 5), (1, OK.to_vec()));
+        assert_eq!(served(b"\x01junk\r\n\r\n", 64), (0, BAD_REQUEST.to_vec()));
+    }
 
     /// The generator reads responses split anywhere and back to back.
     #[test]

@@ -17,8 +17,16 @@
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use gort_bench::resident::now as resident_bytes;
 
 use crate::workload::{Contender, Params, Side, Unit, ValueResult, Workload};
+
+/// Lets the last readers finish parking before the second reading.
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// The first argument that makes gort-bench a holder.
 pub const HOLD_FLAG: &str = "--hold";
@@ -109,6 +117,44 @@ fn per_connection(before: u64, after: u64, n: u64) -> ValueResult {
     Ok(after.saturating_sub(before) as f64 / n as f64)
 }
 
+/// gort: a goroutine per accepted `gort::net::TcpStream`, parked in
+/// `read` until the poller finds the socket readable (here: at EOF).
+fn gort_idle(p: &Params) -> ValueResult {
+    let n = p.get("connections");
+    super::need_descriptors(n)?;
+    crate::harness::in_goroutine(move || {
+        let listener =
+            gort::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let (started, finished) = (gort::sync::WaitGroup::new(), gort::sync::WaitGroup::new());
+        let eof = Arc::new(AtomicU64::new(0));
+        let before = resident_bytes()?;
+        let mut holder = Holder::start(port, n)?;
+        for _ in 0..n {
+            let (mut s, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+            let (started, finished, eof) = (started.clone(), finished.clone(), eof.clone());
+            started.add(1);
+            finished.add(1);
+            gort::go(move || {
+                started.done();
+                if matches!(std::io::Read::read(&mut s, &mut [0u8; 1]), Ok(0)) {
+                    eof.fetch_add(1, Ordering::Relaxed);
+                }
+                drop(s);
+                finished.done();
+            });
+        }
+        started.wait();
+        gort::blocking(|| holder.held(n))?;
+        gort::time::sleep(SETTLE);
+        let after = resident_bytes()?;
+        gort::blocking(|| holder.release())?;
+        finished.wait();
+        crate::harness::check("idle readers woken by EOF", eof.load(Ordering::Relaxed), n)?;
+        per_connection(before, after, n)
+    })
+}
+
 pub fn workload() -> Workload {
     Workload {
         name: "idle_connections",
@@ -119,6 +165,16 @@ pub fn workload() -> Workload {
         ops: |p| p.get("connections"),
         unit: Unit::BytesPerItem,
         also: &[],
-        contenders: vec![],
+        // The gort run starts gort-bench as its holder: only a child
+        // process of gort-bench can.
+        contenders: vec![
+            Contender::measuring(
+                "gort",
+                "gort::go goroutine per connection, gort::net",
+                Side::Gort,
+                gort_idle,
+            )
+            .only_in_child(None),
+        ],
     }
 }

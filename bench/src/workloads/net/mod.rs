@@ -59,6 +59,7 @@ fn raise_open_files() -> Option<u64> {
             lim = raised;
         }
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every Unix
     Some(lim.rlim_cur as u64)
 }
 
