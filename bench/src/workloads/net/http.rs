@@ -6,9 +6,9 @@
 //! connections are open before the clock starts; it stops at the last
 //! response.
 //!
-//! The servers: gort's (`serve_hello`: a goroutine per connection over
-//! `gort::net`, requests parsed by `httparse`, as `gort/examples/
-//! http_server.rs`), tokio + hyper 1 (HTTP/1 only, a task per
+//! The servers: gort's (a goroutine per connection over `gort::net`,
+//! running `serve_connection` of `gort/examples/http_server/hello.rs`,
+//! which parses requests with `httparse`), tokio + hyper 1 (HTTP/1 only, a task per
 //! connection), and Go's `net/http` (`bench/go`'s `http_hello_server`, a
 //! process of its own). gort's and hyper's run in the generator's process.
 //! The generator's threads compete with the server for the CPUs, the same
@@ -24,108 +24,34 @@ use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 /// The body of every `GET /` answer.
 pub const HELLO: &[u8] = b"Hello, World!\n";
 
-/// gort's answers: Go's `net/http` sends the same status lines, type and
-/// bodies (and a `Date` header).
-const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 14\r\n\r\nHello, World!\n";
-const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 19\r\n\r\n404 page not found\n";
-const BAD_REQUEST: &[u8] =
-    b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+/// gort's hello server's connection handler: the example's own code
+/// (`serve_connection`, generic over the stream).
+#[path = "../../../../gort/examples/http_server/hello.rs"]
+mod hello;
 
-/// What one parsed request asks for.
-struct Asked {
-    /// Its length in the buffer, head and body.
-    len: usize,
-    hello: bool,
-    /// `Connection: close`, or HTTP/1.0 (no keep-alive asked for).
-    close: bool,
-}
-
-/// Parses the request at the start of `buf`: `None` while incomplete.
-fn parse_request(buf: &[u8]) -> Result<Option<Asked>, httparse::Error> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut req = httparse::Request::new(&mut headers);
-    let httparse::Status::Complete(head) = req.parse(buf)? else {
-        return Ok(None);
-    };
-    let header = |name: &str| {
-        req.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
-    };
-    let body: usize = header("content-length")
-        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
-        .unwrap_or(0);
-    let close = match header("connection") {
-        Some(v) if v.eq_ignore_ascii_case(b"close") => true,
-        Some(v) if v.eq_ignore_ascii_case(b"keep-alive") => false,
-        _ => req.version == Some(0),
-    };
-    if buf.len() < head + body {
-        return Ok(None);
-    }
-    Ok(Some(Asked {
-        len: head + body,
-        hello: req.method == Some("GET") && req.path == Some("/"),
-        close,
-    }))
-}
-
-/// gort's hello server on one connection (the logic of
-/// `gort/examples/http_server.rs`): answers each request as it is parsed,
-/// `GET /` with `HELLO`, anything else 404, until EOF or a request to
-/// close. Returns the requests answered.
-pub fn serve_hello(mut s: impl Read + Write) -> io::Result<u64> {
-    let mut buf = [0u8; 4096];
-    let (mut filled, mut answered) = (0, 0);
-    loop {
-        let n = s.read(&mut buf[filled..])?;
-        if n == 0 {
-            return Ok(answered);
-        }
-        filled += n;
-        let mut at = 0;
-        loop {
-            let asked = match parse_request(&buf[at..filled]) {
-                Ok(Some(asked)) => asked,
-                Ok(None) if filled - at < buf.len() => break,
-                _ => {
-                    s.write_all(BAD_REQUEST)?;
-                    return Ok(answered);
-                }
-            };
-            s.write_all(if asked.hello { OK } else { NOT_FOUND })?;
-            answered += 1;
-            at += asked.len;
-            if asked.close {
-                return Ok(answered);
-            }
-        }
-        buf.copy_within(at..filled, 0);
-        filled -= at;
-    }
-}
-
-/// gort: a goroutine per connection (`serve_hello`) over `gort::net`.
+/// gort: a goroutine per connection (`hello::serve_connection`) over
+/// `gort::net`.
 fn gort_server(p: &Params) -> RunResult {
     let conns = p.n("connections");
     let listener = gort::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = gort::spawn(move || -> io::Result<u64> {
+    let server = gort::spawn(move || -> io::Result<hello::Counts> {
         let served = (0..conns)
             .map(|_| {
                 let (s, _) = listener.accept()?;
                 s.set_nodelay(true)?;
-                Ok(gort::spawn(move || serve_hello(s)))
+                Ok(gort::spawn(move || hello::serve_connection(s)))
             })
             .collect::<io::Result<Vec<_>>>()?;
-        let mut answered = 0;
+        let mut total = hello::Counts::default();
         for h in served {
-            answered += h
+            let c = h
                 .join()
-                .map_err(|_| io::Error::other("a server panicked"))??;
+                .map_err(|_| io::Error::other("a server panicked"))?;
+            total.hello += c.hello;
+            total.not_found += c.not_found;
         }
-        Ok(answered)
+        Ok(total)
     });
     let elapsed = drive(addr, p)?;
     let answered = server
@@ -133,10 +59,11 @@ fn gort_server(p: &Params) -> RunResult {
         .map_err(|_| "the server panicked".to_string())?
         .map_err(|e| format!("the server failed: {e}"))?;
     check(
-        "requests answered",
-        answered,
+        "requests answered hello",
+        answered.hello,
         p.get("connections") * p.get("requests"),
     )?;
+    check("requests answered 404", answered.not_found, 0)?;
     Ok(elapsed)
 }
 
@@ -381,14 +308,16 @@ mod tests {
             piece,
             output: Vec::new(),
         };
-        let answered = serve_hello(&mut s).unwrap();
-        (answered, s.output)
+        let c = hello::serve_connection(&mut s);
+        (c.hello + c.not_found, s.output)
     }
 
-    /// Pipelined requests split anywhere are each answered once, in order;
-    /// a body is skipped; `Connection: close` ends the connection.
+    /// The example's handler, as gort's contender runs it: pipelined
+    /// requests split anywhere are each answered once, in order; a body is
+    /// skipped; `Connection: close` ends the connection.
     #[test]
     fn the_hello_server_answers_each_request() {
+        use hello::{BAD_REQUEST, HELLO as OK, NOT_FOUND};
         let input = [
             REQUEST,
             b"GET /nope HTTP/1.1\r\n\r\n",
