@@ -1,0 +1,897 @@
+//! `gort::net` on loopback, under both schedulers: echo with every byte
+//! checked, timeouts and deadlines, EOF and `shutdown` waking blocked
+//! readers, refused connections, UDP round trips, plain threads sharing
+//! sockets with goroutines, idle readers that must not stall the
+//! scheduler, and reused descriptors that must not see stale events.
+//!
+//! Every test runs under a watchdog (a lost wakeup is a failure, not a
+//! hang), counts exactly what it sent and received, and bounds every loop
+//! in count and time. Waits that only make a state likely (a reader
+//! parked before its peer acts) never decide a result.
+#![cfg(gort_net)]
+
+mod common;
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::Watchdog;
+use gort::chan::Chan;
+use gort::net::{TcpListener, TcpStream, UdpSocket};
+use gort::{Builder, Scheduler};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A generous bound on "promptly" (a timeout that fired, a reader that
+/// woke): many times what it should take on a loaded 2-core machine.
+const PROMPT: Duration = Duration::from_secs(5);
+
+/// Lets a goroutine reach the state a test wants (parked in a read):
+/// makes the interesting path likely, decides nothing.
+fn settle() {
+    gort::time::sleep(Duration::from_millis(50));
+}
+
+/// Waits (bounded) until `cond` holds; panics naming `what` if it never does.
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never happened: {what}"
+        );
+        gort::time::sleep(Duration::from_millis(2));
+    }
+}
+
+fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// A connected pair (client, server) through `l`.
+fn pair_on(l: &TcpListener) -> (TcpStream, TcpStream) {
+    let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (server, peer) = l.accept().unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    assert_eq!(server.local_addr().unwrap(), client.peer_addr().unwrap());
+    (client, server)
+}
+
+fn pair() -> (TcpStream, TcpStream) {
+    pair_on(&listener())
+}
+
+/// Deterministic bytes for (`seed`, `len`): a message checks every byte.
+fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Message sizes from 1 byte to 16 KiB (more than one loopback segment,
+/// less than the socket buffers, so write-then-read cannot deadlock).
+fn msg_len(conn: usize, msg: usize) -> usize {
+    const FIXED: [usize; 6] = [1, 7, 64, 1500, 4096, 16384];
+    if msg < FIXED.len() && conn % 2 == 0 {
+        FIXED[msg]
+    } else {
+        1 + (pattern((conn * 1000 + msg) as u64, 2)
+            .iter()
+            .fold(0usize, |a, &b| a << 8 | b as usize)
+            % 16384)
+    }
+}
+
+/// The OS threads of this process, where the OS lists them.
+fn os_threads() -> Option<usize> {
+    let dir = std::path::Path::new("/proc/self/task");
+    if !dir.exists() {
+        return None;
+    }
+    Some(std::fs::read_dir(dir).ok()?.count())
+}
+
+/// Runs `body` under each scheduler with one worker (the threads
+/// scheduler ignores the count), under a watchdog.
+fn each_scheduler_one_worker<F>(name: &str, body: F)
+where
+    F: Fn() + Send + Sync + Clone + 'static,
+{
+    for sched in common::schedulers() {
+        let _dog = Watchdog::new(&format!("{name} [{sched:?}, 1 worker]"), LIMIT);
+        let rt = Builder::new().scheduler(sched).workers(1).build();
+        rt.run(body.clone());
+    }
+}
+
+// ---------------------------------------------------------------- echo
+
+const ECHO_CONNS: usize = 500;
+const ECHO_MSGS: usize = 8;
+
+/// `conns` clients in goroutines, each echoed by its own server goroutine,
+/// `msgs` messages each, every byte checked. The clients send only once
+/// every server goroutine is in its first read; with `max_threads`, the
+/// process's OS threads are counted then and must stay below it.
+fn echo(conns: usize, msgs: usize, max_threads: Option<usize>) {
+    let l = Arc::new(listener());
+    let addr = l.local_addr().unwrap();
+    let reading = Arc::new(AtomicUsize::new(0));
+    let echoed = Chan::<io::Result<u64>>::new(conns);
+    {
+        let (reading, echoed) = (reading.clone(), echoed.clone());
+        gort::go(move || {
+            for _ in 0..conns {
+                let (mut s, _) = l.accept().unwrap();
+                let (reading, echoed) = (reading.clone(), echoed.clone());
+                gort::go(move || {
+                    let mut buf = vec![0u8; 8192];
+                    let mut total = 0u64;
+                    reading.fetch_add(1, Ordering::SeqCst);
+                    let r = loop {
+                        match s.read(&mut buf) {
+                            Ok(0) => break Ok(total),
+                            Ok(n) => {
+                                if let Err(e) = s.write_all(&buf[..n]) {
+                                    break Err(e);
+                                }
+                                total += n as u64;
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    echoed.send(r).unwrap();
+                });
+            }
+        });
+    }
+    let go_ahead = Chan::<()>::new(0);
+    let clients: Vec<_> = (0..conns)
+        .map(|c| {
+            let go_ahead = go_ahead.clone();
+            gort::spawn(move || -> u64 {
+                let mut s = TcpStream::connect(addr).unwrap();
+                assert_eq!(go_ahead.recv(), None, "released by a close");
+                let mut sent = 0u64;
+                let mut back = vec![0u8; 16384];
+                for m in 0..msgs {
+                    let want = pattern((c * msgs + m) as u64, msg_len(c, m));
+                    s.write_all(&want).unwrap();
+                    s.read_exact(&mut back[..want.len()]).unwrap();
+                    assert!(
+                        back[..want.len()] == want[..],
+                        "conn {c} message {m}: echoed bytes differ"
+                    );
+                    sent += want.len() as u64;
+                }
+                sent
+            })
+        })
+        .collect();
+    wait_until("every server goroutine in its first read", || {
+        reading.load(Ordering::SeqCst) == conns
+    });
+    if let Some(max) = max_threads {
+        settle();
+        let mut most = 0;
+        for _ in 0..10 {
+            most = most.max(os_threads().expect("a thread count"));
+            gort::time::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            most < max,
+            "{most} OS threads while {conns} goroutines wait in reads (want < {max})"
+        );
+        println!("echo: at most {most} OS threads while {conns} goroutines wait in reads");
+    }
+    go_ahead.close();
+    let want: u64 = (0..conns)
+        .flat_map(|c| (0..msgs).map(move |m| msg_len(c, m) as u64))
+        .sum();
+    let sent: u64 = clients.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sent, want);
+    let mut got = 0;
+    for _ in 0..conns {
+        got += echoed
+            .recv()
+            .unwrap()
+            .expect("a server goroutine's read or write");
+    }
+    assert_eq!(got, want, "bytes echoed by the server goroutines");
+    assert!(echoed.try_recv().is_err(), "one report per connection");
+}
+
+#[test]
+fn echo_500_connections_every_byte_checked() {
+    common::each_scheduler("echo_500_connections", LIMIT, || {
+        echo(ECHO_CONNS, ECHO_MSGS, None)
+    });
+}
+
+/// In a child process of its own (no other test's threads, no threads a
+/// threads-scheduler run left lingering): under M:N, 500 goroutines
+/// blocked in reads hold fewer than 64 OS threads.
+#[test]
+fn echo_500_connections_hold_few_threads_under_mn() {
+    const NAME: &str = "echo_500_connections_hold_few_threads_under_mn";
+    if common::is_child() {
+        let _dog = Watchdog::new(NAME, LIMIT);
+        common::runtime(Scheduler::MN).run(|| echo(ECHO_CONNS, 2, Some(64)));
+        return;
+    }
+    if !Scheduler::MN.is_available() || os_threads().is_none() {
+        println!("{NAME}: skipped (needs M:N and /proc/self/task)");
+        return;
+    }
+    let (code, out, err) = common::run_child(NAME, &[]);
+    assert_eq!(code, Some(0), "child failed:\n{out}\n{err}");
+    assert!(out.contains("echo: at most"), "child did not count:\n{out}");
+}
+
+// ------------------------------------------------- timeouts, deadlines
+
+fn expect_timed_out<T: std::fmt::Debug>(r: io::Result<T>, what: &str) {
+    match r {
+        Err(e) => assert_eq!(e.kind(), ErrorKind::TimedOut, "{what}: {e}"),
+        Ok(v) => panic!("{what}: succeeded ({v:?}), want TimedOut"),
+    }
+}
+
+#[test]
+fn read_timeout_answers_timed_out_within_bounds() {
+    common::each_scheduler("read_timeout", LIMIT, || {
+        let (mut client, mut server) = pair();
+        let timeout = Duration::from_millis(50);
+        server.set_read_timeout(Some(timeout)).unwrap();
+        assert_eq!(server.read_timeout().unwrap(), Some(timeout));
+        let mut buf = [0u8; 16];
+        for _ in 0..3 {
+            let start = Instant::now();
+            expect_timed_out(server.read(&mut buf), "read with a timeout");
+            let took = start.elapsed();
+            assert!(took >= timeout, "timed out early: {took:?} < {timeout:?}");
+            assert!(took < PROMPT, "timed out late: {took:?}");
+        }
+        // The timeout counts per call: data that comes is read.
+        client.write_all(b"late").unwrap();
+        assert_eq!(server.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"late");
+        // Cleared, a read waits as long as it takes.
+        server.set_read_timeout(None).unwrap();
+        assert_eq!(server.read_timeout().unwrap(), None);
+        let reader = gort::spawn(move || {
+            let mut buf = [0u8; 16];
+            let n = server.read(&mut buf).unwrap();
+            buf[..n].to_vec()
+        });
+        gort::time::sleep(timeout * 3);
+        assert!(!reader.is_finished(), "a read without timeout returned");
+        client.write_all(b"after").unwrap();
+        assert_eq!(reader.join().unwrap(), b"after");
+        // As std: a zero timeout is refused.
+        let e = client.set_read_timeout(Some(Duration::ZERO)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = client.set_write_timeout(Some(Duration::ZERO)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    });
+}
+
+#[test]
+fn past_read_deadline_answers_timed_out_at_once() {
+    common::each_scheduler("past_read_deadline", LIMIT, || {
+        let (mut client, mut server) = pair();
+        let past = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .unwrap_or_else(Instant::now);
+        server.set_read_deadline(Some(past)).unwrap();
+        let mut buf = [0u8; 16];
+        let start = Instant::now();
+        expect_timed_out(server.read(&mut buf), "read past its deadline");
+        assert!(start.elapsed() < PROMPT);
+        // As Go: an expired deadline fails the call even with data there.
+        client.write_all(b"data").unwrap();
+        settle();
+        expect_timed_out(server.read(&mut buf), "read past its deadline, data ready");
+        // Cleared: the data is still there, whole.
+        server.set_read_deadline(None).unwrap();
+        let mut got = [0u8; 4];
+        server.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"data");
+    });
+}
+
+#[test]
+fn deadline_set_by_another_goroutine_wakes_a_blocked_read() {
+    common::each_scheduler("deadline_from_another_goroutine", LIMIT, || {
+        let (mut client, server) = pair();
+        let server = Arc::new(server);
+        // A deadline in the future, set while the read waits without one.
+        let s = server.clone();
+        let reader = gort::spawn(move || {
+            let mut buf = [0u8; 16];
+            let r = (&*s).read(&mut buf);
+            (r.map_err(|e| e.kind()), Instant::now())
+        });
+        settle();
+        assert!(!reader.is_finished(), "the read returned without data");
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let setter = {
+            let s = server.clone();
+            gort::spawn(move || s.set_read_deadline(Some(deadline)).unwrap())
+        };
+        setter.join().unwrap();
+        let (r, woke) = reader.join().unwrap();
+        assert_eq!(r, Err(ErrorKind::TimedOut));
+        assert!(woke >= deadline, "woke before the deadline");
+        assert!(woke - deadline < PROMPT, "woke late: {:?}", woke - deadline);
+
+        // A deadline in the past, set while the read waits: wakes it now.
+        server.set_read_deadline(None).unwrap();
+        let s = server.clone();
+        let reader = gort::spawn(move || {
+            let mut buf = [0u8; 16];
+            (&*s).read(&mut buf).map_err(|e| e.kind())
+        });
+        settle();
+        assert!(!reader.is_finished(), "the read returned without data");
+        let s = server.clone();
+        let set_at = Instant::now();
+        gort::spawn(move || s.set_read_deadline(Some(Instant::now())).unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(reader.join().unwrap(), Err(ErrorKind::TimedOut));
+        assert!(set_at.elapsed() < PROMPT);
+
+        // Cleared: a later read succeeds.
+        server.set_read_deadline(None).unwrap();
+        client.write_all(b"ok").unwrap();
+        let mut got = [0u8; 2];
+        (&*server).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ok");
+    });
+}
+
+#[test]
+fn write_deadline_answers_timed_out_and_loses_nothing() {
+    common::each_scheduler("write_deadline", LIMIT, || {
+        let (mut client, mut server) = pair();
+        // Nobody reads: the writes fill both socket buffers and then wait.
+        let chunk = vec![7u8; 64 * 1024];
+        let deadline = Instant::now() + Duration::from_millis(100);
+        client.set_write_deadline(Some(deadline)).unwrap();
+        let mut accepted = 0u64;
+        let timed_out = loop {
+            assert!(
+                accepted < 1 << 30,
+                "1 GiB written to a peer that reads nothing"
+            );
+            match client.write(&chunk) {
+                Ok(n) => accepted += n as u64,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(timed_out.kind(), ErrorKind::TimedOut, "{timed_out}");
+        let late = Instant::now();
+        assert!(late >= deadline, "timed out before the deadline");
+        assert!(late - deadline < PROMPT, "timed out late");
+        // Cleared, writes wait for the reader; it gets every accepted byte.
+        client.set_write_deadline(None).unwrap();
+        let reader = gort::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut total = 0u64;
+            loop {
+                match server.read(&mut buf).unwrap() {
+                    0 => break total,
+                    n => {
+                        assert!(buf[..n].iter().all(|&b| b == 7));
+                        total += n as u64;
+                    }
+                }
+            }
+        });
+        client.write_all(&chunk).unwrap();
+        drop(client);
+        assert_eq!(reader.join().unwrap(), accepted + chunk.len() as u64);
+    });
+}
+
+#[test]
+fn udp_read_timeout_answers_timed_out() {
+    common::each_scheduler("udp_read_timeout", LIMIT, || {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let timeout = Duration::from_millis(50);
+        s.set_read_timeout(Some(timeout)).unwrap();
+        let mut buf = [0u8; 16];
+        let start = Instant::now();
+        expect_timed_out(s.recv_from(&mut buf), "recv_from with a timeout");
+        let took = start.elapsed();
+        assert!(took >= timeout && took < PROMPT, "took {took:?}");
+        s.set_read_timeout(None).unwrap();
+        s.set_read_deadline(Some(Instant::now())).unwrap();
+        expect_timed_out(s.recv_from(&mut buf), "recv_from past its deadline");
+    });
+}
+
+// ----------------------------------------------------- EOF, shutdown
+
+#[test]
+fn eof_wakes_a_blocked_reader() {
+    common::each_scheduler("eof_wakes_a_blocked_reader", LIMIT, || {
+        // The peer closes.
+        let (client, mut server) = pair();
+        let reader = gort::spawn(move || {
+            let mut buf = [0u8; 16];
+            server.read(&mut buf).map_err(|e| e.kind())
+        });
+        settle();
+        assert!(!reader.is_finished(), "the read returned without data");
+        drop(client);
+        assert_eq!(reader.join().unwrap(), Ok(0));
+
+        // The peer shuts its writing half: EOF, and the other way still works.
+        let (mut client, mut server) = pair();
+        let reader = gort::spawn(move || {
+            let mut buf = [0u8; 16];
+            let r = server.read(&mut buf).map_err(|e| e.kind());
+            server.write_all(b"bye").unwrap();
+            r
+        });
+        settle();
+        assert!(!reader.is_finished(), "the read returned without data");
+        client.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(reader.join().unwrap(), Ok(0));
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"bye");
+    });
+}
+
+#[test]
+fn shutdown_by_another_goroutine_wakes_a_blocked_reader() {
+    common::each_scheduler("shutdown_wakes_a_blocked_reader", LIMIT, || {
+        for how in [Shutdown::Read, Shutdown::Both] {
+            let (_client, server) = pair();
+            let server = Arc::new(server);
+            let s = server.clone();
+            let reader = gort::spawn(move || {
+                let mut buf = [0u8; 16];
+                (&*s).read(&mut buf).map_err(|e| e.kind())
+            });
+            settle();
+            assert!(!reader.is_finished(), "the read returned without data");
+            let s = server.clone();
+            gort::spawn(move || s.shutdown(how).unwrap())
+                .join()
+                .unwrap();
+            let start = Instant::now();
+            let r = reader.join().unwrap();
+            assert!(start.elapsed() < PROMPT);
+            assert!(
+                matches!(r, Ok(0) | Err(_)),
+                "{how:?}: a shut reader read {r:?}"
+            );
+            // A read after the shutdown does not wait either.
+            let mut buf = [0u8; 16];
+            let r = (&*server).read(&mut buf);
+            assert!(matches!(r, Ok(0) | Err(_)), "{how:?}: then read {r:?}");
+        }
+    });
+}
+
+#[test]
+fn shutdown_by_another_goroutine_wakes_a_blocked_writer() {
+    common::each_scheduler("shutdown_wakes_a_blocked_writer", LIMIT, || {
+        let (_client, server) = pair();
+        let server = Arc::new(server);
+        let s = server.clone();
+        let writer = gort::spawn(move || {
+            let chunk = vec![1u8; 64 * 1024];
+            for _ in 0..1 << 14 {
+                if let Err(e) = (&*s).write(&chunk) {
+                    return Some(e.kind());
+                }
+            }
+            None
+        });
+        settle();
+        assert!(
+            !writer.is_finished(),
+            "1 GiB written to a peer that reads nothing"
+        );
+        server.shutdown(Shutdown::Write).unwrap();
+        let r = writer.join().unwrap();
+        assert!(r.is_some(), "writes went on after shutdown: {r:?}");
+    });
+}
+
+// ----------------------------------------------------------- refused
+
+#[test]
+fn connection_refused() {
+    common::each_scheduler("connection_refused", LIMIT, || {
+        let addr = {
+            let l = listener();
+            l.local_addr().unwrap()
+        };
+        let e = TcpStream::connect(addr).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+        let e = TcpStream::connect_timeout(&addr, PROMPT).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+    });
+}
+
+// ---------------------------------------------------------------- UDP
+
+const UDP_CLIENTS: usize = 16;
+const UDP_ROUNDS: usize = 100;
+
+#[test]
+fn udp_round_trips() {
+    common::each_scheduler("udp_round_trips", LIMIT, || {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        let total = UDP_CLIENTS * UDP_ROUNDS;
+        let echo = gort::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            let mut bytes = 0u64;
+            for _ in 0..total {
+                let (n, from) = server.recv_from(&mut buf).unwrap();
+                assert_eq!(server.send_to(&buf[..n], from).unwrap(), n);
+                bytes += n as u64;
+            }
+            bytes
+        });
+        let clients: Vec<_> = (0..UDP_CLIENTS)
+            .map(|c| {
+                gort::spawn(move || -> u64 {
+                    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    // Half the clients connect and use send/recv.
+                    let connected = c % 2 == 1;
+                    if connected {
+                        s.connect(addr).unwrap();
+                        assert_eq!(s.peer_addr().unwrap(), addr);
+                    }
+                    let mut buf = vec![0u8; 65536];
+                    let mut sent = 0u64;
+                    for r in 0..UDP_ROUNDS {
+                        let len = msg_len(c, r) % 8192 + 1;
+                        let want = pattern((c * UDP_ROUNDS + r) as u64 ^ 0x5555, len);
+                        let n = if connected {
+                            let n = s.send(&want).unwrap();
+                            assert_eq!(s.recv(&mut buf).unwrap(), len);
+                            n
+                        } else {
+                            let n = s.send_to(&want, addr).unwrap();
+                            let (m, from) = s.recv_from(&mut buf).unwrap();
+                            assert_eq!((m, from), (len, addr));
+                            n
+                        };
+                        assert_eq!(n, len);
+                        assert!(buf[..len] == want[..], "client {c} round {r}: bytes differ");
+                        sent += len as u64;
+                    }
+                    sent
+                })
+            })
+            .collect();
+        let sent: u64 = clients.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(echo.join().unwrap(), sent);
+        let want: u64 = (0..UDP_CLIENTS)
+            .flat_map(|c| (0..UDP_ROUNDS).map(move |r| (msg_len(c, r) % 8192 + 1) as u64))
+            .sum();
+        assert_eq!(sent, want);
+    });
+}
+
+// ------------------------------------------ plain threads and goroutines
+
+const WRITERS: usize = 4;
+const FRAMES: usize = 200;
+
+#[test]
+fn plain_thread_reads_while_goroutines_write() {
+    common::each_scheduler("plain_thread_reads", LIMIT, || {
+        let (client, mut server) = pair();
+        // The thread reads frames (writer u16, seq u32, len u16, bytes)
+        // until EOF, checking each writer's frames arrive whole, in order.
+        let report = Chan::<Result<[usize; WRITERS], String>>::new(1);
+        let thread = {
+            let report = report.clone();
+            std::thread::spawn(move || {
+                let mut next = [0usize; WRITERS];
+                let r = (|| {
+                    let mut head = [0u8; 8];
+                    loop {
+                        match server.read(&mut head[..1]).map_err(|e| e.to_string())? {
+                            0 => return Ok(next),
+                            _ => server
+                                .read_exact(&mut head[1..])
+                                .map_err(|e| e.to_string())?,
+                        }
+                        let w = u16::from_le_bytes([head[0], head[1]]) as usize;
+                        let seq = u32::from_le_bytes(head[2..6].try_into().unwrap()) as usize;
+                        let len = u16::from_le_bytes([head[6], head[7]]) as usize;
+                        if w >= WRITERS || seq != next[w] {
+                            return Err(format!("frame {w}/{seq}, want seq {next:?}"));
+                        }
+                        let mut body = vec![0u8; len];
+                        server.read_exact(&mut body).map_err(|e| e.to_string())?;
+                        if body != pattern((w * FRAMES + seq) as u64, len) {
+                            return Err(format!("frame {w}/{seq}: bytes differ"));
+                        }
+                        next[w] += 1;
+                    }
+                })();
+                report.send(r).unwrap();
+            })
+        };
+        let client = Arc::new(client);
+        let turn = Arc::new(gort::sync::Mutex::new(()));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (client, turn) = (client.clone(), turn.clone());
+                gort::spawn(move || {
+                    for seq in 0..FRAMES {
+                        let len = msg_len(w, seq) % 4000;
+                        let mut frame = Vec::with_capacity(8 + len);
+                        frame.extend_from_slice(&(w as u16).to_le_bytes());
+                        frame.extend_from_slice(&(seq as u32).to_le_bytes());
+                        frame.extend_from_slice(&(len as u16).to_le_bytes());
+                        frame.extend_from_slice(&pattern((w * FRAMES + seq) as u64, len));
+                        let _g = turn.lock();
+                        (&*client).write_all(&frame).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in writers {
+            h.join().unwrap();
+        }
+        drop(client);
+        assert_eq!(report.recv().unwrap(), Ok([FRAMES; WRITERS]));
+        thread.join().unwrap();
+    });
+}
+
+/// Echoes one connection until EOF; returns the bytes echoed.
+fn echo_one(mut s: TcpStream) -> u64 {
+    let mut buf = vec![0u8; 8192];
+    let mut total = 0u64;
+    loop {
+        match s.read(&mut buf).unwrap() {
+            0 => return total,
+            n => {
+                s.write_all(&buf[..n]).unwrap();
+                total += n as u64;
+            }
+        }
+    }
+}
+
+/// Sends `msgs` messages to `addr` and checks each echo; returns the bytes.
+fn echo_client(addr: SocketAddr, seed: usize, msgs: usize) -> u64 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut back = vec![0u8; 16384];
+    let mut sent = 0u64;
+    for m in 0..msgs {
+        let want = pattern((seed * msgs + m) as u64, msg_len(seed, m));
+        s.write_all(&want).unwrap();
+        s.read_exact(&mut back[..want.len()]).unwrap();
+        assert!(back[..want.len()] == want[..], "message {m}: bytes differ");
+        sent += want.len() as u64;
+    }
+    sent
+}
+
+#[test]
+fn goroutine_serves_a_plain_thread_and_the_other_way() {
+    common::each_scheduler("goroutine_serves_a_plain_thread", LIMIT, || {
+        let msgs = 100;
+        let want: u64 = (0..msgs).map(|m| msg_len(3, m) as u64).sum();
+
+        // A goroutine accepts and echoes; a plain thread is the client.
+        let l = listener();
+        let addr = l.local_addr().unwrap();
+        let server = gort::spawn(move || echo_one(l.accept().unwrap().0));
+        let done = Chan::<u64>::new(1);
+        let d = done.clone();
+        let thread = std::thread::spawn(move || d.send(echo_client(addr, 3, msgs)).unwrap());
+        assert_eq!(done.recv(), Some(want));
+        assert_eq!(server.join().unwrap(), want);
+        thread.join().unwrap();
+
+        // A plain thread accepts and echoes; a goroutine is the client.
+        let l = listener();
+        let addr = l.local_addr().unwrap();
+        let done = Chan::<u64>::new(1);
+        let d = done.clone();
+        let thread = std::thread::spawn(move || d.send(echo_one(l.accept().unwrap().0)).unwrap());
+        assert_eq!(
+            gort::spawn(move || echo_client(addr, 3, msgs))
+                .join()
+                .unwrap(),
+            want
+        );
+        assert_eq!(done.recv(), Some(want));
+        thread.join().unwrap();
+    });
+}
+
+// --------------------------------------- idle readers stall nothing
+
+/// Two fresh goroutines bounce a count `rounds` times over unbuffered
+/// channels; returns the final count.
+fn ping_pong(rounds: u64) -> u64 {
+    let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
+    let (ping2, pong2) = (ping.clone(), pong.clone());
+    let echo = gort::spawn(move || {
+        for v in &ping2 {
+            pong2.send(v + 1).unwrap();
+        }
+    });
+    let player = gort::spawn(move || {
+        let mut v = 0;
+        for _ in 0..rounds {
+            ping.send(v).unwrap();
+            v = pong.recv().unwrap();
+        }
+        ping.close();
+        v
+    });
+    let v = player.join().unwrap();
+    echo.join().unwrap();
+    v
+}
+
+/// `readers` goroutines wait in reads on idle connections while two others
+/// play `rounds` ping-pongs; then the peers close and every reader must
+/// see EOF, none earlier.
+fn ping_pong_beside_idle_readers(readers: usize, rounds: u64) {
+    let l = listener();
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let results = Chan::<io::Result<usize>>::new(readers);
+    let mut peers = Vec::with_capacity(readers);
+    for _ in 0..readers {
+        let (client, mut server) = pair_on(&l);
+        peers.push(client);
+        let (waiting, results) = (waiting.clone(), results.clone());
+        gort::go(move || {
+            let mut buf = [0u8; 64];
+            waiting.fetch_add(1, Ordering::SeqCst);
+            results.send(server.read(&mut buf)).unwrap();
+        });
+    }
+    wait_until("every reader started", || {
+        waiting.load(Ordering::SeqCst) == readers
+    });
+    settle();
+    assert_eq!(ping_pong(rounds), rounds);
+    assert_eq!(results.len(), 0, "a reader returned with its peer idle");
+    drop(peers);
+    for i in 0..readers {
+        match results.recv().unwrap() {
+            Ok(0) => {}
+            other => panic!("reader {i} of {readers}: {other:?}, want EOF"),
+        }
+    }
+    assert!(results.try_recv().is_err());
+}
+
+#[test]
+fn ping_pongs_finish_while_200_goroutines_wait_in_reads() {
+    common::each_scheduler("ping_pongs_beside_200_readers", LIMIT, || {
+        ping_pong_beside_idle_readers(200, 10_000)
+    });
+}
+
+/// Under M:N a goroutine blocked in a read holds no thread: one worker
+/// serves 50 readers and the ping-pong.
+#[test]
+fn readers_hold_no_worker() {
+    each_scheduler_one_worker("readers_hold_no_worker", || {
+        ping_pong_beside_idle_readers(50, 2_000);
+        // And a computation beside them, on the same single worker.
+        let l = listener();
+        let mut peers = Vec::new();
+        let mut readers = Vec::new();
+        for _ in 0..50 {
+            let (client, mut server) = pair_on(&l);
+            peers.push(client);
+            readers.push(gort::spawn(move || {
+                server.read(&mut [0u8; 8]).map_err(|e| e.kind())
+            }));
+        }
+        settle();
+        let sum = gort::spawn(|| (0..1_000_000u64).fold(0u64, |a, x| a.wrapping_add(x * x)))
+            .join()
+            .unwrap();
+        assert_eq!(sum, (0..1_000_000u64).map(|x| x * x).sum::<u64>());
+        for (i, mut p) in peers.into_iter().enumerate() {
+            p.write_all(&[i as u8]).unwrap();
+        }
+        for h in readers {
+            assert_eq!(h.join().unwrap(), Ok(1));
+        }
+    });
+}
+
+// --------------------------------------------------------- fd reuse
+
+const REUSE_ROUNDS: usize = 200;
+
+/// A connection is dropped with readiness pending (data it never read),
+/// and the next connection most likely gets its descriptor number. A
+/// reader on the new one must wait for its own peer and get exactly its
+/// peer's bytes: a stale event may not wake it with an error or a
+/// spurious result.
+#[test]
+fn reused_descriptor_sees_no_stale_event() {
+    common::each_scheduler("reused_descriptor", LIMIT, || {
+        let l = listener();
+        let mut reused = 0;
+        for round in 0..REUSE_ROUNDS {
+            let (mut old_client, old_server) = pair_on(&l);
+            let old_fd = raw(&old_server);
+            // Readiness pending on both directions of the old socket.
+            old_client.write_all(&pattern(round as u64, 1000)).unwrap();
+            gort::gosched();
+            drop(old_server);
+            let (mut client, mut server) = pair_on(&l);
+            if raw(&server) == old_fd {
+                reused += 1;
+            }
+            drop(old_client);
+            let reader = gort::spawn(move || {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 64];
+                loop {
+                    match server.read(&mut buf) {
+                        Ok(0) => return Ok(got),
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                        Err(e) => return Err(e.kind()),
+                    }
+                }
+            });
+            if round % 10 == 0 {
+                settle();
+            } else {
+                gort::gosched();
+            }
+            assert!(
+                !reader.is_finished(),
+                "round {round}: the new reader returned early"
+            );
+            let tag = format!("round {round}");
+            client.write_all(tag.as_bytes()).unwrap();
+            drop(client);
+            assert_eq!(
+                reader.join().unwrap(),
+                Ok(tag.into_bytes()),
+                "round {round}"
+            );
+        }
+        println!("reused_descriptor: {reused} of {REUSE_ROUNDS} rounds reused the descriptor");
+    });
+}
+
+#[cfg(unix)]
+fn raw(s: &TcpStream) -> i64 {
+    use std::os::fd::AsRawFd;
+    s.as_raw_fd() as i64
+}
+
+#[cfg(windows)]
+fn raw(s: &TcpStream) -> i64 {
+    use std::os::windows::io::AsRawSocket;
+    s.as_raw_socket() as i64
+}
