@@ -137,6 +137,12 @@ fn all_asleep() -> Option<u64> {
     if crate::task::timers::pending() != 0 {
         return None;
     }
+    // Go's rule: goroutines waiting on the network are not deadlocked
+    // (a blocked poller thread, if any, counts as asleep).
+    #[cfg(gort_net)]
+    if crate::task::netpoll::waiting() {
+        return None;
+    }
     (asleep + 1 == threads && EPOCH.load(Relaxed) == epoch).then_some(epoch)
 }
 

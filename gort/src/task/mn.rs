@@ -532,6 +532,9 @@ pub(crate) struct Scheduler {
     /// 1 + the index of the idle processor whose thread sleeps until
     /// `timers.next()`; 0 if none.
     timer_waiter: AtomicUsize,
+    /// 1 + the index of the idle processor whose thread blocks in the
+    /// netpoller; 0 if none.
+    poll_waiter: AtomicUsize,
     stacks: Stacks,
 }
 
@@ -565,6 +568,7 @@ impl Scheduler {
             shutdown: AtomicBool::new(false),
             timers: TimerHeap::default(),
             timer_waiter: AtomicUsize::new(0),
+            poll_waiter: AtomicUsize::new(0),
             stacks: Stacks::new(stack_size),
         });
         for p in 0..workers {
@@ -656,8 +660,13 @@ impl Scheduler {
         self.nidle.fetch_sub(1, SeqCst);
         self.nspinning.fetch_add(1, Relaxed);
         let word = &self.procs[i].wake_word;
-        word.store(1, Release);
+        // SeqCst, and then the poll waiter: it sets `poll_waiter` and then
+        // reads its word (see `sleep`), so one of us sees the other.
+        word.store(1, SeqCst);
         crate::platform::futex_wake(word);
+        if self.poll_waiter.load(SeqCst) == i + 1 {
+            super::netpoll::wake_blocked();
+        }
         self.wake_sysmon();
     }
 
@@ -830,7 +839,9 @@ impl Scheduler {
         let p = &self.procs[ctx.proc.get()];
         // SAFETY: the scheduler's side of the processor we hold.
         let local = unsafe { p.local() };
-        let mine = p.runnext.take().or_else(|| local.pop());
+        let take_mine = || p.runnext.take().or_else(|| local.pop());
+        // Our own queue, else whatever the network readied (to it).
+        let mine = take_mine().or_else(|| super::netpoll::poll_now().then(take_mine).flatten());
         let found = mine.or_else(|| {
             if !*spinning {
                 *spinning = true;
@@ -959,6 +970,45 @@ impl Scheduler {
                 return false;
             }
             // Someone popped us to wake us: the word is on its way.
+        } else if let Some(net) = super::netpoll::take_for_blocking() {
+            // Goroutines wait on sockets and nobody blocks in the poller:
+            // we do, until an event, the first timer, or a wake
+            // (`wake_proc` breaks the poll after storing our word).
+            self.poll_waiter.store(index + 1, SeqCst);
+            // The timers' waiter too, if there is none: an earlier timer
+            // then wakes us (`timer_armed_earlier`).
+            let timers = self
+                .timer_waiter
+                .compare_exchange(0, index + 1, SeqCst, Relaxed)
+                .is_ok();
+            let asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
+            let mut events = false;
+            loop {
+                let next = self.next_deadline();
+                let now = crate::platform::now_nanos();
+                if word.load(SeqCst) != 0 || now >= next {
+                    break;
+                }
+                let wait = (next != u64::MAX).then(|| core::time::Duration::from_nanos(next - now));
+                if super::parked(|| net.wait(wait)) {
+                    events = true;
+                    break;
+                }
+            }
+            drop(asleep);
+            self.poll_waiter.store(0, SeqCst);
+            if timers {
+                self.timer_waiter.store(0, SeqCst);
+            }
+            // Woken goroutines go to our processor (we still hold it).
+            if events {
+                net.dispatch();
+            }
+            drop(net);
+            if word.load(Acquire) == 0 && self.leave_idle(index) {
+                return false; // work, a timer due, or a poll to redo
+            }
+            // Woken (or being woken: the word is on its way).
         } else if self.next_deadline() != u64::MAX
             && self
                 .timer_waiter
@@ -1118,6 +1168,11 @@ impl Scheduler {
             std::thread::sleep(core::time::Duration::from_nanos(delay));
             let now = crate::platform::now_nanos();
             self.trace_if_due(&mut trace, now);
+            // Nobody looked at the network for a while (every processor
+            // busy in long goroutines): we do, without blocking.
+            if super::netpoll::poll_is_stale(now) {
+                super::netpoll::poll_now();
+            }
             if self.all_idle() {
                 self.sysmon_sleep(&mut trace);
                 delay = SYSMON_MIN_SLEEP_NS;

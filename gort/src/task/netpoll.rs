@@ -277,7 +277,7 @@ impl Poller {
         if n / CHUNK >= MAX_CHUNKS || n > INDEX_MASK {
             return Err(io::Error::other("gort: too many sockets registered"));
         }
-        if n % CHUNK == 0 {
+        if n.is_multiple_of(CHUNK) {
             let chunk: Box<[Desc]> = (0..CHUNK).map(|_| Desc::default()).collect();
             let ptr = Box::leak(chunk).as_mut_ptr();
             self.chunks[n / CHUNK].store(ptr, Release);
@@ -495,10 +495,6 @@ impl BlockingPoll {
     pub(crate) fn dispatch(&self) -> bool {
         // SAFETY: we hold `state` BLOCKED.
         unsafe { self.0.dispatch() != 0 }
-    }
-
-    pub(crate) fn poller(&self) -> &'static Poller {
-        self.0
     }
 }
 
