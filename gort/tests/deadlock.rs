@@ -165,11 +165,10 @@ fn run_case(case: &str) {
         "network_waits_are_no_deadlock" => {
             // The only goroutine waits in `accept`, then in a read; the
             // parent connects, then writes, each after about 1.5 s.
-            use std::io::Write;
             runtime().run(|| {
                 let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 let port = l.local_addr().unwrap().port();
-                writeln!(std::io::stdout(), "port {port}").unwrap();
+                println!("port {port}");
                 let (mut s, _) = l.accept().unwrap();
                 let mut byte = [0u8; 1];
                 s.read_exact(&mut byte).unwrap();

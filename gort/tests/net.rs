@@ -36,12 +36,13 @@ fn settle() {
 }
 
 /// Waits (bounded) until `cond` holds; panics naming `what` if it never does.
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
+fn wait_until(what: &dyn Fn() -> String, cond: impl Fn() -> bool) {
     let start = Instant::now();
     while !cond() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "never happened: {what}"
+            "never happened: {}",
+            what()
         );
         gort::time::sleep(Duration::from_millis(2));
     }
@@ -81,7 +82,7 @@ fn pattern(seed: u64, len: usize) -> Vec<u8> {
 /// less than the socket buffers, so write-then-read cannot deadlock).
 fn msg_len(conn: usize, msg: usize) -> usize {
     const FIXED: [usize; 6] = [1, 7, 64, 1500, 4096, 16384];
-    if msg < FIXED.len() && conn % 2 == 0 {
+    if msg < FIXED.len() && conn.is_multiple_of(2) {
         FIXED[msg]
     } else {
         1 + (pattern((conn * 1000 + msg) as u64, 2)
@@ -119,30 +120,38 @@ const ECHO_CONNS: usize = 500;
 const ECHO_MSGS: usize = 8;
 
 /// `conns` clients in goroutines, each echoed by its own server goroutine,
-/// `msgs` messages each, every byte checked. The clients send only once
-/// every server goroutine is in its first read; with `max_threads`, the
-/// process's OS threads are counted then and must stay below it.
+/// `msgs` messages each, every byte checked. Each client greets its
+/// server with a byte and then sends its messages only once every server
+/// goroutine waits in a read; with `max_threads`, the process's OS threads
+/// are counted then and must stay below it.
 fn echo(conns: usize, msgs: usize, max_threads: Option<usize>) {
     let l = Arc::new(listener());
     let addr = l.local_addr().unwrap();
+    // Progress, for the message when the set-up never completes.
+    let connected = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicUsize::new(0));
     let reading = Arc::new(AtomicUsize::new(0));
     let echoed = Chan::<io::Result<u64>>::new(conns);
     {
-        let (reading, echoed) = (reading.clone(), echoed.clone());
+        let (reading, echoed, accepted) = (reading.clone(), echoed.clone(), accepted.clone());
         gort::go(move || {
             for _ in 0..conns {
                 let (mut s, _) = l.accept().unwrap();
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let (reading, echoed) = (reading.clone(), echoed.clone());
                 gort::go(move || {
                     let mut buf = vec![0u8; 8192];
                     let mut total = 0u64;
-                    reading.fetch_add(1, Ordering::SeqCst);
                     let r = loop {
                         match s.read(&mut buf) {
                             Ok(0) => break Ok(total),
                             Ok(n) => {
                                 if let Err(e) = s.write_all(&buf[..n]) {
                                     break Err(e);
+                                }
+                                if total == 0 {
+                                    // The greeting: the next read waits.
+                                    reading.fetch_add(1, Ordering::SeqCst);
                                 }
                                 total += n as u64;
                             }
@@ -157,9 +166,17 @@ fn echo(conns: usize, msgs: usize, max_threads: Option<usize>) {
     let go_ahead = Chan::<()>::new(0);
     let clients: Vec<_> = (0..conns)
         .map(|c| {
-            let go_ahead = go_ahead.clone();
+            let (go_ahead, connected) = (go_ahead.clone(), connected.clone());
             gort::spawn(move || -> u64 {
                 let mut s = TcpStream::connect(addr).unwrap();
+                // A greeting first: the client speaks first, as in most
+                // protocols (a handshake the listener's full queue dropped
+                // completes when data comes; silence would wait forever).
+                s.write_all(&[c as u8]).unwrap();
+                let mut greeting = [0u8; 1];
+                s.read_exact(&mut greeting).unwrap();
+                assert_eq!(greeting, [c as u8]);
+                connected.fetch_add(1, Ordering::SeqCst);
                 assert_eq!(go_ahead.recv(), None, "released by a close");
                 let mut sent = 0u64;
                 let mut back = vec![0u8; 16384];
@@ -177,9 +194,15 @@ fn echo(conns: usize, msgs: usize, max_threads: Option<usize>) {
             })
         })
         .collect();
-    wait_until("every server goroutine in its first read", || {
-        reading.load(Ordering::SeqCst) == conns
-    });
+    let progress = || {
+        format!(
+            "{} of {conns} clients greeted, {} accepted, {} server goroutines reading",
+            connected.load(Ordering::SeqCst),
+            accepted.load(Ordering::SeqCst),
+            reading.load(Ordering::SeqCst)
+        )
+    };
+    wait_until(&progress, || reading.load(Ordering::SeqCst) == conns);
     if let Some(max) = max_threads {
         settle();
         let mut most = 0;
@@ -206,7 +229,7 @@ fn echo(conns: usize, msgs: usize, max_threads: Option<usize>) {
             .unwrap()
             .expect("a server goroutine's read or write");
     }
-    assert_eq!(got, want, "bytes echoed by the server goroutines");
+    assert_eq!(got, want + conns as u64, "bytes echoed, greetings included");
     assert!(echoed.try_recv().is_err(), "one report per connection");
 }
 
@@ -771,7 +794,7 @@ fn ping_pong_beside_idle_readers(readers: usize, rounds: u64) {
             results.send(server.read(&mut buf)).unwrap();
         });
     }
-    wait_until("every reader started", || {
+    wait_until(&|| format!("{readers} readers started"), || {
         waiting.load(Ordering::SeqCst) == readers
     });
     settle();
@@ -846,10 +869,16 @@ fn reused_descriptor_sees_no_stale_event() {
             old_client.write_all(&pattern(round as u64, 1000)).unwrap();
             gort::gosched();
             drop(old_server);
-            let (mut client, mut server) = pair_on(&l);
-            if raw(&server) == old_fd {
+            // The new client socket takes the lowest free number, most
+            // likely the old one's: the reader reads on whichever did.
+            let (client, server) = pair_on(&l);
+            let (mut server, mut client) = if raw(&client) == old_fd {
                 reused += 1;
-            }
+                (client, server)
+            } else {
+                reused += usize::from(raw(&server) == old_fd);
+                (server, client)
+            };
             drop(old_client);
             let reader = gort::spawn(move || {
                 let mut got = Vec::new();
@@ -862,7 +891,7 @@ fn reused_descriptor_sees_no_stale_event() {
                     }
                 }
             });
-            if round % 10 == 0 {
+            if round.is_multiple_of(10) {
                 settle();
             } else {
                 gort::gosched();
