@@ -924,3 +924,129 @@ fn raw(s: &TcpStream) -> i64 {
     use std::os::windows::io::AsRawSocket;
     s.as_raw_socket() as i64
 }
+
+// ------------------------------------------------ one socket, many users
+
+const SHARERS: usize = 20;
+
+/// Goroutines and a plain thread read one socket at once (std allows it
+/// through `&TcpStream`): each byte written goes to exactly one of them,
+/// and every one of them wakes for its byte.
+#[test]
+fn concurrent_readers_share_one_socket() {
+    common::each_scheduler("concurrent_readers", LIMIT, || {
+        let (mut client, server) = pair();
+        let server = Arc::new(server);
+        let got = Chan::<io::Result<u8>>::new(SHARERS);
+        let read_one = |s: Arc<TcpStream>, got: Chan<io::Result<u8>>| {
+            move || {
+                let mut b = [0u8; 1];
+                got.send((&*s).read(&mut b).and_then(|n| match n {
+                    1 => Ok(b[0]),
+                    _ => Err(ErrorKind::UnexpectedEof.into()),
+                }))
+                .unwrap();
+            }
+        };
+        for _ in 0..SHARERS - 1 {
+            gort::go(read_one(server.clone(), got.clone()));
+        }
+        let thread = std::thread::spawn(read_one(server.clone(), got.clone()));
+        settle();
+        assert_eq!(got.len(), 0, "a reader returned without data");
+        for i in 0..SHARERS {
+            client.write_all(&[i as u8]).unwrap();
+            // One byte at a time, so that one read takes one byte.
+            gort::time::sleep(Duration::from_millis(2));
+        }
+        let mut bytes: Vec<u8> = (0..SHARERS).map(|_| got.recv().unwrap().unwrap()).collect();
+        bytes.sort_unstable();
+        assert_eq!(bytes, (0..SHARERS as u8).collect::<Vec<_>>());
+        thread.join().unwrap();
+    });
+}
+
+// ------------------------------------- the poller and a busy scheduler
+
+/// With one worker, a goroutine that never parks (a busy loop, or one that
+/// only yields) holds the worker until a reader, woken by a plain
+/// thread's write, releases it: the poller must still be looked at (the
+/// monitor polls when no worker has for a while).
+#[test]
+fn reader_wakes_while_the_only_worker_is_busy() {
+    each_scheduler_one_worker("reader_wakes_while_busy", || {
+        for yields in [false, true] {
+            let (client, mut server) = pair();
+            let released = Arc::new(AtomicUsize::new(0));
+            let busy = {
+                let released = released.clone();
+                gort::spawn(move || {
+                    let start = Instant::now();
+                    let mut turns = 0u64;
+                    while released.load(Ordering::SeqCst) == 0 {
+                        assert!(start.elapsed() < Duration::from_secs(60), "never released");
+                        turns += 1;
+                        if yields {
+                            gort::gosched();
+                        } else {
+                            std::hint::spin_loop();
+                        }
+                    }
+                    turns
+                })
+            };
+            let reader = {
+                let released = released.clone();
+                gort::spawn(move || {
+                    let mut b = [0u8; 4];
+                    let r = server.read_exact(&mut b).map(|()| b);
+                    released.store(1, Ordering::SeqCst);
+                    r.map_err(|e| e.kind())
+                })
+            };
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                (&client).write_all(b"wake").unwrap();
+                client
+            });
+            assert_eq!(reader.join().unwrap(), Ok(*b"wake"), "yields: {yields}");
+            assert!(busy.join().unwrap() > 0);
+            drop(writer.join().unwrap());
+        }
+    });
+}
+
+/// With one worker idle in the poller (every goroutine waits on the
+/// network or a channel, no timer pending), a plain thread's channel send
+/// must wake it: the poller's wait is broken when work arrives.
+#[test]
+fn plain_thread_work_wakes_a_worker_in_the_poller() {
+    each_scheduler_one_worker("work_wakes_the_poller", || {
+        let l = listener();
+        let mut peers = Vec::new();
+        let mut readers = Vec::new();
+        for _ in 0..4 {
+            let (client, mut server) = pair_on(&l);
+            peers.push(client);
+            readers.push(gort::spawn(move || {
+                server.read(&mut [0u8; 8]).map_err(|e| e.kind())
+            }));
+        }
+        let work = Chan::<u32>::new(0);
+        for round in 0..20u32 {
+            let w = work.clone();
+            let thread = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(if round % 2 == 0 { 20 } else { 0 }));
+                w.send(round).unwrap();
+            });
+            let start = Instant::now();
+            assert_eq!(work.recv(), Some(round));
+            assert!(start.elapsed() < PROMPT, "round {round}: woke late");
+            thread.join().unwrap();
+        }
+        drop(peers);
+        for h in readers {
+            assert_eq!(h.join().unwrap(), Ok(0));
+        }
+    });
+}
