@@ -15,7 +15,6 @@
 //!   processor never waits for DNS.
 #![cfg_attr(doc, doc = include_str!("../../../docs/NET.md"))]
 
-#[allow(dead_code)] // the poller's scheduler hooks are live once M:N polls
 mod registration;
 mod tcp;
 mod udp;
