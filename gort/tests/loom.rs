@@ -995,3 +995,65 @@ fn processor_given_away_once() {
         assert_eq!(handed.load(Relaxed), 1);
     });
 }
+
+// ------------------------------------------------------------ readiness
+
+/// A socket's readiness word (`task::readiness`): an event that lands
+/// between the waiter's look at the count and its sleep is never lost.
+/// The "socket" is a flag the notifier raises before it notifies, as the
+/// kernel makes data readable before the poller reports it.
+#[test]
+fn readiness_event_between_try_and_wait() {
+    use gort::task::readiness::Readiness;
+    model("readiness_event_between_try_and_wait", || {
+        let r = Arc::new(Readiness::default());
+        let data = Arc::new(AtomicUsize::new(0));
+        let t = {
+            let (r, data) = (r.clone(), data.clone());
+            thread::spawn(move || {
+                data.store(1, Release);
+                r.notify();
+            })
+        };
+        loop {
+            let seen = r.observe();
+            // The I/O: read the data or answer WouldBlock. (A load: loom
+            // lets a `swap` here read its own earlier write rather than
+            // the notifier's store that happens before it.)
+            if data.load(Acquire) == 1 {
+                break;
+            }
+            assert!(r.wait(seen, None));
+        }
+        t.join().unwrap();
+    });
+}
+
+/// One notify (a shutdown, say) wakes both of two sleeping waiters.
+#[test]
+fn readiness_notify_wakes_every_waiter() {
+    use gort::task::readiness::Readiness;
+    model("readiness_notify_wakes_every_waiter", || {
+        let r = Arc::new(Readiness::default());
+        let shut = Arc::new(AtomicUsize::new(0));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (r, shut) = (r.clone(), shut.clone());
+                thread::spawn(move || {
+                    loop {
+                        let seen = r.observe();
+                        if shut.load(Acquire) == 1 {
+                            break;
+                        }
+                        r.wait(seen, None);
+                    }
+                })
+            })
+            .collect();
+        shut.store(1, Release);
+        r.notify();
+        for t in waiters {
+            t.join().unwrap();
+        }
+    });
+}

@@ -97,7 +97,7 @@ impl<S: Source> Registration<S> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 result => return result,
             }
-            readiness.wait(seen, deadline);
+            netpoll::wait(readiness, seen, deadline);
         }
     }
 
@@ -159,4 +159,124 @@ impl<S: Source> Drop for Registration<S> {
 /// timeout").
 pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// An echo over registered mio sockets: every byte comes back, under
+    /// every scheduler (the socket types' own tests are in tests/).
+    fn echo(rt: crate::Runtime, conns: usize, rounds: usize) {
+        rt.run(move || {
+            let listener = mio::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let listener = Registration::new(listener).unwrap();
+            let server = crate::spawn(move || {
+                for _ in 0..conns {
+                    let (s, _) = listener.io(Direction::Read, |l| l.accept()).unwrap();
+                    crate::go(move || {
+                        let s = Registration::new(s).unwrap();
+                        let mut buf = [0u8; 64];
+                        loop {
+                            let n = s.io(Direction::Read, |mut s| s.read(&mut buf)).unwrap();
+                            if n == 0 {
+                                return;
+                            }
+                            let mut done = 0;
+                            while done < n {
+                                done += s
+                                    .io(Direction::Write, |mut s| s.write(&buf[done..n]))
+                                    .unwrap();
+                            }
+                        }
+                    });
+                }
+            });
+            let clients: Vec<_> = (0..conns)
+                .map(|c| {
+                    crate::spawn(move || {
+                        let s =
+                            Registration::new(mio::net::TcpStream::connect(addr).unwrap()).unwrap();
+                        s.io(Direction::Write, |s| {
+                            s.take_error()?.map_or(Ok(()), Err)?;
+                            s.peer_addr().map_err(|e| match e.kind() {
+                                io::ErrorKind::NotConnected => io::ErrorKind::WouldBlock.into(),
+                                _ => e,
+                            })
+                        })
+                        .unwrap();
+                        for r in 0..rounds {
+                            let msg = [(c + r) as u8; 64];
+                            let mut done = 0;
+                            while done < 64 {
+                                done += s
+                                    .io(Direction::Write, |mut s| s.write(&msg[done..]))
+                                    .unwrap();
+                            }
+                            let mut got = [0u8; 64];
+                            let mut have = 0;
+                            while have < 64 {
+                                let n = s
+                                    .io(Direction::Read, |mut s| s.read(&mut got[have..]))
+                                    .unwrap();
+                                assert_ne!(n, 0, "early EOF");
+                                have += n;
+                            }
+                            assert_eq!(got, msg);
+                        }
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.join().unwrap();
+            }
+            server.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn echo_under_every_scheduler() {
+        use crate::{Builder, Scheduler};
+        echo(
+            Builder::new().scheduler(Scheduler::MN).workers(1).build(),
+            20,
+            200,
+        );
+        echo(
+            Builder::new().scheduler(Scheduler::MN).workers(2).build(),
+            50,
+            200,
+        );
+        echo(
+            Builder::new().scheduler(Scheduler::Threads).build(),
+            20,
+            200,
+        );
+    }
+
+    #[test]
+    fn a_read_deadline_answers_timed_out() {
+        let rt = crate::Builder::new()
+            .scheduler(crate::Scheduler::MN)
+            .workers(1)
+            .build();
+        rt.run(|| {
+            let listener = mio::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+            let addr = listener.local_addr().unwrap();
+            let _keep = std::net::TcpStream::connect(addr).unwrap();
+            let listener = Registration::new(listener).unwrap();
+            let (s, _) = listener.io(Direction::Read, |l| l.accept()).unwrap();
+            let s = Registration::new(s).unwrap();
+            s.set_timeout(Direction::Read, Some(Duration::from_millis(30)))
+                .unwrap();
+            let start = Instant::now();
+            let err = s
+                .io(Direction::Read, |mut s| s.read(&mut [0u8; 8]))
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+            assert!(start.elapsed() >= Duration::from_millis(30));
+        });
+    }
 }

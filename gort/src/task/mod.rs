@@ -41,6 +41,9 @@ mod park_thread;
 #[cfg(any(gort_mn, loom))]
 #[doc(hidden)]
 pub mod proc_status;
+#[cfg(any(gort_net, loom))]
+#[doc(hidden)]
+pub mod readiness;
 #[cfg(gort_gc)]
 pub(crate) mod registry;
 #[cfg(gort_mn)]

@@ -52,6 +52,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
+pub(crate) use super::readiness::Readiness;
 use crate::futex::{Futex, WaitReason};
 use crate::lockrank::LockRank;
 use crate::platform::ShortLock;
@@ -85,63 +86,11 @@ const EVENTS: usize = 256;
 /// The monitor polls if nobody has for this long.
 pub(crate) const POLL_STALE_NS: u64 = 10_000_000;
 
-/// The sleeper bit of a direction's word (the rest counts events by 2).
-const SLEEPERS: u32 = 1;
-
-/// One direction of a socket's readiness: see the module invariants.
-#[derive(Default)]
-pub(crate) struct Readiness(Futex);
-
-impl Readiness {
-    /// The word to pass to `wait` after trying the I/O.
-    pub(crate) fn observe(&self) -> u32 {
-        self.0.load(Acquire) & !SLEEPERS
-    }
-
-    /// Something happened: whoever sleeps must retry its I/O.
-    pub(crate) fn notify(&self) {
-        let prev = self
-            .0
-            .fetch_update(AcqRel, Relaxed, |w| Some((w & !SLEEPERS).wrapping_add(2)))
-            .expect("always Some");
-        if prev & SLEEPERS != 0 {
-            self.0.wake_all();
-        }
-    }
-
-    /// Sleeps while nothing happened since `seen` (from `observe`), at
-    /// most until `deadline` (`platform::now_nanos`). False if the
-    /// deadline passed.
-    pub(crate) fn wait(&self, seen: u32, deadline: Option<u64>) -> bool {
-        let switched = crate::task::current_goroutine().is_some();
-        let _waiting = Waiting::new(switched);
-        loop {
-            let w = self.0.load(Acquire);
-            if w & !SLEEPERS != seen {
-                return true;
-            }
-            if w & SLEEPERS == 0
-                && self
-                    .0
-                    .compare_exchange(w, w | SLEEPERS, Acquire, Relaxed)
-                    .is_err()
-            {
-                continue;
-            }
-            let timeout = match deadline {
-                None => None,
-                Some(d) => {
-                    let now = crate::platform::now_nanos();
-                    if now >= d {
-                        return false;
-                    }
-                    Some(Duration::from_nanos(d - now))
-                }
-            };
-            self.0
-                .wait_for(seen | SLEEPERS, timeout, WaitReason::IoWait);
-        }
-    }
+/// Waits on a socket's `readiness` (see `Readiness::wait`), counted in
+/// `WAITERS` so that somebody polls meanwhile.
+pub(crate) fn wait(readiness: &Readiness, seen: u32, deadline: Option<u64>) -> bool {
+    let _waiting = Waiting::new(crate::task::current_goroutine().is_some());
+    readiness.wait(seen, deadline)
 }
 
 /// Counts a task in `WAITERS` (and a thread in `THREAD_WAITERS`) while it
