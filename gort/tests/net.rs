@@ -1050,3 +1050,137 @@ fn plain_thread_work_wakes_a_worker_in_the_poller() {
         }
     });
 }
+
+// ------------------------------------------------------ Unix sockets
+
+#[cfg(gort_net_unix)]
+mod unix {
+    use super::*;
+    use gort::net::{UnixDatagram, UnixListener, UnixStream};
+
+    /// A fresh socket path in the temporary directory (removed first).
+    fn socket_path(name: &str) -> std::path::PathBuf {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("gort-net-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        p
+    }
+
+    #[test]
+    fn unix_stream_echo_eof_and_shutdown() {
+        common::each_scheduler("unix_stream", LIMIT, || {
+            let path = socket_path("stream");
+            let l = UnixListener::bind(&path).unwrap();
+            let clients: Vec<_> = (0..20)
+                .map(|c| {
+                    let path = path.clone();
+                    gort::spawn(move || {
+                        let mut s = UnixStream::connect(&path).unwrap();
+                        let mut back = vec![0u8; 16384];
+                        let mut sent = 0u64;
+                        for m in 0..10 {
+                            let want = pattern((c * 10 + m) as u64, msg_len(c, m));
+                            s.write_all(&want).unwrap();
+                            s.read_exact(&mut back[..want.len()]).unwrap();
+                            assert!(back[..want.len()] == want[..], "conn {c} message {m}");
+                            sent += want.len() as u64;
+                        }
+                        sent
+                    })
+                })
+                .collect();
+            let servers: Vec<_> = (0..20)
+                .map(|_| {
+                    let (mut s, _) = l.accept().unwrap();
+                    gort::spawn(move || {
+                        let mut buf = vec![0u8; 8192];
+                        let mut total = 0u64;
+                        loop {
+                            match s.read(&mut buf).unwrap() {
+                                0 => return total,
+                                n => {
+                                    s.write_all(&buf[..n]).unwrap();
+                                    total += n as u64;
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let sent: u64 = clients.into_iter().map(|h| h.join().unwrap()).sum();
+            let echoed: u64 = servers.into_iter().map(|h| h.join().unwrap()).sum();
+            assert_eq!(sent, echoed);
+            let want: u64 = (0..20)
+                .flat_map(|c| (0..10).map(move |m| msg_len(c, m) as u64))
+                .sum();
+            assert_eq!(sent, want);
+            drop(l);
+            let _ = std::fs::remove_file(&path);
+
+            // EOF and shutdown wake blocked readers.
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let reader = gort::spawn(move || b.read(&mut [0u8; 8]).map_err(|e| e.kind()));
+            settle();
+            assert!(!reader.is_finished(), "the read returned without data");
+            drop(a);
+            assert_eq!(reader.join().unwrap(), Ok(0));
+            let (_a, b) = UnixStream::pair().unwrap();
+            let b = Arc::new(b);
+            let b2 = b.clone();
+            let reader = gort::spawn(move || (&*b2).read(&mut [0u8; 8]).map_err(|e| e.kind()));
+            settle();
+            assert!(!reader.is_finished(), "the read returned without data");
+            b.shutdown(Shutdown::Read).unwrap();
+            let r = reader.join().unwrap();
+            assert!(matches!(r, Ok(0) | Err(_)), "a shut reader read {r:?}");
+        });
+    }
+
+    #[test]
+    fn unix_datagram_round_trips_and_timeout() {
+        common::each_scheduler("unix_datagram", LIMIT, || {
+            let (a, b) = UnixDatagram::pair().unwrap();
+            let echo = gort::spawn(move || {
+                let mut buf = vec![0u8; 8192];
+                let mut bytes = 0u64;
+                for _ in 0..200 {
+                    let n = b.recv(&mut buf).unwrap();
+                    assert_eq!(b.send(&buf[..n]).unwrap(), n);
+                    bytes += n as u64;
+                }
+                bytes
+            });
+            let mut buf = vec![0u8; 8192];
+            let mut sent = 0u64;
+            for r in 0..200 {
+                let want = pattern(r as u64, msg_len(r, r) % 4096 + 1);
+                assert_eq!(a.send(&want).unwrap(), want.len());
+                assert_eq!(a.recv(&mut buf).unwrap(), want.len());
+                assert!(buf[..want.len()] == want[..], "round {r}");
+                sent += want.len() as u64;
+            }
+            assert_eq!(echo.join().unwrap(), sent);
+            // Bound to paths, addressed with send_to / recv_from.
+            let (pa, pb) = (socket_path("dgram-a"), socket_path("dgram-b"));
+            let (x, y) = (
+                UnixDatagram::bind(&pa).unwrap(),
+                UnixDatagram::bind(&pb).unwrap(),
+            );
+            assert_eq!(x.send_to(b"to y", &pb).unwrap(), 4);
+            let (n, from) = y.recv_from(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"to y");
+            assert_eq!(from.as_pathname(), Some(pa.as_path()));
+            // Nothing more comes: a timeout answers TimedOut in bounds.
+            let timeout = Duration::from_millis(50);
+            y.set_read_timeout(Some(timeout)).unwrap();
+            let start = Instant::now();
+            expect_timed_out(y.recv(&mut buf), "recv with a timeout");
+            let took = start.elapsed();
+            assert!(took >= timeout && took < PROMPT, "took {took:?}");
+            drop((x, y));
+            let _ = std::fs::remove_file(&pa);
+            let _ = std::fs::remove_file(&pb);
+        });
+    }
+}
