@@ -852,64 +852,93 @@ fn readers_hold_no_worker() {
 
 const REUSE_ROUNDS: usize = 200;
 
-/// A connection is dropped with readiness pending (data it never read),
-/// and the next connection most likely gets its descriptor number. A
-/// reader on the new one must wait for its own peer and get exactly its
-/// peer's bytes: a stale event may not wake it with an error or a
-/// spurious result.
+/// One round on `l`: a connection is dropped with readiness pending (data
+/// it never read, after a reader waited on it), and the next connection
+/// most likely gets its descriptor number. A reader on the new one must
+/// wait for its own peer and get exactly its peer's bytes: a stale event
+/// may not wake it with an error or a spurious result. Returns whether
+/// the number was reused.
+fn reuse_round(l: &TcpListener, round: usize, wait: bool) -> bool {
+    let (mut old_client, mut old_server) = pair_on(l);
+    let old_fd = raw(&old_server);
+    if round.is_multiple_of(2) {
+        // A waiter came and went on the old socket.
+        let r = gort::spawn(move || {
+            let mut b = [0u8; 1];
+            old_server.read_exact(&mut b).unwrap();
+            old_server
+        });
+        gort::gosched();
+        old_client.write_all(&[1]).unwrap();
+        old_server = r.join().unwrap();
+    }
+    // Readiness pending on both directions of the old socket.
+    old_client.write_all(&pattern(round as u64, 1000)).unwrap();
+    gort::gosched();
+    drop(old_server);
+    // The new client socket takes the lowest free number, most likely the
+    // old one's: the reader reads on whichever did.
+    let (client, server) = pair_on(l);
+    let reused = raw(&client) == old_fd || raw(&server) == old_fd;
+    let (mut server, mut client) = if raw(&client) == old_fd {
+        (client, server)
+    } else {
+        (server, client)
+    };
+    drop(old_client);
+    let reader = gort::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            match server.read(&mut buf) {
+                Ok(0) => return Ok(got),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => return Err(e.kind()),
+            }
+        }
+    });
+    if wait {
+        settle();
+    } else {
+        gort::gosched();
+    }
+    assert!(
+        !reader.is_finished(),
+        "round {round}: the new reader returned early"
+    );
+    let tag = format!("round {round}");
+    client.write_all(tag.as_bytes()).unwrap();
+    drop(client);
+    assert_eq!(
+        reader.join().unwrap(),
+        Ok(tag.into_bytes()),
+        "round {round}"
+    );
+    reused
+}
+
 #[test]
 fn reused_descriptor_sees_no_stale_event() {
     common::each_scheduler("reused_descriptor", LIMIT, || {
         let l = listener();
-        let mut reused = 0;
-        for round in 0..REUSE_ROUNDS {
-            let (mut old_client, old_server) = pair_on(&l);
-            let old_fd = raw(&old_server);
-            // Readiness pending on both directions of the old socket.
-            old_client.write_all(&pattern(round as u64, 1000)).unwrap();
-            gort::gosched();
-            drop(old_server);
-            // The new client socket takes the lowest free number, most
-            // likely the old one's: the reader reads on whichever did.
-            let (client, server) = pair_on(&l);
-            let (mut server, mut client) = if raw(&client) == old_fd {
-                reused += 1;
-                (client, server)
-            } else {
-                reused += usize::from(raw(&server) == old_fd);
-                (server, client)
-            };
-            drop(old_client);
-            let reader = gort::spawn(move || {
-                let mut got = Vec::new();
-                let mut buf = [0u8; 64];
-                loop {
-                    match server.read(&mut buf) {
-                        Ok(0) => return Ok(got),
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                        Err(e) => return Err(e.kind()),
-                    }
-                }
-            });
-            if round.is_multiple_of(10) {
-                settle();
-            } else {
-                gort::gosched();
-            }
-            assert!(
-                !reader.is_finished(),
-                "round {round}: the new reader returned early"
-            );
-            let tag = format!("round {round}");
-            client.write_all(tag.as_bytes()).unwrap();
-            drop(client);
-            assert_eq!(
-                reader.join().unwrap(),
-                Ok(tag.into_bytes()),
-                "round {round}"
-            );
-        }
+        let reused = (0..REUSE_ROUNDS)
+            .filter(|&round| reuse_round(&l, round, round.is_multiple_of(10)))
+            .count();
         println!("reused_descriptor: {reused} of {REUSE_ROUNDS} rounds reused the descriptor");
+        // The same from four goroutines at once: descriptors freed by one
+        // are taken by another, while events for them are in flight.
+        let rounds: Vec<_> = (0..4)
+            .map(|g| {
+                gort::spawn(move || {
+                    let l = listener();
+                    (0..REUSE_ROUNDS / 4)
+                        .filter(|&r| reuse_round(&l, g * 1000 + r, false))
+                        .count()
+                })
+            })
+            .collect();
+        let reused: usize = rounds.into_iter().map(|h| h.join().unwrap()).sum();
+        println!("reused_descriptor: {reused} of {REUSE_ROUNDS} concurrent rounds reused one");
     });
 }
 
@@ -1048,6 +1077,207 @@ fn plain_thread_work_wakes_a_worker_in_the_poller() {
         for h in readers {
             assert_eq!(h.join().unwrap(), Ok(0));
         }
+    });
+}
+
+// ------------------------------------- more waits and their wake-ups
+
+/// A reader that times out every millisecond while a writer trickles
+/// data: whatever the race between the timeout and the data, no byte is
+/// lost, duplicated or reordered.
+#[test]
+fn timeouts_lose_no_data() {
+    common::each_scheduler("timeouts_lose_no_data", LIMIT, || {
+        let (client, mut server) = pair();
+        let total = 20_000usize;
+        let data = pattern(99, total);
+        let writer = {
+            let data = data.clone();
+            gort::spawn(move || {
+                let mut client = client;
+                for (i, chunk) in data.chunks(97).enumerate() {
+                    client.write_all(chunk).unwrap();
+                    if i % 3 == 0 {
+                        gort::time::sleep(Duration::from_micros(700));
+                    }
+                }
+            })
+        };
+        server
+            .set_read_timeout(Some(Duration::from_millis(1)))
+            .unwrap();
+        let mut got = Vec::with_capacity(total);
+        let mut buf = [0u8; 64];
+        let mut timeouts = 0u64;
+        let start = Instant::now();
+        loop {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "stuck at {} bytes",
+                got.len()
+            );
+            match server.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::TimedOut => timeouts += 1,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+        writer.join().unwrap();
+        assert_eq!(got.len(), total);
+        assert!(got == data, "bytes differ");
+        println!("timeouts_lose_no_data: {timeouts} timeouts");
+    });
+}
+
+/// A deadline set by another goroutine wakes a writer blocked on a full
+/// socket, and one on the listener wakes a blocked `accept`.
+#[test]
+fn deadlines_wake_blocked_writers_and_accepts() {
+    common::each_scheduler("deadlines_wake_writers_and_accepts", LIMIT, || {
+        let (_client, server) = pair();
+        let server = Arc::new(server);
+        let s = server.clone();
+        let writer = gort::spawn(move || {
+            let chunk = vec![3u8; 64 * 1024];
+            for _ in 0..1 << 14 {
+                if let Err(e) = (&*s).write(&chunk) {
+                    return Some(e.kind());
+                }
+            }
+            None
+        });
+        settle();
+        assert!(
+            !writer.is_finished(),
+            "1 GiB written to a peer that reads nothing"
+        );
+        let s = server.clone();
+        gort::spawn(move || s.set_write_deadline(Some(Instant::now())).unwrap())
+            .join()
+            .unwrap();
+        assert_eq!(writer.join().unwrap(), Some(ErrorKind::TimedOut));
+
+        let l = Arc::new(listener());
+        let addr = l.local_addr().unwrap();
+        let l2 = l.clone();
+        let acceptor = gort::spawn(move || l2.accept().map(|_| ()).map_err(|e| e.kind()));
+        settle();
+        assert!(!acceptor.is_finished(), "accept returned without a client");
+        let deadline = Instant::now() + Duration::from_millis(30);
+        l.set_deadline(Some(deadline)).unwrap();
+        assert_eq!(acceptor.join().unwrap(), Err(ErrorKind::TimedOut));
+        assert!(Instant::now() >= deadline);
+        // Past: at once. Cleared: accepts again.
+        expect_timed_out(l.accept().map(|_| ()), "accept past its deadline");
+        l.set_deadline(None).unwrap();
+        let c = TcpStream::connect(addr).unwrap();
+        let (s, peer) = l.accept().unwrap();
+        assert_eq!(peer, c.local_addr().unwrap());
+        assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
+    });
+}
+
+/// Dropping one handle of a socket (its `try_clone` lives on) disturbs
+/// nobody waiting on the other; `peek` leaves the data; `incoming`
+/// yields the connections in turn.
+#[test]
+fn clones_peek_and_incoming() {
+    common::each_scheduler("clones_peek_and_incoming", LIMIT, || {
+        let (mut client, server) = pair();
+        let clone = server.try_clone().unwrap();
+        let reader = gort::spawn(move || {
+            let mut clone = clone;
+            let mut b = [0u8; 5];
+            clone.read_exact(&mut b).map(|()| b).map_err(|e| e.kind())
+        });
+        settle();
+        drop(server);
+        settle();
+        assert!(!reader.is_finished(), "dropping a clone woke the reader");
+        client.write_all(b"clone").unwrap();
+        assert_eq!(reader.join().unwrap(), Ok(*b"clone"));
+
+        let (mut client, mut server) = pair();
+        let peeker = gort::spawn(move || {
+            let mut b = [0u8; 8];
+            let n = server.peek(&mut b).unwrap();
+            let mut all = [0u8; 4];
+            server.read_exact(&mut all).unwrap();
+            (b[..n].to_vec(), all)
+        });
+        settle();
+        client.write_all(b"peek").unwrap();
+        let (peeked, read) = peeker.join().unwrap();
+        assert!(
+            !peeked.is_empty() && b"peek".starts_with(&peeked),
+            "{peeked:?}"
+        );
+        assert_eq!(&read, b"peek");
+
+        let l = listener();
+        let addr = l.local_addr().unwrap();
+        let clients: Vec<_> = (0..10u8)
+            .map(|i| {
+                gort::spawn(move || {
+                    let mut c = TcpStream::connect(addr).unwrap();
+                    c.write_all(&[i]).unwrap();
+                })
+            })
+            .collect();
+        let mut seen: Vec<u8> = l
+            .incoming()
+            .take(10)
+            .map(|c| {
+                let mut b = [0u8; 1];
+                c.unwrap().read_exact(&mut b).unwrap();
+                b[0]
+            })
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..10).collect::<Vec<u8>>());
+        for h in clients {
+            h.join().unwrap();
+        }
+    });
+}
+
+const BIG: usize = 2 << 20;
+
+/// Full duplex, several connections at once: each side writes 2 MiB
+/// while reading the other's 2 MiB, so writers keep waiting for room and
+/// readers for data. Every byte is checked.
+#[test]
+fn large_transfers_both_ways() {
+    common::each_scheduler("large_transfers", LIMIT, || {
+        let l = listener();
+        let mut handles = Vec::new();
+        for c in 0..4u64 {
+            let (a, b) = pair_on(&l);
+            for (seed, s) in [(c * 2, a), (c * 2 + 1, b)] {
+                let peer_seed = seed ^ 1;
+                let mut w = s.try_clone().unwrap();
+                handles.push(gort::spawn(move || {
+                    let data = pattern(seed, BIG);
+                    for chunk in data.chunks(100_003) {
+                        w.write_all(chunk).unwrap();
+                    }
+                    w.shutdown(Shutdown::Write).unwrap();
+                    0
+                }));
+                let mut r = s;
+                handles.push(gort::spawn(move || {
+                    let want = pattern(peer_seed, BIG);
+                    let mut got = Vec::with_capacity(BIG);
+                    r.read_to_end(&mut got).unwrap();
+                    assert_eq!(got.len(), BIG);
+                    assert!(got == want, "stream {peer_seed}: bytes differ");
+                    got.len()
+                }));
+            }
+        }
+        let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(total, 8 * BIG);
     });
 }
 
