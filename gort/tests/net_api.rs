@@ -27,6 +27,22 @@ fn tcp_pair() -> (TcpStream, TcpStream) {
     (client, server)
 }
 
+/// Like std's: every socket type may move to, and be shared with, other
+/// goroutines.
+#[test]
+fn sockets_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<TcpListener>();
+    send_sync::<TcpStream>();
+    send_sync::<UdpSocket>();
+    #[cfg(unix)]
+    {
+        send_sync::<gort::net::UnixListener>();
+        send_sync::<gort::net::UnixStream>();
+        send_sync::<gort::net::UnixDatagram>();
+    }
+}
+
 #[test]
 fn accept_connect_echo() {
     each_scheduler("accept_connect_echo", LIMIT, || {
