@@ -156,6 +156,37 @@ fn connect_timeout_connects_and_rejects_zero() {
     });
 }
 
+/// A listener whose accept queue is full drops new SYNs (Linux), so a
+/// connect waits until its timeout.
+#[cfg(target_os = "linux")]
+#[test]
+fn connect_timeout_expires() {
+    use std::os::fd::AsRawFd;
+    each_scheduler("connect_timeout_expires", LIMIT, || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: a listening socket's fd; listen again only shrinks the queue.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let addr = listener.local_addr().unwrap();
+        let mut held = Vec::new();
+        let mut timed_out = None;
+        for _ in 0..16 {
+            let start = Instant::now();
+            match TcpStream::connect_timeout(&addr, SHORT) {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    timed_out = Some((e, start.elapsed()));
+                    break;
+                }
+            }
+        }
+        let (err, took) = timed_out.expect("the accept queue never filled");
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert_eq!(err.to_string(), "connection timed out");
+        assert!(took >= SHORT && took < GENEROUS, "{took:?}");
+        assert!(!held.is_empty());
+    });
+}
+
 #[test]
 fn zero_timeouts_are_invalid_input() {
     each_scheduler("zero_timeouts_are_invalid_input", LIMIT, || {
