@@ -47,7 +47,7 @@ use core::time::Duration;
 use std::io;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
@@ -103,7 +103,7 @@ impl Waiting {
         if !switched {
             THREAD_WAITERS.fetch_add(1, SeqCst);
             if let Some(p) = POLLER.get().and_then(|p| p.as_ref().ok()) {
-                p.wake_helper();
+                p.helper_needed();
             }
         }
         Waiting(switched)
@@ -147,6 +147,10 @@ pub(crate) struct Poller {
     free: ShortLock<(Vec<u32>, usize)>,
     /// The helper thread's futex word, bumped to wake it.
     helper: Futex,
+    /// Set while the helper thread is (about to be) asleep: a thread that
+    /// starts waiting bumps THREAD_WAITERS and then reads this; the helper
+    /// sets this and then reads THREAD_WAITERS (both SeqCst).
+    helper_idle: AtomicBool,
     helper_started: std::sync::Once,
 }
 
@@ -193,6 +197,7 @@ impl Poller {
                 .collect(),
             free: ShortLock::new(LockRank::NetpollSlots, (Vec::new(), 0)),
             helper: Futex::new(0),
+            helper_idle: AtomicBool::new(true),
             helper_started: std::sync::Once::new(),
         })
     }
@@ -324,6 +329,13 @@ impl Poller {
         }
     }
 
+    /// A thread starts waiting: the helper must poll unless it does.
+    fn helper_needed(&'static self) {
+        if self.helper_idle.load(SeqCst) {
+            self.wake_helper();
+        }
+    }
+
     fn wake_helper(&'static self) {
         self.helper_started.call_once(|| {
             crate::task::thread_limit::start_thread(
@@ -341,6 +353,7 @@ impl Poller {
     fn helper_loop(&self) {
         loop {
             let word = self.helper.load(Acquire);
+            self.helper_idle.store(true, SeqCst);
             if !(THREAD_WAITERS.load(SeqCst) != 0 && self.acquire(BLOCKED)) {
                 // Nobody to serve, or a processor polls for everyone (it
                 // wakes us when it leaves, see `release_blocked`).
@@ -348,6 +361,7 @@ impl Poller {
                 self.helper.wait_for(word, None, WaitReason::Internal);
                 continue;
             }
+            self.helper_idle.store(false, SeqCst);
             // Serve while anyone waits: goroutines too, since a processor
             // going idle found the poller taken and sleeps instead. The
             // 10 ms timeout lets us notice when nobody waits.
