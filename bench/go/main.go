@@ -12,6 +12,10 @@
 // prints the reason on stderr and exits 1. As on the Rust side, setup
 // (making channels, starting the parties) is outside the measurement:
 // parties wait at a gate that opens when the clock starts.
+//
+// Two helpers are not workloads: `http_hello_server` (net/http's hello
+// world, which gort-bench's load generator drives; its first line is its
+// address) and `idle_hold` (the far ends of idle_connections' sockets).
 package main
 
 import (
@@ -669,11 +673,20 @@ func binaryTrees(p params) string {
 var memoryWorkloads = map[string]func(params) float64{
 	"parked_memory":      parkedMemory,
 	"parked_memory_many": parkedMemory,
+	"idle_connections":   idleConnections,
 }
 
 // reportingWorkloads print their own output and their last line.
 var reportingWorkloads = map[string]func(params) string{
 	"binary_trees": binaryTrees,
+	"tcp_echo":     tcpEcho,
+}
+
+// helpers are not workloads (--list leaves them out): a server the Rust
+// load generator drives, the far ends of idle_connections.
+var helpers = map[string]func(params){
+	"http_hello_server": httpHelloServer,
+	"idle_hold":         idleHold,
 }
 
 var workloads = map[string]func(params) time.Duration{
@@ -724,10 +737,11 @@ func main() {
 	if len(os.Args) < 2 {
 		fail("usage: gortbench-go <workload> [key=value ...] | --list")
 	}
+	helper, isHelper := helpers[os.Args[1]]
 	run, timed := workloads[os.Args[1]]
 	measure, ok := memoryWorkloads[os.Args[1]]
 	report, reporting := reportingWorkloads[os.Args[1]]
-	if !timed && !ok && !reporting {
+	if !timed && !ok && !reporting && !isHelper {
 		fail("unknown workload %q (--list shows them)", os.Args[1])
 	}
 	p := params{}
@@ -739,7 +753,9 @@ func main() {
 		}
 		p[key] = n
 	}
-	if timed {
+	if isHelper {
+		helper(p)
+	} else if timed {
 		fmt.Println(run(p).Nanoseconds())
 	} else if reporting {
 		fmt.Println(report(p))

@@ -46,6 +46,8 @@ pub const WORKLOADS: &[&str] = &[
     "parked_memory",
     "parked_memory_many",
     "binary_trees",
+    "tcp_echo",
+    "idle_connections",
 ];
 
 const LABEL: &str = "Go: goroutines, chan, select, sync (bench/go)";
@@ -69,7 +71,7 @@ pub fn add_contenders(all: &mut [Workload]) {
 }
 
 /// The built program, or why there is none (built at most once).
-fn binary() -> Result<&'static PathBuf, String> {
+pub fn binary() -> Result<&'static PathBuf, String> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT.get_or_init(build).as_ref().map_err(Clone::clone)
 }

@@ -35,6 +35,9 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some(child::FLAG) {
         return child::main(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some(workloads::net::HOLD_FLAG) {
+        return workloads::net::hold_main(&args[1..]);
+    }
     let opts = match cli::parse(args) {
         Ok(cli::Parsed::Run(o)) => o,
         Ok(cli::Parsed::Help) => {

@@ -130,6 +130,7 @@ fn chart(
         Unit::BytesPerItem => "median resident bytes per goroutine (log scale; shorter is better)",
         Unit::Bytes => "median peak resident memory (log scale; shorter is better)",
         Unit::Millis => "median milliseconds (log scale; shorter is better)",
+        Unit::Threads => "median peak OS threads (log scale; shorter is better)",
     };
     let mut chart = ChartBuilder::on(&root)
         .caption(format!("gort-bench: {family}"), ("sans-serif", 20))

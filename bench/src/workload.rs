@@ -141,6 +141,9 @@ pub enum Unit {
     /// Milliseconds (GC pauses).
     #[serde(rename = "ms")]
     Millis,
+    /// A count of OS threads (a run's peak).
+    #[serde(rename = "threads")]
+    Threads,
 }
 
 impl Unit {
@@ -151,6 +154,7 @@ impl Unit {
             Unit::BytesPerItem => format!("{v:.0} B"),
             Unit::Bytes => format!("{:.1} MiB", v / (1024.0 * 1024.0)),
             Unit::Millis => format!("{v:.3} ms"),
+            Unit::Threads => format!("{v:.0} threads"),
         }
     }
 }

@@ -8,6 +8,7 @@ mod chan;
 mod futex;
 mod memory;
 mod mutex;
+pub mod net;
 mod rwmutex;
 mod sieve;
 mod spawn;
@@ -26,7 +27,7 @@ pub fn registry() -> Vec<Workload> {
 /// The Rust side only (a child process runs one Rust contender, and need
 /// not look for a Go toolchain).
 pub fn registry_without_go() -> Vec<Workload> {
-    let families: [fn() -> Vec<Workload>; 11] = [
+    let families: [fn() -> Vec<Workload>; 12] = [
         mutex::workloads,
         rwmutex::workloads,
         waitgroup::workloads,
@@ -38,6 +39,7 @@ pub fn registry_without_go() -> Vec<Workload> {
         blocking::workloads,
         memory::workloads,
         binary_trees::workloads,
+        net::workloads,
     ];
     let mut all: Vec<Workload> = families.iter().flat_map(|f| f()).collect();
     add_threads_twins(&mut all);
@@ -78,6 +80,7 @@ fn add_threads_twins(all: &mut [Workload]) {
                 "spawn_join_batched",
                 "waitgroup_fanout",
                 "blocking_calls",
+                "tcp_echo",
             ]
             .contains(&w.name)
     };

@@ -11,8 +11,8 @@
 //!   deadlines and the non-blocking flag are per socket, as std's
 //!   `SO_RCVTIMEO` and `O_NONBLOCK` are shared by duplicated descriptors;
 //!   the socket closes when the last of them drops;
-//! - names are resolved on a hand-off (`task::mn::blocking`), so a
-//!   processor never waits for DNS.
+//! - names are resolved as a system call (`task::mn::syscall`): a lookup
+//!   that blocks hands its processor to the other goroutines.
 #![cfg_attr(doc, doc = include_str!("../../../docs/NET.md"))]
 
 mod registration;
@@ -136,32 +136,11 @@ fn in_progress(_: &io::Error) -> bool {
     false
 }
 
-/// std's `ToSocketAddrs`, on a hand-off if it may look a name up (and
-/// block).
+/// std's `ToSocketAddrs`, as a system call (Go's `entersyscall`): a
+/// name lookup that blocks loses its processor to the other goroutines
+/// after one look of the monitor; an address costs two stores.
 fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
-    if is_address::<A>() {
-        return addr.to_socket_addrs().map(Iterator::collect);
-    }
-    crate::task::mn::blocking(|| addr.to_socket_addrs().map(Iterator::collect))
-}
-
-/// Whether `A` is one of std's `ToSocketAddrs` types that never look a
-/// name up (socket addresses, an IP and a port, a slice of addresses):
-/// those skip the hand-off, which costs microseconds on every `send_to`.
-/// Told by type name: a name missing here (std renamed a type) costs only
-/// the hand-off, and the unit test below notices.
-fn is_address<A>() -> bool {
-    const ADDRESSES: [&str; 7] = [
-        "core::net::socket_addr::SocketAddr",
-        "core::net::socket_addr::SocketAddrV4",
-        "core::net::socket_addr::SocketAddrV6",
-        "(core::net::ip_addr::IpAddr, u16)",
-        "(core::net::ip_addr::Ipv4Addr, u16)",
-        "(core::net::ip_addr::Ipv6Addr, u16)",
-        "[core::net::socket_addr::SocketAddr]",
-    ];
-    let name = core::any::type_name::<A>().trim_start_matches('&');
-    ADDRESSES.contains(&name)
+    crate::task::mn::syscall(|| addr.to_socket_addrs().map(Iterator::collect))
 }
 
 /// std's rule for `bind` and `connect`: each address in turn; the first
@@ -336,25 +315,3 @@ macro_rules! raw_handle {
 }
 
 use {deadline_methods, raw_handle, timeout_methods};
-
-#[cfg(test)]
-mod tests {
-    use super::is_address;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-
-    #[test]
-    fn addresses_skip_the_hand_off_and_names_do_not() {
-        assert!(is_address::<SocketAddr>());
-        assert!(is_address::<&SocketAddr>());
-        assert!(is_address::<&&SocketAddrV4>());
-        assert!(is_address::<SocketAddrV6>());
-        assert!(is_address::<(IpAddr, u16)>());
-        assert!(is_address::<(Ipv4Addr, u16)>());
-        assert!(is_address::<(Ipv6Addr, u16)>());
-        assert!(is_address::<&[SocketAddr]>());
-        assert!(!is_address::<&str>());
-        assert!(!is_address::<String>());
-        assert!(!is_address::<(&str, u16)>());
-        assert!(!is_address::<(String, u16)>());
-    }
-}

@@ -198,8 +198,9 @@ impl TcpStream {
     }
 
     /// Opens a connection to `addr`, as std's `connect`: each address it
-    /// resolves to in turn (names are looked up without holding a
-    /// processor), the first that connects, else the last error (a
+    /// resolves to in turn (a slow name lookup gives its processor to
+    /// the other goroutines), the first that connects, else the last
+    /// error (a
     /// refused connection answers
     /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused)).
     pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {

@@ -1341,7 +1341,6 @@ fn schedtrace_interval() -> Option<u64> {
 /// keeps its processor, and the monitor hands it off after one look
 /// (20-40 us) if `f` has not returned and other work waits, on every OS.
 /// Costs two stores when `f` is quick; elsewhere it just calls `f`.
-#[allow(dead_code)] // until gort::net resolves names with it
 pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
     let ctx = WORKER.with(Cell::get);
     // SAFETY: a non-null WORKER points at this thread's worker context.

@@ -83,6 +83,8 @@ const CHUNK: usize = 256;
 const MAX_CHUNKS: usize = (1 << 22) / CHUNK;
 /// Events taken per poll.
 const EVENTS: usize = 256;
+/// `take_for_blocking` spins this many times, then yields.
+const SPINS_BEFORE_YIELD: u32 = 100;
 /// The monitor polls if nobody has for this long.
 pub(crate) const POLL_STALE_NS: u64 = 10_000_000;
 
@@ -430,15 +432,24 @@ pub(crate) fn poll_is_stale(now: u64) -> bool {
 }
 
 /// A processor going idle: the poller to block in, if anybody waits and
-/// nobody blocks in it already (spinning past a poll that does not block).
+/// nobody blocks in it already (waiting out a poll that does not block).
 pub(crate) fn take_for_blocking() -> Option<BlockingPoll> {
     let p = active()?;
+    let mut spins = 0u32;
     loop {
         // SeqCst: see `helper_loop`'s last look.
         match p.state.load(SeqCst) {
             BLOCKED => return None,
             FREE if p.acquire(BLOCKED) => return Some(BlockingPoll(p)),
-            _ => core::hint::spin_loop(),
+            // A poll that does not block takes microseconds on epoll and
+            // kqueue, but milliseconds under Wine (a server round trip per
+            // socket re-armed and per event): after a short spin, yield
+            // the core to the polling thread rather than compete with it.
+            _ if spins < SPINS_BEFORE_YIELD => {
+                spins += 1;
+                core::hint::spin_loop();
+            }
+            _ => std::thread::yield_now(),
         }
     }
 }

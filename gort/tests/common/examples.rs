@@ -32,7 +32,7 @@ impl Output {
 /// Where cargo put the example `name` for this test's target and profile:
 /// this binary is `<target dir>/deps/examples-<hash>`, the examples are in
 /// `<target dir>/examples/`.
-fn example_path(name: &str) -> PathBuf {
+pub fn example_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let dir = exe
         .parent()
