@@ -1416,3 +1416,103 @@ mod unix {
         });
     }
 }
+
+/// A goroutine still waiting in a read when its runtime's last handle
+/// goes keeps the runtime alive: the peer's close, later, wakes it and it
+/// finishes normally.
+#[test]
+fn reader_outlives_its_runtime_handle() {
+    for sched in common::schedulers() {
+        let _dog = Watchdog::new(
+            &format!("reader_outlives_its_runtime_handle [{sched:?}]"),
+            LIMIT,
+        );
+        let done = Chan::<io::Result<usize>>::new(1);
+        let d = done.clone();
+        let rt = common::runtime(sched);
+        let client = rt.run(move || {
+            let (client, mut server) = pair();
+            gort::go(move || {
+                d.send(server.read(&mut [0u8; 8])).unwrap();
+            });
+            settle();
+            client
+        });
+        drop(rt);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(done.len(), 0, "the reader returned without data");
+        drop(client);
+        match done.recv_timeout(PROMPT) {
+            Ok(Ok(0)) => {}
+            other => panic!("[{sched:?}] the reader: {other:?}, want EOF"),
+        }
+    }
+}
+
+/// Names resolve through std's `ToSocketAddrs` (each address in turn, as
+/// std): many goroutines at once on one worker connect by name.
+#[test]
+fn connect_by_name() {
+    each_scheduler_one_worker("connect_by_name", || {
+        let l = Arc::new(listener());
+        let port = l.local_addr().unwrap().port();
+        let server = {
+            let l = l.clone();
+            gort::spawn(move || {
+                let mut sum = 0u32;
+                for _ in 0..20 {
+                    let (mut s, _) = l.accept().unwrap();
+                    let mut b = [0u8; 1];
+                    s.read_exact(&mut b).unwrap();
+                    sum += u32::from(b[0]);
+                }
+                sum
+            })
+        };
+        let clients: Vec<_> = (0..20u8)
+            .map(|i| {
+                gort::spawn(move || {
+                    let mut s = TcpStream::connect(("localhost", port)).unwrap();
+                    s.write_all(&[i]).unwrap();
+                })
+            })
+            .collect();
+        for h in clients {
+            h.join().unwrap();
+        }
+        assert_eq!(server.join().unwrap(), (0..20).sum::<u32>());
+    });
+}
+
+/// std's `set_nonblocking(true)`: a call that would wait answers
+/// `WouldBlock` at once; back in blocking mode it waits again.
+#[test]
+fn nonblocking_mode_answers_would_block() {
+    common::each_scheduler("nonblocking_mode", LIMIT, || {
+        let (mut client, mut server) = pair();
+        server.set_nonblocking(true).unwrap();
+        let e = server.read(&mut [0u8; 8]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::WouldBlock);
+        let l = listener();
+        l.set_nonblocking(true).unwrap();
+        assert_eq!(l.accept().unwrap_err().kind(), ErrorKind::WouldBlock);
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        u.set_nonblocking(true).unwrap();
+        assert_eq!(
+            u.recv_from(&mut [0u8; 8]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        server.set_nonblocking(false).unwrap();
+        let reader = gort::spawn(move || {
+            let mut b = [0u8; 2];
+            server.read_exact(&mut b).map(|()| b).map_err(|e| e.kind())
+        });
+        settle();
+        assert!(
+            !reader.is_finished(),
+            "a blocking read returned without data"
+        );
+        client.write_all(b"ok").unwrap();
+        assert_eq!(reader.join().unwrap(), Ok(*b"ok"));
+    });
+}
