@@ -1516,3 +1516,54 @@ fn nonblocking_mode_answers_would_block() {
         assert_eq!(reader.join().unwrap(), Ok(*b"ok"));
     });
 }
+
+// ------------------------------------------------------ a burst of connects
+
+/// Clients connecting at once, then waiting silently for the server:
+/// more than std's backlog of 128.
+const BURST: usize = if cfg!(windows) { 200 } else { 600 };
+
+/// A burst of silent connects is accepted in full once the server gets to
+/// them. With std's (and mio's) backlog of 128 the accept queue overflows,
+/// the kernel completes the excess handshakes by syncookie, and the server
+/// never learns of a client that only waits (this test then fails at the
+/// accept deadline); gort listens with the system's limit, as Go does.
+#[test]
+fn a_burst_of_silent_connects_is_accepted_in_full() {
+    common::each_scheduler("burst_of_silent_connects", LIMIT, || {
+        let l = listener();
+        let addr = l.local_addr().unwrap();
+        let connected = Arc::new(AtomicUsize::new(0));
+        let clients: Vec<_> = (0..BURST)
+            .map(|_| {
+                let connected = connected.clone();
+                gort::spawn(move || {
+                    let mut c = TcpStream::connect(addr).unwrap();
+                    connected.fetch_add(1, Ordering::SeqCst);
+                    let mut greeting = [0u8; 5];
+                    c.read_exact(&mut greeting).unwrap();
+                    greeting
+                })
+            })
+            .collect();
+        wait_until(
+            &|| format!("{} of {BURST} connected", connected.load(Ordering::SeqCst)),
+            || connected.load(Ordering::SeqCst) == BURST,
+        );
+        // Only now does the server accept: every connection must be queued.
+        l.set_deadline(Some(Instant::now() + Duration::from_secs(20)))
+            .unwrap();
+        let mut accepted = Vec::with_capacity(BURST);
+        for i in 0..BURST {
+            let (mut s, _) = l
+                .accept()
+                .unwrap_or_else(|e| panic!("accept {i} of {BURST}: {e}"));
+            s.write_all(b"hello").unwrap();
+            accepted.push(s);
+        }
+        for c in clients {
+            assert_eq!(&c.join().unwrap(), b"hello");
+        }
+        assert_eq!(accepted.len(), BURST);
+    });
+}
