@@ -161,6 +161,20 @@ fn run_case(case: &str) {
                 rx.recv().unwrap()
             })
         }
+        #[cfg(gort_net)]
+        "network_waits_are_no_deadlock" => {
+            // The only goroutine waits in `accept`, then in a read; the
+            // parent connects, then writes, each after about 1.5 s.
+            runtime().run(|| {
+                let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let port = l.local_addr().unwrap().port();
+                println!("port {port}");
+                let (mut s, _) = l.accept().unwrap();
+                let mut byte = [0u8; 1];
+                s.read_exact(&mut byte).unwrap();
+                assert_eq!(byte, [42]);
+            });
+        }
         other => panic!("unknown case {other}"),
     }
 }
@@ -190,6 +204,69 @@ fn child(case: &str, sched: &str) -> (Option<i32>, String) {
     let mut err = String::new();
     c.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     (code, err)
+}
+
+/// Runs `network_waits_are_no_deadlock` in a child and plays its peer:
+/// the child must still be running after each 1.5 s wait (the monitor
+/// looks every 100 ms), then finish cleanly.
+#[cfg(gort_net)]
+fn network_child(sched: &str) -> Result<(), String> {
+    use std::io::{BufRead, Write};
+    let mut c = Command::new(std::env::current_exe().unwrap())
+        .env("GORT_DEADLOCK_CASE", "network_waits_are_no_deadlock")
+        .env("GORT_SCHEDULER", sched)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = c.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let stderr = |c: &mut std::process::Child| {
+        let _ = c.kill();
+        let _ = c.wait();
+        let mut err = String::new();
+        let _ = c.stderr.take().unwrap().read_to_string(&mut err);
+        err
+    };
+    let port: u16 = match rx.recv_timeout(LIMIT) {
+        Ok(line) if line.starts_with("port ") => line[5..].trim().parse().unwrap(),
+        other => return Err(format!("no port ({other:?}), stderr:\n{}", stderr(&mut c))),
+    };
+    let still_running = |c: &mut std::process::Child, what: &str| match c.try_wait().unwrap() {
+        None => Ok(()),
+        Some(status) => Err(format!("{status} while waiting in {what}")),
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    if let Err(e) = still_running(&mut c, "accept") {
+        return Err(format!("{e}, stderr:\n{}", stderr(&mut c)));
+    }
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    if let Err(e) = still_running(&mut c, "a read") {
+        return Err(format!("{e}, stderr:\n{}", stderr(&mut c)));
+    }
+    s.write_all(&[42]).unwrap();
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > LIMIT {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let err = stderr(&mut c);
+    if code == Some(0) && !err.contains("deadlock") {
+        Ok(())
+    } else {
+        Err(format!("exit {code:?}, stderr:\n{err}"))
+    }
 }
 
 fn main() {
@@ -268,6 +345,11 @@ fn main() {
             } else {
                 failures.push(format!("{case} [{sched}]: exit {code:?}, stderr:\n{err}"));
             }
+        }
+        #[cfg(gort_net)]
+        match network_child(sched) {
+            Ok(()) => passed += 1,
+            Err(e) => failures.push(format!("network_waits_are_no_deadlock [{sched}]: {e}")),
         }
     }
     if !failures.is_empty() {

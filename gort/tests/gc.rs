@@ -911,3 +911,77 @@ fn an_unregistered_thread_allocating_while_the_world_is_stopped_is_harmless() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("done, "), "{out}{err}");
 }
+
+/// Collections while goroutines park in socket calls holding `Gc`s on
+/// their stacks: every echoed message comes from a `Gc` kept across the
+/// waits, and it must be intact (a worker blocked in the poller is stopped
+/// and scanned like any other).
+#[cfg(gort_net)]
+#[test]
+fn collections_during_network_waits_keep_what_goroutines_hold() {
+    use gort::gc::collect;
+    use gort::net::{TcpListener, TcpStream};
+    use std::io::{Read, Write};
+    const CONNS: usize = 20;
+    const MSGS: usize = 100;
+    each_scheduler("collections_during_network_waits", LIMIT, || {
+        let l = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+        let addr = l.local_addr().unwrap();
+        let server = {
+            let l = l.clone();
+            gort::spawn(move || {
+                let conns: Vec<_> = (0..CONNS)
+                    .map(|_| {
+                        let (mut s, _) = l.accept().unwrap();
+                        gort::spawn(move || {
+                            let mut buf = [0u8; 64];
+                            for _ in 0..MSGS {
+                                s.read_exact(&mut buf).unwrap();
+                                // Kept only here while the write may park.
+                                let held = Gc::new(buf);
+                                let _garbage = Gc::new([0xAAu8; 256]);
+                                s.write_all(&*held).unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                for c in conns {
+                    c.join().unwrap();
+                }
+            })
+        };
+        let done = Arc::new(AtomicUsize::new(0));
+        let collector = {
+            let done = done.clone();
+            gort::spawn(move || {
+                let mut n = 0;
+                while done.load(Ordering::SeqCst) == 0 {
+                    collect();
+                    n += 1;
+                    gort::time::sleep(Duration::from_micros(200));
+                }
+                n
+            })
+        };
+        let clients: Vec<_> = (0..CONNS)
+            .map(|c| {
+                gort::spawn(move || {
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    for m in 0..MSGS {
+                        let msg = [(c * 31 + m) as u8; 64];
+                        s.write_all(&msg).unwrap();
+                        let mut back = [0u8; 64];
+                        s.read_exact(&mut back).unwrap();
+                        assert_eq!(back, msg, "client {c} message {m}");
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
+        server.join().unwrap();
+        done.store(1, Ordering::SeqCst);
+        assert!(collector.join().unwrap() > 0);
+    });
+}

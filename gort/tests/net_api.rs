@@ -27,6 +27,22 @@ fn tcp_pair() -> (TcpStream, TcpStream) {
     (client, server)
 }
 
+/// Like std's: every socket type may move to, and be shared with, other
+/// goroutines.
+#[test]
+fn sockets_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<TcpListener>();
+    send_sync::<TcpStream>();
+    send_sync::<UdpSocket>();
+    #[cfg(unix)]
+    {
+        send_sync::<gort::net::UnixListener>();
+        send_sync::<gort::net::UnixStream>();
+        send_sync::<gort::net::UnixDatagram>();
+    }
+}
+
 #[test]
 fn accept_connect_echo() {
     each_scheduler("accept_connect_echo", LIMIT, || {
@@ -137,6 +153,37 @@ fn connect_timeout_connects_and_rejects_zero() {
         assert_eq!(s.write_timeout().unwrap(), None);
         let err = TcpStream::connect_timeout(&addr, Duration::ZERO).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    });
+}
+
+/// A listener whose accept queue is full drops new SYNs (Linux), so a
+/// connect waits until its timeout.
+#[cfg(target_os = "linux")]
+#[test]
+fn connect_timeout_expires() {
+    use std::os::fd::AsRawFd;
+    each_scheduler("connect_timeout_expires", LIMIT, || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: a listening socket's fd; listen again only shrinks the queue.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let addr = listener.local_addr().unwrap();
+        let mut held = Vec::new();
+        let mut timed_out = None;
+        for _ in 0..16 {
+            let start = Instant::now();
+            match TcpStream::connect_timeout(&addr, SHORT) {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    timed_out = Some((e, start.elapsed()));
+                    break;
+                }
+            }
+        }
+        let (err, took) = timed_out.expect("the accept queue never filled");
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert_eq!(err.to_string(), "connection timed out");
+        assert!(took >= SHORT && took < GENEROUS, "{took:?}");
+        assert!(!held.is_empty());
     });
 }
 

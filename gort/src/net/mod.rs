@@ -11,8 +11,8 @@
 //!   deadlines and the non-blocking flag are per socket, as std's
 //!   `SO_RCVTIMEO` and `O_NONBLOCK` are shared by duplicated descriptors;
 //!   the socket closes when the last of them drops;
-//! - names are resolved on a hand-off (`task::mn::blocking`), so a
-//!   processor never waits for DNS.
+//! - names are resolved as a system call (`task::mn::syscall`): a lookup
+//!   that blocks hands its processor to the other goroutines.
 #![cfg_attr(doc, doc = include_str!("../../../docs/NET.md"))]
 
 mod registration;
@@ -136,9 +136,11 @@ fn in_progress(_: &io::Error) -> bool {
     false
 }
 
-/// std's `ToSocketAddrs`, on a hand-off: a name lookup may block.
+/// std's `ToSocketAddrs`, as a system call (Go's `entersyscall`): a
+/// name lookup that blocks loses its processor to the other goroutines
+/// after one look of the monitor; an address costs two stores.
 fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
-    crate::task::mn::blocking(|| addr.to_socket_addrs().map(Iterator::collect))
+    crate::task::mn::syscall(|| addr.to_socket_addrs().map(Iterator::collect))
 }
 
 /// std's rule for `bind` and `connect`: each address in turn; the first

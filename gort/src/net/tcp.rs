@@ -47,9 +47,8 @@ impl TcpListener {
     /// error). Port 0 asks the OS for a free port (see `local_addr`).
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, |a| {
-            let l = mio::net::TcpListener::bind(a)?;
             Ok(TcpListener {
-                sock: Socket::new(l)?,
+                sock: Socket::new(listen_on(a)?)?,
             })
         })
     }
@@ -198,8 +197,9 @@ impl TcpStream {
     }
 
     /// Opens a connection to `addr`, as std's `connect`: each address it
-    /// resolves to in turn (names are looked up without holding a
-    /// processor), the first that connects, else the last error (a
+    /// resolves to in turn (a slow name lookup gives its processor to
+    /// the other goroutines), the first that connects, else the last
+    /// error (a
     /// refused connection answers
     /// [`ConnectionRefused`](io::ErrorKind::ConnectionRefused)).
     pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
@@ -380,4 +380,24 @@ impl fmt::Debug for TcpStream {
         super::debug_handle(&mut d, self.sock.get());
         d.finish()
     }
+}
+
+/// A non-blocking listening socket on `addr`, as Go makes one: the
+/// address reusable at once on Unix (not on Windows, where that would let
+/// another program take the port over), and the system's largest accept
+/// queue (Linux truncates the backlog to `net.core.somaxconn`, the BSDs to
+/// `kern.ipc.somaxconn`; Windows reads `i32::MAX` as its `SOMAXCONN`, "a
+/// reasonable maximum"). std's and mio's 128 overflow under a burst of
+/// connects, and a client whose handshake then completes by syncookie is
+/// accepted only once it sends something.
+fn listen_on(addr: SocketAddr) -> io::Result<mio::net::TcpListener> {
+    use socket2::{Domain, Protocol, Type};
+    let s = socket2::Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if !cfg!(gort_net_windows) {
+        s.set_reuse_address(true)?;
+    }
+    s.bind(&addr.into())?;
+    s.listen(i32::MAX)?;
+    s.set_nonblocking(true)?;
+    Ok(mio::net::TcpListener::from_std(s.into()))
 }

@@ -457,6 +457,9 @@ struct Processor {
     /// The thread holding the processor (`platform::this_thread_token`),
     /// for the monitor.
     thread: AtomicU64,
+    /// The `status` word of a goroutine inside `syscall` (0: none): the
+    /// monitor hands the processor off after one look, on every OS.
+    in_syscall: AtomicU64,
 }
 
 // SAFETY: `deque` is the only field that is not `Sync`; the status word
@@ -555,6 +558,7 @@ impl Scheduler {
                         status: OwnLine(ProcStatus::default()),
                         wake_word: AtomicU32::new(0),
                         thread: AtomicU64::new(0),
+                        in_syscall: AtomicU64::new(0),
                     }
                 })
                 .collect(),
@@ -1252,6 +1256,7 @@ impl Scheduler {
             // Reading the thread's state costs a system call or three:
             // only for a candidate that is not due anyway.
             let due = held >= HANDOFF_AFTER_NS
+                || p.in_syscall.load(Relaxed) == status
                 || crate::platform::thread_blocked(p.thread.load(Relaxed)) == Some(true);
             if !due {
                 continue;
@@ -1329,6 +1334,33 @@ fn schedtrace_interval() -> Option<u64> {
         let ms: u64 = std::env::var("GORT_SCHEDTRACE").ok()?.trim().parse().ok()?;
         (ms > 0).then(|| ms.saturating_mul(1_000_000))
     })
+}
+
+/// Runs `f`, which may block its thread for a while or return at once (a
+/// name lookup), as Go's `entersyscall`/`exitsyscall`: an M:N goroutine
+/// keeps its processor, and the monitor hands it off after one look
+/// (20-40 us) if `f` has not returned and other work waits, on every OS.
+/// Costs two stores when `f` is quick; elsewhere it just calls `f`.
+pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
+    let ctx = WORKER.with(Cell::get);
+    // SAFETY: a non-null WORKER points at this thread's worker context.
+    let Some(ctx) = (unsafe { ctx.as_ref() }) else {
+        return f();
+    };
+    let (p, running) = (ctx.proc.get(), ctx.running.get());
+    if p == NO_PROC || running == 0 {
+        return f();
+    }
+    // SAFETY: the scheduler outlives its workers' contexts.
+    let proc = &unsafe { &*ctx.sched }.procs[p];
+    proc.in_syscall.store(running, Relaxed);
+    let result = f();
+    // A CAS: if the monitor retook the processor meanwhile, its next
+    // holder's goroutine may be in a call of its own.
+    let _ = proc
+        .in_syscall
+        .compare_exchange(running, 0, Relaxed, Relaxed);
+    result
 }
 
 /// `gort::blocking(f)` from an M:N goroutine: see `Scheduler::blocking`.

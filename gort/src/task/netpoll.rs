@@ -47,7 +47,7 @@ use core::time::Duration;
 use std::io;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
@@ -83,6 +83,8 @@ const CHUNK: usize = 256;
 const MAX_CHUNKS: usize = (1 << 22) / CHUNK;
 /// Events taken per poll.
 const EVENTS: usize = 256;
+/// `take_for_blocking` spins this many times, then yields.
+const SPINS_BEFORE_YIELD: u32 = 100;
 /// The monitor polls if nobody has for this long.
 pub(crate) const POLL_STALE_NS: u64 = 10_000_000;
 
@@ -103,7 +105,7 @@ impl Waiting {
         if !switched {
             THREAD_WAITERS.fetch_add(1, SeqCst);
             if let Some(p) = POLLER.get().and_then(|p| p.as_ref().ok()) {
-                p.wake_helper();
+                p.helper_needed();
             }
         }
         Waiting(switched)
@@ -147,6 +149,10 @@ pub(crate) struct Poller {
     free: ShortLock<(Vec<u32>, usize)>,
     /// The helper thread's futex word, bumped to wake it.
     helper: Futex,
+    /// Set while the helper thread is (about to be) asleep: a thread that
+    /// starts waiting bumps THREAD_WAITERS and then reads this; the helper
+    /// sets this and then reads THREAD_WAITERS (both SeqCst).
+    helper_idle: AtomicBool,
     helper_started: std::sync::Once,
 }
 
@@ -193,6 +199,7 @@ impl Poller {
                 .collect(),
             free: ShortLock::new(LockRank::NetpollSlots, (Vec::new(), 0)),
             helper: Futex::new(0),
+            helper_idle: AtomicBool::new(true),
             helper_started: std::sync::Once::new(),
         })
     }
@@ -324,6 +331,13 @@ impl Poller {
         }
     }
 
+    /// A thread starts waiting: the helper must poll unless it does.
+    fn helper_needed(&'static self) {
+        if self.helper_idle.load(SeqCst) {
+            self.wake_helper();
+        }
+    }
+
     fn wake_helper(&'static self) {
         self.helper_started.call_once(|| {
             crate::task::thread_limit::start_thread(
@@ -341,6 +355,7 @@ impl Poller {
     fn helper_loop(&self) {
         loop {
             let word = self.helper.load(Acquire);
+            self.helper_idle.store(true, SeqCst);
             if !(THREAD_WAITERS.load(SeqCst) != 0 && self.acquire(BLOCKED)) {
                 // Nobody to serve, or a processor polls for everyone (it
                 // wakes us when it leaves, see `release_blocked`).
@@ -348,6 +363,7 @@ impl Poller {
                 self.helper.wait_for(word, None, WaitReason::Internal);
                 continue;
             }
+            self.helper_idle.store(false, SeqCst);
             // Serve while anyone waits: goroutines too, since a processor
             // going idle found the poller taken and sleeps instead. The
             // 10 ms timeout lets us notice when nobody waits.
@@ -416,15 +432,24 @@ pub(crate) fn poll_is_stale(now: u64) -> bool {
 }
 
 /// A processor going idle: the poller to block in, if anybody waits and
-/// nobody blocks in it already (spinning past a poll that does not block).
+/// nobody blocks in it already (waiting out a poll that does not block).
 pub(crate) fn take_for_blocking() -> Option<BlockingPoll> {
     let p = active()?;
+    let mut spins = 0u32;
     loop {
         // SeqCst: see `helper_loop`'s last look.
         match p.state.load(SeqCst) {
             BLOCKED => return None,
             FREE if p.acquire(BLOCKED) => return Some(BlockingPoll(p)),
-            _ => core::hint::spin_loop(),
+            // A poll that does not block takes microseconds on epoll and
+            // kqueue, but milliseconds under Wine (a server round trip per
+            // socket re-armed and per event): after a short spin, yield
+            // the core to the polling thread rather than compete with it.
+            _ if spins < SPINS_BEFORE_YIELD => {
+                spins += 1;
+                core::hint::spin_loop();
+            }
+            _ => std::thread::yield_now(),
         }
     }
 }
