@@ -131,7 +131,7 @@ impl Sockets for Gort {
     type Listener = gort::net::TcpListener;
     type Stream = gort::net::TcpStream;
     fn bind() -> io::Result<(Self::Listener, SocketAddr)> {
-        let l = gort::net::TcpListener::bind("127.0.0.1:0")?;
+        let l = gort::net::TcpListener::from(super::loopback_listener()?);
         let a = l.local_addr()?;
         Ok((l, a))
     }
@@ -158,7 +158,7 @@ impl Sockets for StdThreads {
     type Listener = std::net::TcpListener;
     type Stream = std::net::TcpStream;
     fn bind() -> io::Result<(Self::Listener, SocketAddr)> {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let l = super::loopback_listener()?;
         let a = l.local_addr()?;
         Ok((l, a))
     }
@@ -187,7 +187,7 @@ impl Sockets for May {
     type Listener = may::net::TcpListener;
     type Stream = may::net::TcpStream;
     fn bind() -> io::Result<(Self::Listener, SocketAddr)> {
-        let l = may::net::TcpListener::bind("127.0.0.1:0")?;
+        let l = may_listener(super::loopback_listener()?);
         let a = l.local_addr()?;
         Ok((l, a))
     }
@@ -206,6 +206,14 @@ impl Sockets for May {
     }
 }
 
+/// may's listener over `l`.
+fn may_listener(l: std::net::TcpListener) -> may::net::TcpListener {
+    use std::os::fd::{FromRawFd as _, IntoRawFd as _};
+    // SAFETY: the descriptor comes from `into_raw_fd`, so it is open and
+    // owned by nothing else; may's listener takes it over.
+    unsafe { may::net::TcpListener::from_raw_fd(l.into_raw_fd()) }
+}
+
 /// tokio: a task per connection on its multi-threaded runtime (as many
 /// workers as `GOMAXPROCS`), `tokio::net`.
 fn tokio_run(p: &Params) -> Result<(Duration, u64), String> {
@@ -218,8 +226,11 @@ fn tokio_run(p: &Params) -> Result<(Duration, u64), String> {
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
+        let listener = super::loopback_listener()
+            .and_then(|l| {
+                l.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(l)
+            })
             .map_err(|e| format!("bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let acceptor = tokio::spawn(async move {

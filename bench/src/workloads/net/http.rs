@@ -33,7 +33,9 @@ mod hello;
 /// `gort::net`.
 fn gort_server(p: &Params) -> RunResult {
     let conns = p.n("connections");
-    let listener = gort::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let listener = super::loopback_listener()
+        .map(gort::net::TcpListener::from)
+        .map_err(|e| format!("bind: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = gort::spawn(move || -> io::Result<hello::Counts> {
         let served = (0..conns)
@@ -181,8 +183,12 @@ fn tokio_hyper(p: &Params) -> RunResult {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+    let listener = super::loopback_listener()
+        .and_then(|l| {
+            l.set_nonblocking(true)?;
+            let _entered = rt.enter();
+            tokio::net::TcpListener::from_std(l)
+        })
         .map_err(|e| format!("bind: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = rt.spawn(async move {

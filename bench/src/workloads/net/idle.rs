@@ -123,8 +123,9 @@ fn gort_idle(p: &Params) -> ValueResult {
     let n = p.get("connections");
     super::need_descriptors(n)?;
     crate::harness::in_goroutine(move || {
-        let listener =
-            gort::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+        let listener = super::loopback_listener()
+            .map(gort::net::TcpListener::from)
+            .map_err(|e| format!("bind: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let (started, finished) = (gort::sync::WaitGroup::new(), gort::sync::WaitGroup::new());
         let eof = Arc::new(AtomicU64::new(0));

@@ -10,7 +10,8 @@
 //! - `idle_connections` (`idle.rs`): resident memory per open idle
 //!   connection, each with a goroutine blocked reading it.
 //!
-//! Every socket is on 127.0.0.1. Each run checks its work (every echoed
+//! Every socket is on 127.0.0.1, and every Rust contender's listener is
+//! made by `loopback_listener`, with Go's backlog. Each run checks its work (every echoed
 //! byte, every response, every idle reader woken by EOF) and fails if any
 //! is wrong.
 
@@ -66,6 +67,24 @@ fn raise_open_files() -> Option<u64> {
 #[cfg(not(unix))]
 fn raise_open_files() -> Option<u64> {
     None
+}
+
+/// A listener on a free loopback port whose accept queue is as long as
+/// Go's: the system's `somaxconn` (std and mio listen with 128, which a
+/// burst of a thousand connects overflows; each dropped handshake costs
+/// its client a one-second retransmit, outside the measured part but not
+/// outside the session). Each contender turns it into its own type.
+pub fn loopback_listener() -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let backlog = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    s.bind(&addr.into())?;
+    s.listen(backlog)?;
+    Ok(s.into())
 }
 
 /// Fails a run that would need more than this process may open: `fds`
