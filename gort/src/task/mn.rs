@@ -197,8 +197,10 @@ pub(crate) fn park(
             // A wakeup often follows within a microsecond (the counterpart
             // runs on another worker). If that can be so, look for the
             // token a little before switching out: a switch and a requeue
-            // cost more than the wait.
-            wait_advice() == WaitAdvice::Spin
+            // cost more than the wait. Not for a socket: its readiness
+            // comes from a peer's system calls and a poll, never that soon.
+            reason != crate::futex::WaitReason::IoWait
+                && wait_advice() == WaitAdvice::Spin
                 && (0..SPIN_BEFORE_PARK).any(|round| {
                     for _ in 0..(1u32 << round) {
                         core::hint::spin_loop();
