@@ -46,6 +46,11 @@ for t in "${CHECK_TARGETS[@]}"; do
     run cargo check -p gort --target "$t" "$@"
     run cargo clippy -p gort --target "$t" "$@" -- -D warnings
 done
+# The OSes no rig runs: their tests and examples (gort::net's on kqueue
+# among them) type-check and lint too.
+for t in aarch64-apple-darwin x86_64-unknown-freebsd; do
+    run cargo clippy -p gort --target "$t" --all-targets "$@" -- -D warnings
+done
 run cargo build -p gort --no-default-features --target "$BARE_TARGET" "$@"
 for bt in "${BOARDS[@]}"; do
     board=${bt%%:*} target=${bt#*:}
