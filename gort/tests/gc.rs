@@ -922,8 +922,8 @@ fn collections_during_network_waits_keep_what_goroutines_hold() {
     use gort::gc::collect;
     use gort::net::{TcpListener, TcpStream};
     use std::io::{Read, Write};
-    const CONNS: usize = 20;
-    const MSGS: usize = 100;
+    const CONNS: usize = 10;
+    const MSGS: usize = 50;
     each_scheduler("collections_during_network_waits", LIMIT, || {
         let l = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
         let addr = l.local_addr().unwrap();
@@ -958,7 +958,7 @@ fn collections_during_network_waits_keep_what_goroutines_hold() {
                 while done.load(Ordering::SeqCst) == 0 {
                     collect();
                     n += 1;
-                    gort::time::sleep(Duration::from_micros(200));
+                    gort::time::sleep(Duration::from_millis(1));
                 }
                 n
             })
