@@ -65,6 +65,10 @@ pub(crate) enum LockRank {
     /// (`idle_threads`). Taken by the system monitor and by threads
     /// joining the pool, with no ranked lock held. A leaf.
     SchedIdleThreads,
+    /// `task::mn`, the process's list of M:N schedulers (`SCHEDULERS`).
+    /// Taken when one starts, and by a processor leaving the netpoller,
+    /// with no ranked lock held. A leaf.
+    Schedulers,
     /// `task::netpoll`, the free slots of the socket table. Taken when a
     /// socket opens or closes, with no ranked lock held. A leaf.
     NetpollSlots,
@@ -80,7 +84,7 @@ pub(crate) enum LockRank {
 impl LockRank {
     /// Every rank, in order (`ALL[r as usize] == r`).
     #[cfg(all(debug_assertions, feature = "std"))]
-    const ALL: [LockRank; 12] = {
+    const ALL: [LockRank; 13] = {
         use LockRank::*;
         [
             TimerState,
@@ -91,6 +95,7 @@ impl LockRank {
             ThreadPool,
             SchedIdle,
             SchedIdleThreads,
+            Schedulers,
             NetpollSlots,
             CoresRunQueue,
             CoresStackPool,

@@ -1567,3 +1567,45 @@ fn a_burst_of_silent_connects_is_accepted_in_full() {
         assert_eq!(accepted.len(), BURST);
     });
 }
+
+// ------------------------------------------------ two runtimes, one poller
+
+/// The poller is the process's: a processor of one runtime may block in it
+/// for another runtime's goroutines, whose processors then sleep. When
+/// that runtime shuts down, its processor leaves the poller; the other
+/// runtime must take over, or its reader never wakes.
+#[test]
+fn a_runtime_shutting_down_hands_the_poller_to_another() {
+    let _dog = Watchdog::new("a_runtime_shutting_down_hands_the_poller_to_another", LIMIT);
+    let l = listener();
+    let (a_client, a_server) = pair_on(&l);
+    let (mut b_client, b_server) = pair_on(&l);
+    // Runtime X: one goroutine reads A until EOF; X's idle processor
+    // blocks in the poller.
+    let x = std::thread::spawn(move || {
+        let x = Builder::new().scheduler(Scheduler::MN).workers(1).build();
+        x.run(move || {
+            let mut a = a_server;
+            assert_eq!(a.read(&mut [0u8; 8]).unwrap(), 0);
+        });
+        drop(x); // shut down: its processor leaves the poller
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    // Runtime Y: one goroutine reads B; Y's processor finds the poller
+    // taken by X and sleeps.
+    let y = std::thread::spawn(move || {
+        let y = Builder::new().scheduler(Scheduler::MN).workers(1).build();
+        y.run(move || {
+            let mut b = b_server;
+            let mut got = [0u8; 5];
+            b.read_exact(&mut got).unwrap();
+            got
+        })
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    drop(a_client); // X's reader sees EOF, X shuts down
+    x.join().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    b_client.write_all(b"hello").unwrap();
+    assert_eq!(&y.join().unwrap(), b"hello");
+}

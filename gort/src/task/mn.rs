@@ -577,6 +577,7 @@ impl Scheduler {
             poll_waiter: AtomicUsize::new(0),
             stacks: Stacks::new(stack_size),
         });
+        SCHEDULERS.lock().push(Arc::downgrade(&sched));
         for p in 0..workers {
             sched.start_thread(p);
         }
@@ -1011,6 +1012,7 @@ impl Scheduler {
                 net.dispatch();
             }
             drop(net);
+            self.poller_left();
             if word.load(Acquire) == 0 && self.leave_idle(index) {
                 return false; // work, a timer due, or a poll to redo
             }
@@ -1050,6 +1052,29 @@ impl Scheduler {
             super::sleep_on(word, 0, None, crate::futex::WaitReason::Internal);
         }
         true // whoever woke us counted us as spinning
+    }
+
+    /// We stopped blocking in the poller, which may have covered other
+    /// schedulers' socket waiters while their processors slept (the
+    /// poller is the process's): if anybody waits, each other scheduler
+    /// wakes an idle processor, which blocks in the poller in turn unless
+    /// someone already does. (Our own waiters are ours to cover: this
+    /// thread is awake and polls again before it sleeps.)
+    fn poller_left(&self) {
+        if !super::netpoll::waiting() {
+            return;
+        }
+        let others: Vec<Arc<Scheduler>> = {
+            let mut all = SCHEDULERS.lock();
+            all.retain(|s| s.strong_count() > 0);
+            all.iter()
+                .filter_map(std::sync::Weak::upgrade)
+                .filter(|s| !core::ptr::eq(&**s, self))
+                .collect()
+        };
+        for s in others {
+            s.wake_one();
+        }
     }
 
     /// Processor `index` takes itself off the idle list; false if someone
@@ -1303,6 +1328,10 @@ impl Scheduler {
         crate::platform::write_stderr(line.as_bytes());
     }
 }
+
+/// Every M:N scheduler of the process (they share one netpoller).
+static SCHEDULERS: ShortLock<Vec<std::sync::Weak<Scheduler>>> =
+    ShortLock::new(LockRank::Schedulers, Vec::new());
 
 /// Whether the collector has stopped the world: its stopped threads look
 /// blocked, but handing their processors off would only start threads
