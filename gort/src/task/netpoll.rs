@@ -21,12 +21,10 @@
 //!   predecessor's wakeups. (One that races the reuse causes at most a
 //!   spurious retry: the I/O answers `WouldBlock` and the waiter waits
 //!   again.)
-//! - each direction of a `Desc` is a futex word: a count of events
-//!   (readiness, shutdown, deadline changes) times two, plus a bit that
-//!   says someone sleeps on it. A waiter reads the word, tries its I/O,
-//!   and only on `WouldBlock` sleeps while the word is unchanged, so an
-//!   event between its read and its sleep is never lost; an event wakes
-//!   the sleepers only if the bit is set (no system call otherwise).
+//! - each direction of a `Desc` is a `Readiness` word (`readiness.rs`,
+//!   model-checked): a waiter reads its count, tries its I/O, and only on
+//!   `WouldBlock` sleeps while the count is unchanged, so an event between
+//!   its read and its sleep is never lost.
 //! - `WAITERS` counts tasks in such a sleep; while it is not zero somebody
 //!   polls: the M:N processors poll without blocking when they look for
 //!   work, and the last one to go idle blocks in the poller
@@ -40,7 +38,10 @@
 //!   poll that does not block, held for microseconds), BLOCKED (a thread
 //!   waits in it; it covers every socket, so nobody else needs to). A
 //!   thread that leaves BLOCKED while threads still wait wakes the helper
-//!   thread to take over.
+//!   thread to take over; a processor that leaves it while anyone waits
+//!   wakes an idle processor of every other M:N scheduler
+//!   (`Scheduler::poller_left`), whose processors may have slept on the
+//!   strength of ours.
 
 use core::cell::UnsafeCell;
 use core::time::Duration;
