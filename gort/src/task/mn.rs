@@ -957,8 +957,9 @@ impl Scheduler {
     }
 
     /// Sleeps until woken (then returns true: we were counted as a
-    /// spinner), or, as the timer waiter, until the first timer is due
-    /// (then returns false). The processor stays ours while we sleep.
+    /// spinner), or, as the timed waiter, until the first timer is due or
+    /// the netpoller readies goroutines (then returns false). The
+    /// processor stays ours while we sleep.
     fn sleep(&self, ctx: &WorkerCtx, spinning: bool) -> bool {
         let index = ctx.proc.get();
         let word = &self.procs[index].wake_word;
@@ -977,76 +978,71 @@ impl Scheduler {
                 return false;
             }
             // Someone popped us to wake us: the word is on its way.
-        } else if let Some(net) = super::netpoll::take_for_blocking() {
-            // Goroutines wait on sockets and nobody blocks in the poller:
-            // we do, until an event, the first timer, or a wake
-            // (`wake_proc` breaks the poll after storing our word).
-            self.poll_waiter.store(index + 1, SeqCst);
-            // The timers' waiter too, if there is none: an earlier timer
-            // then wakes us (`timer_armed_earlier`).
-            let timers = self
-                .timer_waiter
-                .compare_exchange(0, index + 1, SeqCst, Relaxed)
-                .is_ok();
-            let asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
-            let mut events = false;
-            loop {
-                let next = self.next_deadline();
-                let now = crate::platform::now_nanos();
-                if word.load(SeqCst) != 0 || now >= next {
-                    break;
+        } else {
+            // The timed waiter: blocks in the netpoller if goroutines wait
+            // on sockets and nobody blocks there yet (`wake_proc` breaks
+            // that wait after storing our word), and sleeps until the
+            // first timer if no processor does (an earlier timer then
+            // wakes us: `timer_armed_earlier`).
+            let net = super::netpoll::take_for_blocking();
+            if net.is_some() {
+                self.poll_waiter.store(index + 1, SeqCst);
+            }
+            let timers = (net.is_some() || self.next_deadline() != u64::MAX)
+                && self
+                    .timer_waiter
+                    .compare_exchange(0, index + 1, SeqCst, Relaxed)
+                    .is_ok();
+            if net.is_some() || timers {
+                // Reading `next` after announcing ourselves (SeqCst) means
+                // an earlier deadline armed from now on finds us and
+                // wakes us.
+                fence(SeqCst);
+                // Asleep for the deadlock monitor, though timed: it reports
+                // only when no timer is pending (`time::pending_timers`) and
+                // no socket has a waiter, so this wait then is for timers
+                // disarmed since (`next` may be stale), which wake nobody.
+                let asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
+                let mut events = false;
+                loop {
+                    let next = self.next_deadline();
+                    let now = crate::platform::now_nanos();
+                    if word.load(SeqCst) != 0 || now >= next || (net.is_none() && next == u64::MAX)
+                    {
+                        break;
+                    }
+                    let wait =
+                        (next != u64::MAX).then(|| core::time::Duration::from_nanos(next - now));
+                    match &net {
+                        Some(net) => {
+                            if super::parked(|| net.wait(wait)) {
+                                events = true;
+                                break;
+                            }
+                        }
+                        None => {
+                            super::parked(|| crate::platform::futex_wait(word, 0, wait));
+                        }
+                    }
                 }
-                let wait = (next != u64::MAX).then(|| core::time::Duration::from_nanos(next - now));
-                if super::parked(|| net.wait(wait)) {
-                    events = true;
-                    break;
+                drop(asleep);
+                if timers {
+                    self.timer_waiter.store(0, SeqCst);
                 }
-            }
-            drop(asleep);
-            self.poll_waiter.store(0, SeqCst);
-            if timers {
-                self.timer_waiter.store(0, SeqCst);
-            }
-            // Woken goroutines go to our processor (we still hold it).
-            if events {
-                net.dispatch();
-            }
-            drop(net);
-            self.poller_left();
-            if word.load(Acquire) == 0 && self.leave_idle(index) {
-                return false; // work, a timer due, or a poll to redo
-            }
-            // Woken (or being woken: the word is on its way).
-        } else if self.next_deadline() != u64::MAX
-            && self
-                .timer_waiter
-                .compare_exchange(0, index + 1, SeqCst, Relaxed)
-                .is_ok()
-        {
-            // We wait on the timers. Reading `next` after announcing that
-            // (SeqCst) means an earlier deadline armed from now on finds
-            // us in `timer_waiter` and wakes us.
-            fence(SeqCst);
-            // Asleep for the deadlock monitor, though timed: it reports
-            // only when no timer is pending (`time::pending_timers`), so
-            // this wait then is for timers disarmed since (`next` may be
-            // stale), which wake nobody.
-            let asleep = crate::deadlock::Asleep::new(crate::futex::WaitReason::Internal);
-            loop {
-                let next = self.next_deadline();
-                let now = crate::platform::now_nanos();
-                if word.load(Acquire) != 0 || next == u64::MAX || now >= next {
-                    break;
+                if let Some(net) = net {
+                    self.poll_waiter.store(0, SeqCst);
+                    // Woken goroutines go to our processor (we still hold it).
+                    if events {
+                        net.dispatch();
+                    }
+                    drop(net);
+                    self.poller_left();
                 }
-                let wait = core::time::Duration::from_nanos(next - now);
-                super::parked(|| crate::platform::futex_wait(word, 0, Some(wait)));
+                if word.load(Acquire) == 0 && self.leave_idle(index) {
+                    return false; // work, a timer due, or a poll to redo
+                }
+                // Woken (or being woken: the word is on its way).
             }
-            drop(asleep);
-            self.timer_waiter.store(0, SeqCst);
-            if word.load(Acquire) == 0 && self.leave_idle(index) {
-                return false; // a timer is due (or gone): look again
-            }
-            // Woken (or being woken: the word is on its way).
         }
         while word.load(Acquire) == 0 {
             super::sleep_on(word, 0, None, crate::futex::WaitReason::Internal);
