@@ -122,14 +122,20 @@ fn readers_queued_behind_writer_all_enter_when_it_leaves() {
         || {
             const N: usize = 6;
             let lock = Arc::new(RwMutex::new(()));
+            let arrived = Arc::new(AtomicUsize::new(0));
             let inside = Arc::new(AtomicUsize::new(0));
             let max_inside = Arc::new(AtomicUsize::new(0));
             let w1 = lock.write();
             let readers: Vec<_> = (0..N)
                 .map(|_| {
-                    let (lock, inside, max_inside) =
-                        (lock.clone(), inside.clone(), max_inside.clone());
+                    let (lock, arrived, inside, max_inside) = (
+                        lock.clone(),
+                        arrived.clone(),
+                        inside.clone(),
+                        max_inside.clone(),
+                    );
                     gort::spawn(move || {
+                        arrived.fetch_add(1, Ordering::SeqCst);
                         let _g = lock.read();
                         let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                         max_inside.fetch_max(now, Ordering::SeqCst);
@@ -141,6 +147,15 @@ fn readers_queued_behind_writer_all_enter_when_it_leaves() {
                     })
                 })
                 .collect();
+            // Every reader must queue before the second writer does: one
+            // arriving after it would queue behind it, and the readers
+            // inside wait for it forever. Goroutines start late under an
+            // emulator on a loaded machine (CI saw a reader miss a fixed
+            // 30 ms head start), so wait for all to arrive, then give the
+            // one step from `arrived` to the queue time to happen.
+            while arrived.load(Ordering::SeqCst) < N {
+                gort::time::sleep(Duration::from_millis(1));
+            }
             gort::time::sleep(Duration::from_millis(30));
             assert_eq!(
                 inside.load(Ordering::SeqCst),
