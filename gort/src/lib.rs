@@ -54,7 +54,7 @@ mod deadlock;
 #[cfg(all(feature = "std", not(loom)))]
 mod runtime;
 /// `gort::main` is also an attribute: `#[gort::main] fn main() { .. }`
-/// runs `main`'s body as the main goroutine (see the function [`main`]).
+/// runs `main`'s body as the main goroutine (see the function [`main()`]).
 #[cfg(all(feature = "std", not(loom)))]
 pub use gort_macros::main;
 #[cfg(all(feature = "std", not(loom)))]
