@@ -40,6 +40,7 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// ```standalone_crate
 /// #[gort::main(scheduler = "threads", workers = 2)]
 /// fn main() -> Result<(), std::num::ParseIntError> {
+///     assert_eq!(gort::gomaxprocs(), 2);
 ///     let n: u32 = "21".parse()?;
 ///     assert_eq!(gort::spawn(move || n * 2).join().unwrap(), 42);
 ///     Ok(())
