@@ -11,6 +11,7 @@ use gort::sync::WaitGroup;
 const GOROUTINES: u64 = 40;
 const ADDS_EACH: u64 = 500;
 
+#[gort::main]
 fn main() {
     let hits = Arc::new(AtomicU64::new(0));
     let wg = WaitGroup::new();

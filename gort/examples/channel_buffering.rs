@@ -5,6 +5,7 @@
 
 use gort::chan::Chan;
 
+#[gort::main]
 fn main() {
     // Room for two values.
     let fruit = Chan::new(2);

@@ -25,6 +25,7 @@ fn offer(plates: SendOnly<String>, dish: &str) -> bool {
     }
 }
 
+#[gort::main]
 fn main() {
     // One place each, so these calls need no other goroutine.
     let serves = Chan::new(1);

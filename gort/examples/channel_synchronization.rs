@@ -15,6 +15,7 @@ fn worker(done: Chan<()>) {
     done.send(()).expect("main waits for this");
 }
 
+#[gort::main]
 fn main() {
     // One place of buffer: the worker's send never waits for main.
     let done = Chan::new(1);

@@ -5,6 +5,7 @@
 
 use gort::chan::Chan;
 
+#[gort::main]
 fn main() {
     // Unbuffered: a send completes only when a receiver takes the value.
     let greetings = Chan::new(0);

@@ -4,6 +4,7 @@
 
 use gort::chan::Chan;
 
+#[gort::main]
 fn main() {
     let tasks = Chan::new(4);
     let finished = Chan::<()>::new(0);

@@ -33,6 +33,7 @@ fn state(ctx: &Context) -> String {
     ctx.err().map_or("not done".into(), |e| e.to_string())
 }
 
+#[gort::main]
 fn main() {
     // A tree: root -> {a, b}; a -> a.req (carries a value); a -> a.c.
     let (root, cancel_root) = context::with_cancel(&context::background());

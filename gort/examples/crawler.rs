@@ -94,6 +94,7 @@ struct Gauge {
     max: AtomicUsize,
 }
 
+#[gort::main]
 fn main() {
     let web = Arc::new(FakeWeb::new());
     let permits = Arc::new(Semaphore::new(LIMIT));

@@ -131,6 +131,7 @@ mod echo {
 }
 
 #[cfg(gort_net)]
+#[gort::main]
 fn main() -> std::io::Result<()> {
     echo::main()
 }

@@ -12,6 +12,7 @@ fn count(who: &str) {
     }
 }
 
+#[gort::main]
 fn main() {
     // An ordinary call: all three lines before anything else.
     count("direct");

@@ -20,6 +20,7 @@ impl Tally {
     } // the guard drops here, unlocking
 }
 
+#[gort::main]
 fn main() {
     let tally = Arc::new(Tally {
         counts: Mutex::new(BTreeMap::new()),

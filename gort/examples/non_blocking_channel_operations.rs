@@ -5,6 +5,7 @@
 
 use gort::chan::Chan;
 
+#[gort::main]
 fn main() {
     let orders = Chan::<&str>::new(0);
     let alerts = Chan::<bool>::new(0);

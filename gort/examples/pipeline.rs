@@ -95,6 +95,7 @@ fn settle(expected: usize) -> usize {
     gort::num_goroutine()
 }
 
+#[gort::main]
 fn main() {
     let start = gort::num_goroutine();
     gort::println!("goroutines at start: {start}");

@@ -1,7 +1,8 @@
 //! The concurrent prime sieve: a goroutine generates 2, 3, 4, ...; each
 //! prime found adds a goroutine to a chain that drops that prime's
 //! multiples, so the number leaving the end of the chain is the next
-//! prime. Every hand-off is an unbuffered channel, as in Go's classic.
+//! prime. Every hand-off is an unbuffered channel, as in Go's classic,
+//! and `main` is a goroutine too (`#[gort::main]`), as Go's is.
 //!
 //! `cargo run --release --example prime_sieve -- 1000` prints the first
 //! 1000 primes (default 10).
@@ -53,6 +54,7 @@ pub fn primes(count: usize) -> Vec<u64> {
     found
 }
 
+#[gort::main]
 fn main() {
     let count = std::env::args()
         .nth(1)

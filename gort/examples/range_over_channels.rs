@@ -4,6 +4,7 @@
 
 use gort::chan::Chan;
 
+#[gort::main]
 fn main() {
     let colours = Chan::new(3);
     for c in ["red", "green", "blue"] {

@@ -12,6 +12,7 @@ const PERIOD: Duration = Duration::from_millis(10);
 const REQUESTS: u32 = 5;
 const BURST: usize = 3;
 
+#[gort::main]
 fn main() {
     // Steady: one request per tick.
     let requests = Chan::new(REQUESTS as usize);

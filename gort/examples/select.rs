@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use gort::chan::Chan;
 
+#[gort::main]
 fn main() {
     let weather = Chan::new(0);
     let news = Chan::new(0);

@@ -48,6 +48,7 @@ fn owner(reads: Chan<Read>, writes: Chan<Write>) {
     }
 }
 
+#[gort::main]
 fn main() {
     let reads = Chan::new(0);
     let writes = Chan::new(0);

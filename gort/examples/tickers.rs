@@ -11,6 +11,7 @@ use gort::time::Ticker;
 /// Ticks main waits for before it stops the ticker.
 const WANTED: u32 = 3;
 
+#[gort::main]
 fn main() {
     let ticker = Ticker::new(Duration::from_millis(10));
     let done = Chan::<()>::new(0);

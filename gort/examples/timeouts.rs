@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use gort::chan::Chan;
 
+#[gort::main]
 fn main() {
     // A slow job. Buffered, so its late send never blocks it (Go's example
     // does the same, so the goroutine can finish even if nobody listens).

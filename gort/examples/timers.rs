@@ -8,6 +8,7 @@ use std::time::Duration;
 use gort::chan::Chan;
 use gort::time::Timer;
 
+#[gort::main]
 fn main() {
     // Block on the timer's channel until it fires.
     let first = Timer::new(Duration::from_millis(20));

@@ -5,6 +5,10 @@
 //! 3. the concurrent prime sieve: a chain of goroutines, one per prime;
 //! 4. the deadlock detector's report, from a child process that deadlocks.
 //!
+//! `main` itself runs as goroutine 1 (`#[gort::main]`), as in Go: what it
+//! does with channels is a goroutine's fast path, and the deadlock report
+//! counts it.
+//!
 //! `cargo run --release --example tour` (`-- --quick`: smaller sizes, for
 //! tests and debug builds; `GORT_SCHEDULER=threads`: one OS thread per
 //! goroutine instead of M:N).
@@ -32,6 +36,7 @@ struct Sizes {
     sieve_primes: usize,
 }
 
+#[gort::main]
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == DEADLOCK_CHILD) {
@@ -262,7 +267,7 @@ fn deadlock_report() {
 }
 
 /// The child of stop 4: two goroutines each wait for the other's message
-/// and main waits for both; nothing can ever wake anyone.
+/// and main (a goroutine too) waits for both; nothing can ever wake anyone.
 fn deadlock_child() -> ! {
     let (ping, pong) = (Chan::<u32>::new(0), Chan::<u32>::new(0));
     let wg = WaitGroup::new();

@@ -15,6 +15,7 @@ fn task(id: u32) {
     gort::println!("task {id} ends");
 }
 
+#[gort::main]
 fn main() {
     let wg = WaitGroup::new();
 

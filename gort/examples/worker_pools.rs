@@ -22,6 +22,7 @@ fn worker(id: usize, jobs: RecvOnly<u64>, results: SendOnly<u64>) {
     }
 }
 
+#[gort::main]
 fn main() {
     // Buffered for every job, so main can queue them all without waiting.
     let jobs = Chan::new(JOBS as usize);

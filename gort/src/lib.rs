@@ -53,6 +53,15 @@ pub mod net;
 mod deadlock;
 #[cfg(all(feature = "std", not(loom)))]
 mod runtime;
+/// `gort::main` is also an attribute: `#[gort::main] fn main() { .. }`
+/// runs `main`'s body as the main goroutine (see the function [`main()`]).
+#[cfg(all(feature = "std", not(loom)))]
+pub use gort_macros::main;
+#[cfg(all(feature = "std", not(loom)))]
+#[doc(hidden)]
+pub use runtime::__main_with;
+#[cfg(all(feature = "std", not(loom)))]
+pub use runtime::main;
 #[cfg(all(feature = "std", not(loom)))]
 pub use runtime::{
     Builder, JoinHandle, Runtime, Scheduler, blocking, go, gomaxprocs, gosched, num_cpu,

@@ -380,8 +380,10 @@ impl LaterRuntime {
     }
 }
 
+/// The runtime plain threads start goroutines on (and `gort::main`'s).
+static DEFAULT: OnceLock<Runtime> = OnceLock::new();
+
 fn default_runtime() -> &'static Runtime {
-    static DEFAULT: OnceLock<Runtime> = OnceLock::new();
     DEFAULT.get_or_init(|| Builder::new().build())
 }
 
@@ -525,7 +527,8 @@ pub fn gomaxprocs() -> usize {
 
 /// Goroutines that exist now, counting the main thread as one (Go's
 /// `runtime.NumGoroutine`), in every runtime; other plain threads are not
-/// counted.
+/// counted. Under [`main`] the main thread only waits: the main goroutine
+/// is counted instead.
 ///
 /// ```standalone_crate
 /// use gort::chan::Chan;
@@ -540,7 +543,9 @@ pub fn gomaxprocs() -> usize {
 /// assert_eq!(gort::num_goroutine(), 1);
 /// ```
 pub fn num_goroutine() -> usize {
-    LIVE_GOROUTINES.load(Ordering::Relaxed) + 1
+    // Under `gort::main` the main goroutine is live and counts itself.
+    let main_thread = usize::from(!MAIN_STARTED.load(Ordering::Relaxed));
+    LIVE_GOROUTINES.load(Ordering::Relaxed) + main_thread
 }
 
 fn gomaxprocs_env() -> usize {
@@ -725,4 +730,120 @@ pub fn print_line(args: fmt::Arguments<'_>) {
     out.write_all(line.as_bytes())
         .and_then(|()| out.flush())
         .expect("gort::println!: failed writing to stdout");
+}
+
+// ---- `main` as goroutine 1 -------------------------------------------------
+//
+// Invariants: at most one main goroutine per process (`MAIN_STARTED`),
+// started from a plain thread; it runs on the default runtime, so `go`
+// from it and from plain threads reach the same scheduler. Its panic ends
+// the process where it happens, as any detached goroutine's does
+// (`Runtime::go`). The caller waits in an untimed gort wait of reason
+// `Internal`: counted asleep by the deadlock monitor (so a main goroutine
+// blocked forever is reported), left out of the report's list (Go's report
+// knows no such waiter).
+
+/// Set by the first `gort::main` call.
+static MAIN_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs `f` as the program's main goroutine (Go's goroutine 1) on the
+/// default runtime, waits for it on the calling thread and returns its
+/// value. `#[gort::main]` on `fn main` does this for you.
+///
+/// Go's `main`, as far as a library can: call it from `fn main` and return
+/// what it returns; the process then ends even if other goroutines still
+/// run. A panic in `f` prints `panic: <message>` and `goroutine <id>
+/// [running]` and exits with status 2; the deadlock report counts `f`'s
+/// goroutine like any other (the waiting caller is not listed).
+///
+/// The default runtime is the one [`go`] and [`spawn`] use from plain
+/// threads: `GORT_SCHEDULER` and `GOMAXPROCS` configure it.
+///
+/// ```standalone_crate
+/// // In `fn main`:
+/// let sum = gort::main(|| {
+///     let parts: Vec<_> = (1..=4u64).map(|i| gort::spawn(move || i * i)).collect();
+///     parts.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+/// });
+/// assert_eq!(sum, 30);
+/// ```
+///
+/// # Panics
+/// Called from a goroutine, or a second time in the process: a program
+/// has one main goroutine (start others with [`go`] or [`spawn`]; use
+/// [`Runtime::run`] to run code as a goroutine and wait for it).
+#[track_caller]
+pub fn main<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    claim_main();
+    run_main(default_runtime(), f)
+}
+
+/// `#[gort::main(scheduler = .., workers = ..)]`: [`main`] on a runtime
+/// built by `builder`, which becomes the default runtime.
+///
+/// # Panics
+/// As [`main`]; and if the default runtime already exists (a `go` or
+/// `spawn` from a plain thread ran before `main`).
+#[doc(hidden)]
+#[track_caller]
+pub fn __main_with<T: Send + 'static>(
+    builder: Builder,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    claim_main();
+    let mut built = false;
+    let rt = DEFAULT.get_or_init(|| {
+        built = true;
+        builder.build()
+    });
+    assert!(
+        built,
+        "#[gort::main(..)]: the default runtime was already started (by `go` or `spawn` \
+         from a plain thread) before main, so its scheduler and workers cannot be chosen"
+    );
+    run_main(rt, f)
+}
+
+#[track_caller]
+fn claim_main() {
+    assert!(
+        Runtime::of_current_goroutine().is_none(),
+        "gort::main called from a goroutine: it starts the program's main goroutine \
+         from `fn main`; use `gort::spawn` or `Runtime::run` inside goroutines"
+    );
+    assert!(
+        !MAIN_STARTED.swap(true, Ordering::Relaxed),
+        "gort::main called twice: a program has one main goroutine; use \
+         `gort::spawn` or `Runtime::run` to run more code as goroutines"
+    );
+}
+
+/// The main goroutine's value, handed to the waiting caller: `done` goes
+/// 0 to 1 once `value` is written.
+struct MainResult<T> {
+    done: Futex,
+    value: crate::sync::Mutex<Option<T>>,
+}
+
+fn run_main<T: Send + 'static>(rt: &Runtime, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let slot = Arc::new(MainResult {
+        done: Futex::new(0),
+        value: crate::sync::Mutex::new(None),
+    });
+    let theirs = slot.clone();
+    rt.go(move || {
+        let value = f();
+        *theirs.value.lock() = Some(value);
+        theirs.done.store(1, Ordering::Release);
+        theirs.done.wake_all();
+    });
+    // The value may hold `Gc`s: the collector must see this thread.
+    task::register_thread();
+    while slot.done.load(Ordering::Acquire) == 0 {
+        slot.done.wait_as(0, crate::futex::WaitReason::Internal);
+    }
+    slot.value
+        .lock()
+        .take()
+        .expect("main goroutine's value missing")
 }

@@ -68,6 +68,7 @@ mod server {
 }
 
 #[cfg(gort_net)]
+#[gort::main]
 fn main() -> std::io::Result<()> {
     server::main()
 }
