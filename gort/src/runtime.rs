@@ -819,7 +819,8 @@ fn claim_main() {
 }
 
 /// The main goroutine's value, handed to the waiting caller: `done` goes
-/// 0 to 1 once `value` is written.
+/// 0 → `MAIN_RETURNED` once `value` is written, → `MAIN_TAKEN` once the
+/// caller has it.
 struct MainResult<T> {
     done: Futex,
     value: crate::sync::Mutex<Option<T>>,
@@ -834,16 +835,28 @@ fn run_main<T: Send + 'static>(rt: &Runtime, f: impl FnOnce() -> T + Send + 'sta
     rt.go(move || {
         let value = f();
         *theirs.value.lock() = Some(value);
-        theirs.done.store(1, Ordering::Release);
+        theirs.done.store(MAIN_RETURNED, Ordering::Release);
         theirs.done.wake_all();
+        // Stay, in timed sleeps, until the caller has the value. Woken but
+        // not yet run, the caller still counts as asleep; with every other
+        // goroutine blocked for good (normal when main returns), a caller
+        // the OS keeps off the CPU for two deadlock periods would look
+        // like a deadlock. A pending timer rules that out.
+        while theirs.done.load(Ordering::Acquire) != MAIN_TAKEN {
+            crate::time::sleep(std::time::Duration::from_millis(1));
+        }
     });
     // The value may hold `Gc`s: the collector must see this thread.
     task::register_thread();
     while slot.done.load(Ordering::Acquire) == 0 {
         slot.done.wait_as(0, crate::futex::WaitReason::Internal);
     }
-    slot.value
-        .lock()
-        .take()
-        .expect("main goroutine's value missing")
+    let value = slot.value.lock().take();
+    slot.done.store(MAIN_TAKEN, Ordering::Release);
+    value.expect("main goroutine's value missing")
 }
+
+/// `MainResult::done`: the main goroutine wrote its value.
+const MAIN_RETURNED: u32 = 1;
+/// `MainResult::done`: the caller took it.
+const MAIN_TAKEN: u32 = 2;
