@@ -273,6 +273,7 @@ pub(crate) mod tests {
                     contender: name,
                     run: 1,
                     value: Some(v),
+                    cpu: Some(2.0 * v),
                     also: Default::default(),
                     error: None,
                 });
