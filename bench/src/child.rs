@@ -30,6 +30,14 @@ use crate::workload::{Contender, Params, Sample, SampleResult, Workload};
 /// The first argument that makes this process a child.
 pub const FLAG: &str = "--child";
 
+/// With this variable set (`WARM` as a contender's environment), the child
+/// runs its contender once untimed before the measured run, so a fresh
+/// process compares with one that has run the workload before.
+const WARM_VAR: &str = "GORT_BENCH_CHILD_WARMUP";
+
+/// The environment of a child that warms up first.
+pub const WARM: &[(&str, &str)] = &[(WARM_VAR, "1")];
+
 /// Parent side: one run of `c` in a fresh child with `env` set.
 pub fn measure(
     w: &Workload,
@@ -201,10 +209,14 @@ fn run(args: &[String]) -> SampleResult {
         }
     }
     let params = w.full.parse_args(sizes)?;
-    let (r, cpu) = gort_bench::cpu::measured(|| {
+    let once = || {
         catch_unwind(AssertUnwindSafe(|| (c.run)(&params)))
             .unwrap_or_else(|p| Err(format!("panicked: {}", crate::runner::panic_message(&*p))))
-    });
+    };
+    if std::env::var_os(WARM_VAR).is_some() {
+        once().map_err(|e| format!("warm-up: {e}"))?;
+    }
+    let (r, cpu) = gort_bench::cpu::measured(once);
     r.map(|s| Sample { cpu, ..s })
 }
 

@@ -133,13 +133,20 @@ fn add_mimalloc_twins(all: &mut [Workload]) {
             continue;
         };
         let gort = &w.contenders[at];
+        // A fresh process, warmed as gort's row is warm in gort-bench (its
+        // workers started, its stack pool filled); not where the row
+        // measures memory, which a warm-up would skew.
+        let env = match gort.own_process {
+            Some(env) => env,
+            None => crate::child::WARM,
+        };
         let twin = Contender {
             name: "gort_mimalloc",
             label: "the gort row's code on mimalloc (gort-bench-mimalloc)",
             side: Side::Gort,
             run: gort.run.clone(),
             unsupported: None,
-            own_process: Some(gort.own_process.unwrap_or(&[])),
+            own_process: Some(env),
             binary: Some(MIMALLOC_BINARY),
             child_only: true,
         };
@@ -177,6 +184,9 @@ mod tests {
             let c = c.unwrap_or_else(|| panic!("{name}: no gort_mimalloc"));
             assert_eq!(c.binary, Some(super::MIMALLOC_BINARY));
             assert!(c.own_process.is_some() && c.child_only);
+            // Timed rows warm the fresh process up; memory rows must not.
+            let warm = c.own_process == Some(crate::child::WARM);
+            assert_eq!(warm, w.unit == crate::workload::Unit::Seconds, "{name}");
             assert_eq!(w.baseline(), Some("gort"));
         }
     }
