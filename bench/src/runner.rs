@@ -13,6 +13,12 @@
 //! A workload whose runs measure other metrics too (`Workload::also`) gets
 //! a result per metric from the same runs, each reported as rows of its
 //! own after the workload's.
+//!
+//! Every run also has its CPU time (`gort_bench::cpu`: measured around
+//! the run here, or by the child process or Go program that ran it), and
+//! the process is quiet before each run starts, so an earlier run's
+//! threads bill no later one. A timed run faster than `FLOOR_NS_PER_OP`
+//! per operation is an error ("impossible time"), never a ratio.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
