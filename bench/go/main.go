@@ -5,7 +5,8 @@
 // Usage: gortbench-go <workload> [key=value ...]
 //
 // It runs the workload once and prints the measured time in nanoseconds on
-// stdout (memory workloads: resident bytes per goroutine). Workloads that
+// stdout (memory workloads: resident bytes per goroutine), then the run's
+// CPU time as ` cpu=<seconds>` (measuredCPU). Workloads that
 // measure more (binary_trees) print their own output first, then a last
 // line of the nanoseconds and `key=value` words for the other metrics
 // (gort_bench::sample on the Rust side). A failed check or a bad argument
@@ -148,15 +149,21 @@ func rwmutexReadHeavy(p params) time.Duration {
 func waitgroupFanout(p params) time.Duration {
 	rounds, fanout := p.n("rounds"), p.n("fanout")
 	var wg sync.WaitGroup
+	var ran atomic.Uint64
 	start := time.Now()
 	for range rounds {
 		wg.Add(fanout)
 		for range fanout {
-			go wg.Done()
+			go func() {
+				ran.Add(1)
+				wg.Done()
+			}()
 		}
 		wg.Wait()
 	}
-	return time.Since(start)
+	d := time.Since(start)
+	check("workers run", ran.Load(), uint64(rounds*fanout))
+	return d
 }
 
 // spawnJoin: spawn a goroutine returning i, wait for its result; repeat.
@@ -755,11 +762,47 @@ func main() {
 	}
 	if isHelper {
 		helper(p)
-	} else if timed {
-		fmt.Println(run(p).Nanoseconds())
-	} else if reporting {
-		fmt.Println(report(p))
-	} else {
-		fmt.Println(measure(p))
+		return
 	}
+	var line string
+	cpu := measuredCPU(func() {
+		if timed {
+			line = strconv.FormatInt(run(p).Nanoseconds(), 10)
+		} else if reporting {
+			line = report(p)
+		} else {
+			line = fmt.Sprint(measure(p))
+		}
+	})
+	fmt.Println(line + cpu)
+}
+
+// settleCPU waits (at most a second) until the process is quiet: a 10 ms
+// window in which it used less than 1 ms of CPU; it returns the CPU time
+// at that window's start (gort_bench::cpu, the same rule).
+func settleCPU() (time.Duration, bool) {
+	started := time.Now()
+	before, ok := processCPU()
+	for ok {
+		time.Sleep(10 * time.Millisecond)
+		now, _ := processCPU()
+		if now-before < time.Millisecond || time.Since(started) >= time.Second {
+			return before, true
+		}
+		before = now
+	}
+	return 0, false
+}
+
+// measuredCPU runs f and returns the result line's cpu= word: the CPU
+// seconds of the process from before f until it is quiet after it ("" if
+// there is no reading).
+func measuredCPU(f func()) string {
+	before, ok := settleCPU()
+	f()
+	after, ok2 := settleCPU()
+	if !ok || !ok2 {
+		return ""
+	}
+	return fmt.Sprintf(" cpu=%g", (after - before).Seconds())
 }

@@ -129,13 +129,17 @@ func tcpEcho(p params) string {
 func untilStdinCloses() {
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
+		if cpu, ok := processCPU(); ok {
+			fmt.Printf("cpu=%g\n", cpu.Seconds())
+		}
 		os.Exit(0)
 	}()
 }
 
 // httpHelloServer serves net/http's hello world on a loopback port: GET /
 // answers "Hello, World!\n", any other path 404. Its first line is the
-// address; it runs until stdin closes.
+// address; it runs until stdin closes, then prints its CPU seconds so far
+// (`cpu=<seconds>`) and exits.
 func httpHelloServer(params) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

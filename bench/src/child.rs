@@ -10,7 +10,12 @@
 //! (`Contender::binary`): `gort-bench-gc`, whose global allocator is gort's
 //! scanned one. It takes the same arguments and prints the same line. The
 //! parent builds it once per session (`cargo build`, a no-op when it is up
-//! to date), so it is never older than gort-bench's sources.
+//! to date), so it is never older than gort-bench's sources. The other
+//! sibling is `gort-bench-mimalloc`: the suite on mimalloc, for the
+//! `gort_mimalloc` contender.
+//!
+//! The child measures its run's CPU time itself (`gort_bench::cpu`) and
+//! prints it on its line (`cpu=`): the parent's threads never bill it.
 
 use std::io::Read as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,6 +29,14 @@ use crate::workload::{Contender, Params, Sample, SampleResult, Workload};
 
 /// The first argument that makes this process a child.
 pub const FLAG: &str = "--child";
+
+/// With this variable set (`WARM` as a contender's environment), the child
+/// runs its contender once untimed before the measured run, so a fresh
+/// process compares with one that has run the workload before.
+const WARM_VAR: &str = "GORT_BENCH_CHILD_WARMUP";
+
+/// The environment of a child that warms up first.
+pub const WARM: &[(&str, &str)] = &[(WARM_VAR, "1")];
 
 /// Parent side: one run of `c` in a fresh child with `env` set.
 pub fn measure(
@@ -113,9 +126,6 @@ fn build(name: &str) -> Result<PathBuf, String> {
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
     }
-    if cfg!(feature = "system-alloc") {
-        cmd.args(["--features", "system-alloc"]);
-    }
     eprintln!("   (building {name}: cargo build --bin {name})");
     let out = match cmd.output() {
         Ok(out) => out,
@@ -188,9 +198,26 @@ fn run(args: &[String]) -> SampleResult {
         .iter()
         .find(|c| c.name == contender)
         .ok_or_else(|| format!("{workload} has no contender {contender:?}"))?;
+    // A contender that names its binary (its allocator) runs only there.
+    if let Some(binary) = c.binary {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        if exe.file_stem().and_then(|s| s.to_str()) != Some(binary) {
+            return Err(format!(
+                "{contender} runs in {binary} only, not in {}",
+                exe.display()
+            ));
+        }
+    }
     let params = w.full.parse_args(sizes)?;
-    catch_unwind(AssertUnwindSafe(|| (c.run)(&params)))
-        .unwrap_or_else(|p| Err(format!("panicked: {}", crate::runner::panic_message(&*p))))
+    let once = || {
+        catch_unwind(AssertUnwindSafe(|| (c.run)(&params)))
+            .unwrap_or_else(|p| Err(format!("panicked: {}", crate::runner::panic_message(&*p))))
+    };
+    if std::env::var_os(WARM_VAR).is_some() {
+        once().map_err(|e| format!("warm-up: {e}"))?;
+    }
+    let (r, cpu) = gort_bench::cpu::measured(once);
+    r.map(|s| Sample { cpu, ..s })
 }
 
 #[cfg(all(test, unix))]
@@ -209,9 +236,10 @@ mod tests {
         let with_rss = Sample {
             value: 1.5,
             also: vec![("peak_rss", 8192.0)],
+            cpu: Some(0.75),
         };
         assert_eq!(
-            parse("value 1.5 peak_rss=8192\n", "", ok, &["peak_rss"]),
+            parse("value 1.5 peak_rss=8192 cpu=0.75\n", "", ok, &["peak_rss"]),
             Ok(with_rss)
         );
         assert_eq!(

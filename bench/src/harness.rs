@@ -1,8 +1,56 @@
 //! Helpers shared by workload families: start N threads together and time
 //! them, check results so the work cannot be optimized away.
+//!
+//! Invariant of every timed start here: the clock starts before any party
+//! can begin its work. Parties wait at a gate that the measuring side
+//! opens only after reading the clock (`Gate`; a gort channel closed, for
+//! goroutines). A barrier would not do: the parties it releases may run
+//! the whole workload while the measuring thread is still being woken
+//! from it, and the run then measures (nearly) nothing.
 
-use std::sync::Barrier;
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+/// The start line of OS-thread parties: each `arrive`s and waits; the
+/// measuring thread waits for all of them in `open`, reads the clock, and
+/// only then lets them go.
+#[derive(Default)]
+pub struct Gate {
+    /// (parties arrived, open)
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl Gate {
+    /// A party's side: counts itself in, then waits until the gate opens.
+    pub fn arrive(&self) {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.0 += 1;
+        self.changed.notify_all();
+        while !st.1 {
+            st = self
+                .changed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The measuring side: waits until `parties` have arrived, then reads
+    /// the clock and opens the gate; returns the start time.
+    pub fn open(&self, parties: usize) -> Instant {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while st.0 < parties {
+            st = self
+                .changed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let start = Instant::now();
+        st.1 = true;
+        self.changed.notify_all();
+        start
+    }
+}
 
 /// Runs `body(t)` on `threads` scoped OS threads that start together, and
 /// returns the time from their common start until the last one finished.
@@ -11,19 +59,18 @@ pub fn timed_threads<F>(threads: usize, body: F) -> Duration
 where
     F: Fn(usize) + Sync,
 {
-    let barrier = Barrier::new(threads + 1);
+    let gate = Gate::default();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (barrier, body) = (&barrier, &body);
+                let (gate, body) = (&gate, &body);
                 s.spawn(move || {
-                    barrier.wait();
+                    gate.arrive();
                     body(t);
                 })
             })
             .collect();
-        barrier.wait();
-        let start = Instant::now();
+        let start = gate.open(threads);
         for h in handles {
             h.join().expect("benchmark thread panicked");
         }
@@ -138,21 +185,21 @@ pub fn timed_goroutines(parties: Vec<Party>) -> PartyResult {
 }
 
 /// Runs each party on its own `std::thread`, started together at a
-/// barrier; spawning is outside the measurement.
+/// `Gate`; spawning is outside the measurement.
 pub fn timed_os_threads(parties: Vec<Party>) -> PartyResult {
-    let barrier = std::sync::Arc::new(Barrier::new(parties.len() + 1));
+    let gate = std::sync::Arc::new(Gate::default());
+    let n = parties.len();
     let handles: Vec<_> = parties
         .into_iter()
         .map(|party| {
-            let barrier = barrier.clone();
+            let gate = gate.clone();
             std::thread::spawn(move || {
-                barrier.wait();
+                gate.arrive();
                 party()
             })
         })
         .collect();
-    barrier.wait();
-    let start = Instant::now();
+    let start = gate.open(n);
     let results: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
     let elapsed = start.elapsed();
     collect(elapsed, results)

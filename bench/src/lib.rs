@@ -6,8 +6,9 @@
 //!
 //! `sample`: what a run measured and the line a child prints it as;
 //! `trees`: the binary-trees benchmark for any kind of node; `resident`:
-//! the resident set, now and at its peak.
+//! the resident set, now and at its peak; `cpu`: a run's CPU time.
 
+pub mod cpu;
 pub mod resident;
 pub mod sample;
 pub mod trees;

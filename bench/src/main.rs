@@ -5,15 +5,14 @@
 //! `workloads/` (the registry, one module per family), `runner`
 //! (selection and alternation), `report` (statistics, table, JSON),
 //! `harness` (timing helpers shared by families), `cli`, and the library
-//! this binary shares with `gort-bench-gc` (`src/lib.rs`).
+//! this binary shares with `gort-bench-gc` (`src/lib.rs`). The same
+//! modules make `gort-bench-mimalloc` (`src/bin/gort-bench-mimalloc.rs`).
 //!
 //! Run it in release: `cargo run --release -p gort-bench -- --quick`.
 
-/// See `Cargo.toml`: every Rust contender allocates through mimalloc unless
-/// the `system-alloc` feature is on (the report records which).
-#[cfg(not(feature = "system-alloc"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// No `#[global_allocator]`: the contenders here run on the system's
+// allocator, as a user's program does. `gort_mimalloc` runs the gort rows
+// on mimalloc in `gort-bench-mimalloc`, a process of its own.
 
 mod child;
 mod cli;

@@ -1,7 +1,7 @@
 //! Charts of a session: one SVG per workload family (horizontal bars on a
 //! log scale, one row per workload and contender, one colour per contender
-//! across every chart, each bar labelled with its median and, for peers,
-//! the gort/peer ratio), and an `index.html` that shows them with the
+//! across every chart, each bar labelled with its median and CPU time and,
+//! for peers, the gort/peer ratios of both), and an `index.html` that shows them with the
 //! table. A family with rows in several units (binary-trees: seconds, peak
 //! bytes, pause milliseconds) has a chart per unit: `<family>.svg` for the
 //! first, `<first row of the unit>.svg` for the others.
@@ -100,12 +100,17 @@ fn chart(
             let Some(stats) = c.stats.filter(|s| s.median > 0.0) else {
                 continue;
             };
-            let note = match (c.side, c.gort_over_peer) {
-                (Side::Peer, Some(r)) => {
-                    format!("{} · gort/{} {r:.2}x", unit.show(stats.median), c.name)
+            let mut note = unit.show(stats.median);
+            // The run's CPU time, on the workload's own rows.
+            if let Some(cpu) = c.cpu_stats.filter(|_| w.metric_of.is_none()) {
+                let _ = write!(note, " · cpu {:.4} s", cpu.median);
+            }
+            if let (Side::Peer, Some(r)) = (c.side, c.gort_over_peer) {
+                let _ = write!(note, " · gort/{} {r:.2}x", c.name);
+                if let Some(cpu) = c.cpu_gort_over_peer {
+                    let _ = write!(note, " (cpu {cpu:.2}x)");
                 }
-                _ => unit.show(stats.median),
-            };
+            }
             rows.push(Row {
                 label: format!("{} · {}", w.name, c.name),
                 contender: c.name,
@@ -273,6 +278,7 @@ pub(crate) mod tests {
                     contender: name,
                     run: 1,
                     value: Some(v),
+                    cpu: Some(2.0 * v),
                     also: Default::default(),
                     error: None,
                 });
@@ -294,7 +300,10 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(files, [dir.join("fam.svg"), dir.join("index.html")]);
         let svg = std::fs::read_to_string(&files[0]).unwrap();
-        assert!(svg.contains("2000 B · gort/peerx 2.00x"), "{svg}");
+        assert!(
+            svg.contains("2000 B · cpu 4000.0000 s · gort/peerx 2.00x (cpu 2.00x)"),
+            "{svg}"
+        );
         assert!(svg.contains("w1 · gort") && svg.contains("resident bytes"));
         assert_eq!(tick(Unit::Seconds, 0.30000000000000004), "0.3");
         assert_eq!(tick(Unit::Millis, 12.5), "12.5");

@@ -20,6 +20,9 @@ pub struct Measurement {
     pub run: usize,
     /// In the workload's unit; `None` when the run failed.
     pub value: Option<f64>,
+    /// CPU seconds of the run, all threads, user + system
+    /// (`gort_bench::cpu`); `None` when it failed or there is no reading.
+    pub cpu: Option<f64>,
     /// The workload's other metrics the run measured, by key, each in its
     /// metric's unit (`Workload::also`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -74,6 +77,12 @@ pub struct ContenderResult {
     /// Baseline gort median / this contender's median (peers only): above
     /// 1 gort is slower.
     pub gort_over_peer: Option<f64>,
+    /// Successful runs' CPU seconds (`Measurement::cpu`), in order.
+    pub cpu_runs: Vec<f64>,
+    pub cpu_stats: Option<Stats>,
+    /// Baseline gort's median CPU seconds / this contender's (peers only):
+    /// above 1 gort burns more CPU for the same work.
+    pub cpu_gort_over_peer: Option<f64>,
 }
 
 impl ContenderResult {
@@ -94,12 +103,18 @@ impl ContenderResult {
             stats: None,
             ns_per_op: None,
             gort_over_peer: None,
+            cpu_runs: Vec::new(),
+            cpu_stats: None,
+            cpu_gort_over_peer: None,
         }
     }
 
     pub fn record(&mut self, m: &Measurement) {
         if let Some(v) = m.value {
             self.runs.push(v);
+        }
+        if let Some(cpu) = m.cpu.filter(|_| m.value.is_some()) {
+            self.cpu_runs.push(cpu);
         }
         if let Some(e) = &m.error {
             self.errors.push(e.clone());
@@ -170,19 +185,21 @@ impl WorkloadResult {
     fn rows(w: &Workload, params: &Params, mut cs: Vec<ContenderResult>, unit: Unit) -> Self {
         for c in &mut cs {
             c.stats = Stats::of(&c.runs);
+            c.cpu_stats = Stats::of(&c.cpu_runs);
         }
         // The baseline is the workload's first gort contender, if it ran.
         let baseline = w
             .baseline()
             .and_then(|b| cs.iter().find(|c| c.name == b))
-            .and_then(|c| c.stats.map(|s| (c.name, s.median)));
-        if let Some((_, gort_median)) = baseline {
+            .and_then(|c| c.stats.map(|s| (c.name, s.median, c.cpu_stats)));
+        if let Some((_, gort_median, gort_cpu)) = baseline {
+            // A median of 0 (no GC pause at all) has no ratio.
+            let ratio = |gort: f64, peer: Option<Stats>| {
+                peer.filter(|s| s.median > 0.0).map(|s| gort / s.median)
+            };
             for c in cs.iter_mut().filter(|c| c.side == Side::Peer) {
-                // A median of 0 (no GC pause at all) has no ratio.
-                c.gort_over_peer = c
-                    .stats
-                    .filter(|s| s.median > 0.0)
-                    .map(|s| gort_median / s.median);
+                c.gort_over_peer = ratio(gort_median, c.stats);
+                c.cpu_gort_over_peer = gort_cpu.and_then(|g| ratio(g.median, c.cpu_stats));
             }
         }
         WorkloadResult {
@@ -193,11 +210,15 @@ impl WorkloadResult {
             ops: 0,
             unit,
             metric_of: None,
-            baseline: baseline.map(|(n, _)| n),
+            baseline: baseline.map(|(n, _, _)| n),
             contenders: cs,
         }
     }
 }
+
+/// What `Host::allocator` says.
+pub const ALLOCATOR: &str =
+    "system (gort_mimalloc: mimalloc, in gort-bench-mimalloc; gort's GC rows: gort-bench-gc)";
 
 /// The human-readable table, one row per contender.
 pub fn table(results: &[WorkloadResult]) -> String {
@@ -210,8 +231,10 @@ pub fn table(results: &[WorkloadResult]) -> String {
         "max",
         "ns/op",
         "gort/peer",
+        "cpu",
+        "cpu gort/peer",
     ];
-    let mut rows: Vec<[String; 8]> = Vec::new();
+    let mut rows: Vec<[String; 10]> = Vec::new();
     for w in results {
         for c in &w.contenders {
             let (med, min, max) = match c.stats {
@@ -230,11 +253,19 @@ pub fn table(results: &[WorkloadResult]) -> String {
                 Some(why) => format!("not run: {why}"),
                 None => c.label.to_string(),
             };
-            let ratio = match (c.side, c.gort_over_peer) {
+            let ratio = |r: Option<f64>| match (c.side, r) {
                 (Side::Peer, Some(r)) => format!("{r:.2}x"),
                 (Side::Peer, None) => "-".into(),
                 (Side::Gort, _) if w.baseline == Some(c.name) => "(base)".into(),
                 (Side::Gort, _) => String::new(),
+            };
+            // A metric's rows come from the workload's runs, whose CPU
+            // time is on the workload's rows.
+            let (cpu, cpu_ratio) = match (c.cpu_stats, w.metric_of) {
+                (_, Some(_)) => (String::new(), String::new()),
+                (Some(s), None) => (format!("{:.4} s", s.median), ratio(c.cpu_gort_over_peer)),
+                (None, None) if c.stats.is_some() => ("n/a".into(), "-".into()),
+                (None, None) => ("-".into(), "-".into()),
             };
             rows.push([
                 w.name.to_string(),
@@ -244,7 +275,9 @@ pub fn table(results: &[WorkloadResult]) -> String {
                 min,
                 max,
                 c.ns_per_op.map_or("-".into(), |n| format!("{n:.1}")),
-                ratio,
+                ratio(c.gort_over_peer),
+                cpu,
+                cpu_ratio,
             ]);
         }
     }
@@ -286,7 +319,11 @@ pub fn table(results: &[WorkloadResult]) -> String {
         last = w;
         line(&mut out, &r.each_ref().map(String::as_str));
     }
-    out.push_str("\ngort/peer = gort median / peer median (above 1: gort slower).\n");
+    out.push_str(
+        "\ngort/peer = gort median / peer median (above 1: gort slower). cpu = median CPU seconds of a run \
+         (user + system, every thread, until its threads are idle again); cpu gort/peer likewise \
+         (above 1: gort burns more CPU).\n",
+    );
     let problems: Vec<String> = results
         .iter()
         .flat_map(|w| w.contenders.iter().map(move |c| (w.name, c)))
@@ -331,13 +368,28 @@ pub fn markdown(results: &[WorkloadResult]) -> String {
         for name in &names {
             let cell = match w.contenders.iter().find(|c| c.name == *name) {
                 None => String::new(),
-                Some(c) => match (c.stats, c.gort_over_peer) {
-                    (Some(s), Some(r)) => format!("{} ({r:.2}x)", w.unit.show(s.median)),
-                    (Some(s), None) => w.unit.show(s.median),
-                    (None, _) if c.unsupported.is_some() => "n/a".into(),
-                    (None, _) if c.timed_out => "timed out".into(),
-                    (None, _) => "failed".into(),
-                },
+                Some(c) => {
+                    let mut cell = match (c.stats, c.gort_over_peer) {
+                        (Some(s), Some(r)) => format!("{} ({r:.2}x)", w.unit.show(s.median)),
+                        (Some(s), None) => w.unit.show(s.median),
+                        (None, _) if c.unsupported.is_some() => "n/a".into(),
+                        (None, _) if c.timed_out => "timed out".into(),
+                        (None, _) => "failed".into(),
+                    };
+                    match (
+                        c.cpu_stats.filter(|_| w.metric_of.is_none()),
+                        c.cpu_gort_over_peer,
+                    ) {
+                        (Some(s), Some(r)) => {
+                            let _ = write!(cell, "; cpu {:.4} s ({r:.2}x)", s.median);
+                        }
+                        (Some(s), None) => {
+                            let _ = write!(cell, "; cpu {:.4} s", s.median);
+                        }
+                        (None, _) => {}
+                    }
+                    cell
+                }
             };
             let _ = write!(out, " {cell} |");
         }
@@ -375,7 +427,9 @@ pub struct Host {
     pub loadavg_before: Option<String>,
     /// `go version` of the Go contender's toolchain, if there is one.
     pub go_version: Option<String>,
-    /// The Rust side's global allocator: `mimalloc` or `system`.
+    /// The Rust contenders' global allocator: the system's (what a user's
+    /// program gets), but for `gort_mimalloc`'s rows (a process of its own
+    /// on mimalloc) and gort's GC rows (`gort-bench-gc`).
     pub allocator: &'static str,
     /// `model name` of `/proc/cpuinfo` (Linux).
     pub cpu_model: Option<String>,
@@ -397,11 +451,7 @@ impl Host {
             env_gort_scheduler: std::env::var("GORT_SCHEDULER").ok(),
             loadavg_before: loadavg(),
             go_version: crate::go::version(),
-            allocator: if cfg!(feature = "system-alloc") {
-                "system"
-            } else {
-                "mimalloc"
-            },
+            allocator: ALLOCATOR,
             cpu_model: read_field("/proc/cpuinfo", "model name", ':'),
             os_release: read_field("/etc/os-release", "PRETTY_NAME", '=')
                 .map(|v| v.trim_matches('"').to_string()),
@@ -516,7 +566,21 @@ mod tests {
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines[0], "| workload | gort | peerx |");
         assert_eq!(lines[1], "|---|---|---|");
-        assert_eq!(lines[2], "| w1 | 1.0000 s | 4.0000 s (0.25x) |");
+        assert_eq!(
+            lines[2],
+            "| w1 | 1.0000 s; cpu 2.0000 s | 4.0000 s (0.25x); cpu 8.0000 s (0.25x) |"
+        );
+    }
+
+    #[test]
+    fn table_has_cpu_and_its_ratio() {
+        let t = table(&[crate::plot::tests::result(Unit::Seconds, 1.0, 4.0)]);
+        let peer = t
+            .lines()
+            .find(|l| l.starts_with("w1") && l.contains("peerx"));
+        let cells: Vec<&str> = peer.unwrap().split_whitespace().collect();
+        assert_eq!(cells[cells.len() - 3..], ["8.0000", "s", "0.25x"]);
+        assert!(t.lines().next().unwrap().ends_with("cpu  cpu gort/peer"));
     }
 
     #[test]

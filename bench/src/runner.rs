@@ -13,6 +13,12 @@
 //! A workload whose runs measure other metrics too (`Workload::also`) gets
 //! a result per metric from the same runs, each reported as rows of its
 //! own after the workload's.
+//!
+//! Every run also has its CPU time (`gort_bench::cpu`: measured around
+//! the run here, or by the child process or Go program that ran it), and
+//! the process is quiet before each run starts, so an earlier run's
+//! threads bill no later one. A timed run faster than `FLOOR_NS_PER_OP`
+//! per operation is an error ("impossible time"), never a ratio.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::report::{ContenderResult, Measurement, WorkloadResult};
-use crate::workload::{Contender, Params, SampleResult, Workload};
+use crate::workload::{Contender, Params, Sample, SampleResult, Unit, Workload};
 
 pub struct Plan<'a> {
     pub workloads: Vec<(&'a Workload, Vec<&'a Contender>)>,
@@ -118,15 +124,51 @@ pub enum Ran {
 /// Runs `c` once at `params` (in a child process if it asks for one) and
 /// waits for it at most `limit`.
 fn measure(w: &Workload, c: &Contender, params: &Params, limit: Duration) -> Ran {
-    match c.own_process {
-        Some(env) => crate::child::measure(w, c, params, env, limit),
+    let ran = match c.own_process {
+        Some(env) => {
+            // The child bills its own CPU time; this keeps an earlier
+            // run's threads here off its CPUs.
+            gort_bench::cpu::settle();
+            crate::child::measure(w, c, params, env, limit)
+        }
         None => measure_here(c, params, limit),
+    };
+    match ran {
+        Ran::Finished(r) => Ran::Finished(r.and_then(|s| plausible(w, params, s))),
+        timed_out => timed_out,
+    }
+}
+
+/// No operation of the suite takes less than this (see `plausible`).
+pub const FLOOR_NS_PER_OP: f64 = 1.0;
+
+/// A timed run's sample if its time is possible: positive, finite, and at
+/// least `FLOOR_NS_PER_OP` per operation of the workload. Every operation
+/// of the suite makes at least one atomic read-modify-write or system
+/// call (a lock, a channel hand-off, a spawn), which takes more than a
+/// nanosecond; a run below that did not do its work, or was timed wrong.
+pub fn plausible(w: &Workload, params: &Params, s: Sample) -> SampleResult {
+    if w.unit != Unit::Seconds {
+        return Ok(s);
+    }
+    let ops = (w.ops)(params).max(1);
+    let ns_per_op = s.value * 1e9 / ops as f64;
+    if s.value.is_finite() && ns_per_op >= FLOOR_NS_PER_OP {
+        Ok(s)
+    } else {
+        Err(format!(
+            "impossible time: {} s for {ops} operations ({ns_per_op:.3} ns each, under the {FLOOR_NS_PER_OP} ns floor)",
+            s.value
+        ))
     }
 }
 
 /// Runs `c` once at `params` on a fresh thread and waits for it at most
 /// `limit`. A panic in the run becomes an error; a run past the limit is
-/// abandoned (its thread is leaked).
+/// abandoned (its thread is leaked). The run's CPU time is this
+/// process's from before it until it has gone quiet after it
+/// (`gort_bench::cpu`), plus what the run reports of the other processes
+/// it ran (the Go program, which measures itself the same way).
 fn measure_here(c: &Contender, params: &Params, limit: Duration) -> Ran {
     let run = Arc::clone(&c.run);
     let params = params.clone();
@@ -134,8 +176,19 @@ fn measure_here(c: &Contender, params: &Params, limit: Duration) -> Ran {
     let spawned = std::thread::Builder::new()
         .name(format!("bench-{}", c.name))
         .spawn(move || {
-            let r = catch_unwind(AssertUnwindSafe(|| run(&params)))
-                .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))));
+            let (r, cpu) = gort_bench::cpu::measured(|| {
+                catch_unwind(AssertUnwindSafe(|| run(&params)))
+                    .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))))
+            });
+            // A run that used other processes (the Go program, Go's HTTP
+            // server) reports their CPU time: it adds to ours.
+            let r = r.map(|s| Sample {
+                cpu: match (s.cpu, cpu) {
+                    (Some(theirs), Some(ours)) => Some(theirs + ours),
+                    (theirs, ours) => theirs.or(ours),
+                },
+                ..s
+            });
             let _ = tx.send(r);
         });
     let handle = match spawned {
@@ -289,6 +342,7 @@ pub fn run(plan: &Plan<'_>) -> Outcome {
                     contender: c.name,
                     run: round + 1,
                     value: r.as_ref().ok().map(|s| s.value),
+                    cpu: r.as_ref().ok().and_then(|s| s.cpu),
                     also: r
                         .as_ref()
                         .map_or_else(|_| BTreeMap::new(), |s| s.also.iter().copied().collect()),
@@ -323,8 +377,48 @@ fn show(w: &Workload, r: &SampleResult, started: Instant) -> String {
                     let _ = write!(out, ", {} {}", m.key, m.unit.show(v));
                 }
             }
+            if let Some(cpu) = s.cpu {
+                let _ = write!(out, ", cpu {cpu:.4} s");
+            }
             out
         }
         Err(e) => format!("FAILED after {:.3} s: {e}", started.elapsed().as_secs_f64()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Side;
+
+    fn workload(unit: Unit) -> Workload {
+        Workload {
+            name: "w",
+            family: "f",
+            about: "test",
+            full: Params::new(&[("messages", 100_000)]),
+            quick: Params::new(&[("messages", 100_000)]),
+            ops: |p| p.get("messages"),
+            unit,
+            also: &[],
+            contenders: vec![Contender::measuring("gort", "g", Side::Gort, |_| Ok(1.0))],
+        }
+    }
+
+    /// 100,000 messages in 0.0000 s did not happen: an error, not a ratio.
+    #[test]
+    fn an_impossible_time_is_an_error() {
+        let w = workload(Unit::Seconds);
+        let p = &w.full;
+        for fast in [0.0, 1e-5, 9.9e-5, f64::NAN, -1.0] {
+            let e = plausible(&w, p, Sample::of(fast)).unwrap_err();
+            assert!(e.starts_with("impossible time"), "{fast}: {e}");
+        }
+        for real in [1e-4, 0.0032, 2.0] {
+            assert_eq!(plausible(&w, p, Sample::of(real)), Ok(Sample::of(real)));
+        }
+        // Not a time: no floor.
+        let bytes = workload(Unit::BytesPerItem);
+        assert!(plausible(&bytes, p, Sample::of(0.0)).is_ok());
     }
 }

@@ -132,6 +132,7 @@ pub fn sample(elapsed: Duration, pause_p99: Option<Duration>) -> Result<Sample, 
     Ok(Sample {
         value: elapsed.as_secs_f64(),
         also,
+        cpu: None,
     })
 }
 

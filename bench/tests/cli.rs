@@ -21,13 +21,13 @@ fn run_ok<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Strin
 #[test]
 fn a_child_run_prints_its_measurement() {
     let stdout = run_ok(["--child", "parked_memory", "gort", "goroutines=2000"]);
-    let bytes: f64 = stdout
-        .trim()
-        .strip_prefix("value ")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("not a value line: {stdout:?}"));
+    let (bytes, cpu) = value_line(&stdout);
     // At least the one stack page each goroutine touches.
     assert!(bytes >= 4096.0, "{bytes} bytes per parked goroutine");
+    // Starting 2,000 goroutines costs some CPU time, wherever it is read.
+    if cfg!(unix) {
+        assert!(cpu.is_some_and(|c| c > 0.0), "{stdout}");
+    }
 
     let out = Command::new(BIN)
         .args(["--child", "parked_memory", "gort", "threads=2"])
@@ -35,6 +35,44 @@ fn a_child_run_prints_its_measurement() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("error bad size"));
+}
+
+/// A child's `value <x> [cpu=<s>]` line: the value and the CPU seconds.
+fn value_line(stdout: &str) -> (f64, Option<f64>) {
+    let words = stdout.trim().strip_prefix("value ");
+    let mut words = words
+        .unwrap_or_else(|| panic!("not a value line: {stdout:?}"))
+        .split_whitespace();
+    let value = words.next().and_then(|v| v.parse().ok());
+    let value = value.unwrap_or_else(|| panic!("no value in {stdout:?}"));
+    let cpu = words.find_map(|w| w.strip_prefix("cpu=")?.parse().ok());
+    (value, cpu)
+}
+
+/// `gort_mimalloc` runs in gort-bench-mimalloc (mimalloc is its global
+/// allocator), never in gort-bench, whose allocator is the system's.
+#[test]
+fn gort_mimalloc_runs_only_in_its_binary() {
+    const MIMALLOC: &str = env!("CARGO_BIN_EXE_gort-bench-mimalloc");
+    let args = [
+        "--child",
+        "chan_pingpong",
+        "gort_mimalloc",
+        "round_trips=1000",
+    ];
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("runs in gort-bench-mimalloc only"),
+        "{stdout}"
+    );
+
+    let out = Command::new(MIMALLOC).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let (seconds, _) = value_line(&stdout);
+    assert!(seconds > 0.0, "{stdout}");
 }
 
 #[test]
@@ -46,7 +84,7 @@ fn a_small_session_writes_every_output() {
         "--only",
         "spawn_join,parked_memory",
         "--contenders",
-        "gort,gort_threads,std",
+        "gort,gort_threads,gort_mimalloc,std",
         "--runs",
         "1",
         "--warmup",
@@ -63,6 +101,8 @@ fn a_small_session_writes_every_output() {
     for (w, c) in [
         ("spawn_join", "gort"),
         ("spawn_join", "gort_threads"),
+        ("spawn_join", "gort_mimalloc"),
+        ("parked_memory", "gort_mimalloc"),
         ("spawn_join", "std"),
         ("parked_memory", "gort"),
     ] {
@@ -80,5 +120,8 @@ fn a_small_session_writes_every_output() {
     }
     let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
     assert!(json.contains("\"unit\": \"B/item\""), "{json}");
+    if cfg!(unix) {
+        assert!(json.contains("\"cpu_stats\": {"), "{json}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,7 +6,8 @@
 //! `gort-bench-gc --child binary_trees gort depth=<n>`: one binary-trees
 //! run (`gort_bench::trees`) with `Gc` nodes and a goroutine per depth;
 //! prints its line (`gort_bench::sample`): seconds, peak resident bytes,
-//! and the p99 of gort's stop-the-world pauses (`gort::gc::stats`).
+//! the p99 of gort's stop-the-world pauses (`gort::gc::stats`), and the
+//! run's CPU time (`gort_bench::cpu`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
@@ -95,8 +96,11 @@ fn main() -> ExitCode {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match words.as_slice() {
         ["--child", "binary_trees", "gort", sizes @ ..] => depth(sizes).and_then(|d| {
-            catch_unwind(AssertUnwindSafe(|| binary_trees(d)))
-                .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))))
+            let (r, cpu) = gort_bench::cpu::measured(|| {
+                catch_unwind(AssertUnwindSafe(|| binary_trees(d)))
+                    .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))))
+            });
+            r.map(|s| Sample { cpu, ..s })
         }),
         _ => Err(format!(
             "usage: gort-bench-gc --child binary_trees gort depth=<n> (got {args:?})"

@@ -5,13 +5,27 @@
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::{Barrier, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use crate::harness::check;
 
 use crate::workload::{Contender, Params, RunResult, Unit, Workload};
 
 /// Turn values: `PING` means the main thread's turn, `PONG` the peer's.
 const PING: u32 = 0;
 const PONG: u32 = 1;
+
+/// A run's check: the peer made all `n` hand-offs back and the last turn
+/// is the main thread's.
+fn finished((elapsed, peer_turns): (Duration, usize), last: u32, n: usize) -> RunResult {
+    check("hand-offs back", peer_turns as u64, n as u64)?;
+    check(
+        "last turn (0: the main thread's)",
+        u64::from(last),
+        u64::from(PING),
+    )?;
+    Ok(elapsed)
+}
 
 /// `gort::futex::Futex`: store the turn, `wake()`, then `wait` while the
 /// word still shows the other side's turn.
@@ -20,7 +34,7 @@ fn gort_futex(p: &Params) -> RunResult {
     let turn = gort::futex::Futex::new(PING);
     let barrier = Barrier::new(2);
     let elapsed = std::thread::scope(|s| {
-        s.spawn(|| {
+        let peer = s.spawn(|| {
             barrier.wait();
             for _ in 0..n {
                 while turn.load(Acquire) != PONG {
@@ -29,6 +43,7 @@ fn gort_futex(p: &Params) -> RunResult {
                 turn.store(PING, Release);
                 turn.wake();
             }
+            n
         });
         barrier.wait();
         let start = Instant::now();
@@ -39,9 +54,9 @@ fn gort_futex(p: &Params) -> RunResult {
                 turn.wait(PONG);
             }
         }
-        start.elapsed()
+        (start.elapsed(), peer.join().expect("peer thread panicked"))
     });
-    Ok(elapsed)
+    finished(elapsed, turn.load(Acquire), n)
 }
 
 /// `gort::task::park`/`Task::unpark` with an `AtomicU32` turn flag: the
@@ -54,7 +69,7 @@ fn gort_park(p: &Params) -> RunResult {
     let barrier = Barrier::new(2);
     let (tx, rx) = mpsc::channel();
     let elapsed = std::thread::scope(|s| {
-        s.spawn(|| {
+        let handle = s.spawn(|| {
             tx.send(gort::task::current()).unwrap();
             barrier.wait();
             for _ in 0..n {
@@ -64,6 +79,7 @@ fn gort_park(p: &Params) -> RunResult {
                 turn.store(PING, Release);
                 main_task.unpark();
             }
+            n
         });
         let peer = rx.recv().unwrap();
         barrier.wait();
@@ -75,9 +91,12 @@ fn gort_park(p: &Params) -> RunResult {
                 gort::task::park();
             }
         }
-        start.elapsed()
+        (
+            start.elapsed(),
+            handle.join().expect("peer thread panicked"),
+        )
     });
-    Ok(elapsed)
+    finished(elapsed, turn.load(Acquire), n)
 }
 
 /// `std::thread::park`/`Thread::unpark` with an `AtomicU32` turn flag.
@@ -87,7 +106,7 @@ fn std_park(p: &Params) -> RunResult {
     let main_thread = std::thread::current();
     let barrier = Barrier::new(2);
     let elapsed = std::thread::scope(|s| {
-        let peer = s.spawn(|| {
+        let handle = s.spawn(|| {
             barrier.wait();
             for _ in 0..n {
                 while turn.load(Acquire) != PONG {
@@ -96,8 +115,9 @@ fn std_park(p: &Params) -> RunResult {
                 turn.store(PING, Release);
                 main_thread.unpark();
             }
+            n
         });
-        let peer = peer.thread().clone();
+        let peer = handle.thread().clone();
         barrier.wait();
         let start = Instant::now();
         for _ in 0..n {
@@ -107,9 +127,12 @@ fn std_park(p: &Params) -> RunResult {
                 std::thread::park();
             }
         }
-        start.elapsed()
+        (
+            start.elapsed(),
+            handle.join().expect("peer thread panicked"),
+        )
     });
-    Ok(elapsed)
+    finished(elapsed, turn.load(Acquire), n)
 }
 
 pub fn workloads() -> Vec<Workload> {

@@ -43,6 +43,7 @@ pub fn registry_without_go() -> Vec<Workload> {
     ];
     let mut all: Vec<Workload> = families.iter().flat_map(|f| f()).collect();
     add_threads_twins(&mut all);
+    add_mimalloc_twins(&mut all);
     // may cannot give back what a failed run took: after 1M coroutines at
     // once fail (no stack mappings left), the process could not even start
     // a thread. Every may run gets a process of its own.
@@ -102,6 +103,64 @@ fn add_threads_twins(all: &mut [Workload]) {
     }
 }
 
+/// The binary of the `gort_mimalloc` contender (`src/bin/`).
+pub const MIMALLOC_BINARY: &str = "gort-bench-mimalloc";
+
+/// The workloads that get a `gort_mimalloc` row: those that allocate as
+/// they go (spawning, goroutines parked in channel operations, a
+/// goroutine per prime, parked goroutines' memory), where a
+/// thread-caching allocator changes gort's numbers. Not binary-trees:
+/// gort's `Gc` needs its own global allocator (`gort-bench-gc`).
+const MIMALLOC_TWINS: &[&str] = &[
+    "waitgroup_fanout",
+    "spawn_join",
+    "spawn_join_batched",
+    "spawn_waitgroup",
+    "chan_spsc_bounded0",
+    "chan_pingpong",
+    "sieve",
+    "parked_memory",
+    "parked_memory_many",
+];
+
+/// Adds `gort_mimalloc` beside the `gort` contender of the workloads in
+/// `MIMALLOC_TWINS`: the same code in a child process of
+/// `gort-bench-mimalloc`, whose global allocator is mimalloc (gort-bench
+/// runs on the system's, as users' programs do).
+fn add_mimalloc_twins(all: &mut [Workload]) {
+    for w in all.iter_mut().filter(|w| MIMALLOC_TWINS.contains(&w.name)) {
+        let Some(at) = w.contenders.iter().position(|c| c.name == "gort") else {
+            continue;
+        };
+        let gort = &w.contenders[at];
+        // A fresh process, warmed as gort's row is warm in gort-bench (its
+        // workers started, its stack pool filled); not where the row
+        // measures memory, which a warm-up would skew.
+        let env = match gort.own_process {
+            Some(env) => env,
+            None => crate::child::WARM,
+        };
+        let twin = Contender {
+            name: "gort_mimalloc",
+            label: "the gort row's code on mimalloc (gort-bench-mimalloc)",
+            side: Side::Gort,
+            run: gort.run.clone(),
+            unsupported: None,
+            own_process: Some(env),
+            binary: Some(MIMALLOC_BINARY),
+            child_only: true,
+        };
+        let after = at
+            + 1
+            + usize::from(
+                w.contenders
+                    .get(at + 1)
+                    .is_some_and(|c| c.name == "gort_threads"),
+            );
+        w.contenders.insert(after, twin);
+    }
+}
+
 /// `p` with every size at most 400 (messages, round trips, spawns...;
 /// a capacity N follows its message count) and tree depths at 6 (the work
 /// doubles per level): each workload's check still runs, in moments.
@@ -113,6 +172,25 @@ pub fn tiny(p: &crate::workload::Params) -> crate::workload::Params {
 
 #[cfg(test)]
 mod tests {
+    /// Every workload named for a `gort_mimalloc` row has one, run by
+    /// `gort-bench-mimalloc` in a child process, right after gort's rows.
+    #[test]
+    fn mimalloc_twins_exist() {
+        let all = super::registry_without_go();
+        for name in super::MIMALLOC_TWINS {
+            let w = all.iter().find(|w| w.name == *name);
+            let w = w.unwrap_or_else(|| panic!("{name}: no such workload"));
+            let c = w.contenders.iter().find(|c| c.name == "gort_mimalloc");
+            let c = c.unwrap_or_else(|| panic!("{name}: no gort_mimalloc"));
+            assert_eq!(c.binary, Some(super::MIMALLOC_BINARY));
+            assert!(c.own_process.is_some() && c.child_only);
+            // Timed rows warm the fresh process up; memory rows must not.
+            let warm = c.own_process == Some(crate::child::WARM);
+            assert_eq!(warm, w.unit == crate::workload::Unit::Seconds, "{name}");
+            assert_eq!(w.baseline(), Some("gort"));
+        }
+    }
+
     /// Every workload passes its own check at a tiny size, for every
     /// contender that runs (catches a wrong checksum or a deadlocking
     /// shape before a long benchmark does). The Go contender counts when a

@@ -120,6 +120,7 @@ fn sampled(run: impl FnOnce() -> Result<(Duration, u64), String>) -> SampleResul
     Ok(Sample {
         value: elapsed.as_secs_f64(),
         also: vec![(THREADS, threads? as f64)],
+        cpu: None,
     })
 }
 
@@ -259,14 +260,17 @@ fn tokio_run(p: &Params) -> Result<(Duration, u64), String> {
                 .map_err(|e| format!("connect: {e}"))?;
             streams.push(s);
         }
-        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(conns + 1));
+        // The clock starts before the gate opens (see `harness`).
+        let (gate, open) = tokio::sync::watch::channel(false);
         let clients: Vec<_> = streams
             .into_iter()
             .enumerate()
             .map(|(id, mut s)| {
-                let gate = gate.clone();
+                let mut open = open.clone();
                 tokio::spawn(async move {
-                    gate.wait().await;
+                    open.wait_for(|&go| go)
+                        .await
+                        .map_err(|e| format!("gate: {e}"))?;
                     let mut echo = [0u8; MESSAGE];
                     for i in 0..messages {
                         let out = message(id, i);
@@ -282,8 +286,8 @@ fn tokio_run(p: &Params) -> Result<(Duration, u64), String> {
                 })
             })
             .collect();
-        gate.wait().await;
         let start = Instant::now();
+        gate.send_replace(true);
         let mut checked = 0;
         for c in clients {
             checked += c.await.map_err(|e| format!("a client panicked: {e}"))??;

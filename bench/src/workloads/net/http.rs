@@ -19,7 +19,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 
 use crate::harness::{Party, check};
-use crate::workload::{Contender, Params, RunResult, Unit, Workload};
+use crate::workload::{Contender, Params, RunResult, Sample, SampleResult, Side, Unit, Workload};
 
 /// The body of every `GET /` answer.
 pub const HELLO: &[u8] = b"Hello, World!\n";
@@ -217,8 +217,9 @@ fn tokio_hyper(p: &Params) -> RunResult {
 }
 
 /// Go's `net/http` hello server (`bench/go`), in a process of its own that
-/// ends when its stdin closes.
-fn go_net_http(p: &Params) -> RunResult {
+/// ends when its stdin closes, printing its CPU seconds (`cpu=`): the
+/// run's CPU time is the load generator's here plus the server's.
+fn go_net_http(p: &Params) -> SampleResult {
     let bin = crate::go::binary()?;
     let mut server = Command::new(bin)
         .arg("http_hello_server")
@@ -228,25 +229,32 @@ fn go_net_http(p: &Params) -> RunResult {
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     let mut line = String::new();
-    let read = {
-        let out = server.stdout.take().expect("piped");
-        io::BufRead::read_line(&mut io::BufReader::new(out), &mut line)
-    };
+    let mut out = io::BufReader::new(server.stdout.take().expect("piped"));
+    let read = io::BufRead::read_line(&mut out, &mut line);
     let addr = read
         .ok()
         .and_then(|_| line.trim().parse::<SocketAddr>().ok())
         .ok_or_else(|| format!("the Go server's first line is not an address: {line:?}"));
     let elapsed = addr.and_then(|addr| drive(addr, p));
-    drop(server.stdin.take()); // it exits
+    drop(server.stdin.take()); // it prints its CPU time and exits
+    let mut rest = String::new();
+    let _ = io::Read::read_to_string(&mut out, &mut rest);
     let _ = server.wait();
-    elapsed
+    let cpu = rest
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu=")?.trim().parse().ok());
+    Ok(Sample {
+        cpu,
+        ..Sample::of(elapsed?.as_secs_f64())
+    })
 }
 
 pub fn workload() -> Workload {
     let go = if crate::go::version().is_some() {
-        Contender::peer(
+        Contender::sampling(
             "go",
             "Go net/http hello server (bench/go), its own process",
+            Side::Peer,
             go_net_http,
         )
     } else {
