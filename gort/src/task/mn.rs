@@ -317,6 +317,33 @@ pub(crate) fn yield_now(task: &Task) {
 /// before it takes it, in nanoseconds.
 const RUNNEXT_AGE: u64 = 3_000;
 
+/// How long a thief sleeps before it looks at a `runnext` slot again (at
+/// least: the OS's timer slack, 50 us on Linux, comes on top, as it does
+/// to Go's thief, whose `usleep(3)` this is).
+const RUNNEXT_NAP: u64 = 3_000;
+
+/// A nap that overran by this much counts as coarse (an OS whose sleeps
+/// round up to milliseconds); `COARSE_NAPS` of them in a row and thieves
+/// stop napping for good, watching the slot on the CPU instead.
+const COARSE_NAP: u64 = 1_000_000;
+const COARSE_NAPS: u32 = 4;
+
+/// Sleeps for at least `ns`, off the CPU, unless this OS's sleeps proved
+/// coarse (then returns at once: false).
+fn nap(ns: u64) -> bool {
+    static COARSE_IN_A_ROW: AtomicU32 = AtomicU32::new(0);
+    let in_a_row = COARSE_IN_A_ROW.load(Relaxed);
+    if in_a_row >= COARSE_NAPS {
+        return false;
+    }
+    let start = crate::platform::now_nanos();
+    std::thread::sleep(core::time::Duration::from_nanos(ns));
+    let overran = crate::platform::now_nanos().saturating_sub(start) > ns + COARSE_NAP;
+    // Racy read-modify-write: a lost update only delays the verdict.
+    COARSE_IN_A_ROW.store(if overran { in_a_row + 1 } else { 0 }, Relaxed);
+    true
+}
+
 /// A worker's "run next" slot: one goroutine, as a raw `TaskRef`
 /// (`Arc::into_raw`), or null. Whoever swaps a pointer out owns that
 /// reference. Padded to its own cache lines: the owner writes it on every
@@ -342,11 +369,20 @@ impl RunNext {
 
     /// Empties the slot if it holds the same goroutine for `RUNNEXT_AGE`
     /// (a thief): a busy owner gets the time to run it itself, as a
-    /// ping-pong partner would be, and only a stuck one is taken.
+    /// ping-pong partner would be, and only a stuck one is taken. The thief
+    /// naps first, off the CPU and still counted as spinning: a pair
+    /// taking turns through the slot (the common case) then costs it a
+    /// system call, not a spin, and wakes nobody meanwhile (`wake_one`).
     fn steal(&self) -> Option<TaskRef> {
-        let seen = self.0.load(Acquire);
+        let mut seen = self.0.load(Acquire);
         if seen.is_null() {
             return None;
+        }
+        if nap(RUNNEXT_NAP) {
+            seen = self.0.load(Acquire);
+            if seen.is_null() {
+                return None;
+            }
         }
         let until = crate::platform::now_nanos() + RUNNEXT_AGE;
         while crate::platform::now_nanos() < until {
