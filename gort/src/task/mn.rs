@@ -333,15 +333,6 @@ const RUNNEXT_AGE: u64 = 3_000;
 const NAP_MIN: u64 = 3_000;
 const NAP_MAX: u64 = 200_000;
 
-/// A nap that overran by this much counts as coarse (an OS whose sleeps
-/// round up to milliseconds); `COARSE_NAPS` of them in a row and spinning
-/// threads stop napping for good, watching the slot on the CPU instead.
-const COARSE_NAP: u64 = 1_000_000;
-const COARSE_NAPS: u32 = 4;
-
-/// Consecutive coarse naps (see `COARSE_NAP`).
-static COARSE_IN_A_ROW: AtomicU32 = AtomicU32::new(0);
-
 /// A worker's "run next" slot: one goroutine, as a raw `TaskRef`
 /// (`Arc::into_raw`), or null. Whoever swaps a pointer out owns that
 /// reference. Padded to its own cache lines: the owner writes it on every
@@ -828,13 +819,10 @@ impl Scheduler {
     /// A spinning thread holding processor `index` sleeps for at least
     /// `ns` (counted as spinning throughout: readies into `runnext` slots
     /// wake nobody meanwhile), unless work is queued for any taker
-    /// (`end_naps`), a timer falls due, or the scheduler shuts down. False
-    /// if it did not nap (this OS's sleeps proved coarse).
-    fn nap(&self, index: usize, ns: u64) -> bool {
-        let in_a_row = COARSE_IN_A_ROW.load(Relaxed);
-        if in_a_row >= COARSE_NAPS {
-            return false;
-        }
+    /// (`end_naps`), a timer falls due, or the scheduler shuts down. (An
+    /// OS whose sleeps round up to milliseconds makes the nap that long:
+    /// it delays only the taking of a stuck owner's `runnext`.)
+    fn nap(&self, index: usize, ns: u64) {
         let word = &self.procs[index].nap_word;
         word.store(1, SeqCst);
         self.nnapping.fetch_add(1, SeqCst);
@@ -842,14 +830,13 @@ impl Scheduler {
         // we published ourselves and then look at the queues: one of us
         // sees the other.
         fence(SeqCst);
-        let start = crate::platform::now_nanos();
-        let until = start.saturating_add(ns).min(self.next_deadline());
-        let mut overran = false;
+        let until = crate::platform::now_nanos()
+            .saturating_add(ns)
+            .min(self.next_deadline());
         if !self.has_queued_work() && !self.shutdown.load(Acquire) {
             loop {
                 let now = crate::platform::now_nanos();
                 if word.load(Acquire) == 0 || now >= until {
-                    overran = now > until.saturating_add(COARSE_NAP);
                     break;
                 }
                 crate::platform::futex_wait(
@@ -861,9 +848,6 @@ impl Scheduler {
         }
         word.store(0, Relaxed);
         self.nnapping.fetch_sub(1, Relaxed);
-        // Racy read-modify-write: a lost update only delays the verdict.
-        COARSE_IN_A_ROW.store(if overran { in_a_row + 1 } else { 0 }, Relaxed);
-        true
     }
 
     /// A worker thread's life: run processor `p`'s goroutines; if the
@@ -1031,9 +1015,8 @@ impl Scheduler {
         }
         let misses = ctx.misses.get();
         let ns = (NAP_MIN << misses.min(16)).min(NAP_MAX);
-        if self.nap(me, ns)
-            && let Some(g) = self.steal(me, local)
-        {
+        self.nap(me, ns);
+        if let Some(g) = self.steal(me, local) {
             return Some(g);
         }
         let g = others().find_map(RunNext::steal);
