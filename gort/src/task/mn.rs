@@ -30,9 +30,9 @@
 //!   another before running it, so queued work never waits while the
 //!   others sleep, and a burst of readies wakes threads one at a time;
 //! - a spinning thread whose last look finds only other processors'
-//!   `runnext` slots busy naps before it looks at them (off the CPU, still
-//!   spinning; longer each time it finds their owners cycling them, as a
-//!   ping-pong pair does). A ready into an empty `runnext` leaves the nap
+//!   `runnext` slots busy, and whose previous look found their owners
+//!   cycling them (as a ping-pong pair does), naps before it looks again
+//!   (off the CPU, still spinning; longer each time). A ready into an empty `runnext` leaves the nap
 //!   alone (its owner runs it next); any other queued work ends every nap
 //!   (`end_naps`: the queuer fences, then reads `nnapping`; the napper
 //!   publishes itself, fences, then looks at the queues), so work for any
@@ -326,10 +326,11 @@ pub(crate) fn yield_now(task: &Task) {
 const RUNNEXT_AGE: u64 = 3_000;
 
 /// How long a spinning thread naps before it looks at a busy `runnext`
-/// slot again: at least this (the OS's timer slack, 50 us on Linux, comes
-/// on top, as it does to Go's thief, whose `usleep(3)` this is), doubling
-/// with each look in a row that found the slot's owner cycling it (a
-/// ping-pong pair: stealing would only split it), up to `NAP_MAX`.
+/// slot again, once a look found the slot's owner cycling it (a ping-pong
+/// pair: stealing would only split it): at least this (the OS's timer
+/// slack, 50 us on Linux, comes on top, as it does to Go's thief, whose
+/// `usleep(3)` this is), doubling with each such look in a row, up to
+/// `NAP_MAX`.
 const NAP_MIN: u64 = 3_000;
 const NAP_MAX: u64 = 200_000;
 
@@ -1004,8 +1005,9 @@ impl Scheduler {
     }
 
     /// A spinning thread's last look before it sleeps, if another
-    /// processor's `runnext` slot is busy: a nap (see `NAP_MIN`), the
-    /// queues again, then the slots (`RunNext::steal`: only a stuck
+    /// processor's `runnext` slot is busy: a nap (see `NAP_MIN`; not on
+    /// the first look since we last found work), the queues again, then
+    /// the slots (`RunNext::steal`: only a stuck
     /// owner's goroutine is taken).
     fn steal_runnext(&self, ctx: &WorkerCtx, local: &Deque<TaskRef>) -> Option<TaskRef> {
         let (me, n) = (ctx.proc.get(), self.procs.len());
@@ -1013,11 +1015,15 @@ impl Scheduler {
         if others().all(RunNext::is_empty) {
             return None;
         }
+        // The first look after finding work does not nap: work may be
+        // arriving fast (a burst of spawns pushes the slot's previous
+        // goroutines to the deque), and a nap would cost the queuer a wake.
         let misses = ctx.misses.get();
-        let ns = (NAP_MIN << misses.min(16)).min(NAP_MAX);
-        self.nap(me, ns);
-        if let Some(g) = self.steal(me, local) {
-            return Some(g);
+        if misses > 0 {
+            self.nap(me, (NAP_MIN << (misses - 1).min(16)).min(NAP_MAX));
+            if let Some(g) = self.steal(me, local) {
+                return Some(g);
+            }
         }
         let g = others().find_map(RunNext::steal);
         if g.is_none() {
