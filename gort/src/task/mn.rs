@@ -330,9 +330,10 @@ const RUNNEXT_AGE: u64 = 3_000;
 /// pair: stealing would only split it): at least this (the OS's timer
 /// slack, 50 us on Linux, comes on top, as it does to Go's thief, whose
 /// `usleep(3)` this is), doubling with each such look in a row, up to
-/// `NAP_MAX`.
+/// `NAP_MAX`: the longest a stuck owner's `runnext` then waits for a
+/// thief (queued work ends a nap at once).
 const NAP_MIN: u64 = 3_000;
-const NAP_MAX: u64 = 200_000;
+const NAP_MAX: u64 = 1_000_000;
 
 /// A worker's "run next" slot: one goroutine, as a raw `TaskRef`
 /// (`Arc::into_raw`), or null. Whoever swaps a pointer out owns that
@@ -686,6 +687,7 @@ impl Scheduler {
         for t in std::mem::take(&mut *self.idle_threads.lock()) {
             t.give(NO_PROC);
         }
+        self.end_naps();
         self.wake_sysmon();
     }
 
