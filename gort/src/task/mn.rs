@@ -32,11 +32,12 @@
 //! - a spinning thread whose last look finds only other processors'
 //!   `runnext` slots busy, and whose previous look found their owners
 //!   cycling them (as a ping-pong pair does), naps before it looks again
-//!   (off the CPU, still spinning; longer each time). A ready into an empty `runnext` leaves the nap
-//!   alone (its owner runs it next); any other queued work ends every nap
-//!   (`end_naps`: the queuer fences, then reads `nnapping`; the napper
-//!   publishes itself, fences, then looks at the queues), so work for any
-//!   taker never waits out a nap;
+//!   (off the CPU, still spinning; longer each time, up to `NAP_MAX`). A
+//!   ready into an empty `runnext` leaves the nap alone (its owner runs it
+//!   next); any other queued work ends every nap (`end_naps`: the queuer
+//!   fences, then reads `nnapping`; the napper publishes itself, fences,
+//!   then looks at the queues), so work for any taker never waits out a
+//!   nap;
 //! - the monitor sleeps for good only when every processor is idle (so the
 //!   deadlock monitor can see a quiet process); the first processor to
 //!   leave the idle list wakes it (`wake_sysmon`: a SeqCst pair, as above);
@@ -1009,8 +1010,8 @@ impl Scheduler {
     /// A spinning thread's last look before it sleeps, if another
     /// processor's `runnext` slot is busy: a nap (see `NAP_MIN`; not on
     /// the first look since we last found work), the queues again, then
-    /// the slots (`RunNext::steal`: only a stuck
-    /// owner's goroutine is taken).
+    /// the slots (`RunNext::steal`: only a stuck owner's goroutine is
+    /// taken).
     fn steal_runnext(&self, ctx: &WorkerCtx, local: &Deque<TaskRef>) -> Option<TaskRef> {
         let (me, n) = (ctx.proc.get(), self.procs.len());
         let others = || (1..n).map(|k| &self.procs[(me + k) % n].runnext);
