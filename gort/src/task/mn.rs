@@ -29,6 +29,15 @@
 //!   for work), which will find it. A spinning thread that finds work wakes
 //!   another before running it, so queued work never waits while the
 //!   others sleep, and a burst of readies wakes threads one at a time;
+//! - a spinning thread whose last look finds only other processors'
+//!   `runnext` slots busy, and whose previous look found their owners
+//!   cycling them (as a ping-pong pair does), naps before it looks again
+//!   (off the CPU, still spinning; longer each time, up to `NAP_MAX`). A
+//!   ready into an empty `runnext` leaves the nap alone (its owner runs it
+//!   next); any other queued work ends every nap (`end_naps`: the queuer
+//!   fences, then reads `nnapping`; the napper publishes itself, fences,
+//!   then looks at the queues), so work for any taker never waits out a
+//!   nap;
 //! - the monitor sleeps for good only when every processor is idle (so the
 //!   deadlock monitor can see a quiet process); the first processor to
 //!   leave the idle list wakes it (`wake_sysmon`: a SeqCst pair, as above);
@@ -36,8 +45,8 @@
 //!   `runnext` slot (the one it held before moves to the deque) and runs
 //!   next there, so a ping-pong pair shares one core and its cache. Other
 //!   processors take a `runnext` only on their last look before sleeping,
-//!   and only if it held the same goroutine for `RUNNEXT_AGE` (its owner
-//!   is stuck, not about to run it);
+//!   after a nap, and only if it held the same goroutine for `RUNNEXT_AGE`
+//!   (its owner is stuck, not about to run it);
 //! - a deque is LIFO for its owner; thieves take the oldest;
 //! - a goroutine about to park (or retrying a channel) spins a little
 //!   first only when that can help: another processor exists and its own
@@ -317,6 +326,16 @@ pub(crate) fn yield_now(task: &Task) {
 /// before it takes it, in nanoseconds.
 const RUNNEXT_AGE: u64 = 3_000;
 
+/// How long a spinning thread naps before it looks at a busy `runnext`
+/// slot again, once a look found the slot's owner cycling it (a ping-pong
+/// pair: stealing would only split it): at least this (the OS's timer
+/// slack, 50 us on Linux, comes on top, as it does to Go's thief, whose
+/// `usleep(3)` this is), doubling with each such look in a row, up to
+/// `NAP_MAX`: the longest a stuck owner's `runnext` then waits for a
+/// thief (queued work ends a nap at once).
+const NAP_MIN: u64 = 3_000;
+const NAP_MAX: u64 = 1_000_000;
+
 /// A worker's "run next" slot: one goroutine, as a raw `TaskRef`
 /// (`Arc::into_raw`), or null. Whoever swaps a pointer out owns that
 /// reference. Padded to its own cache lines: the owner writes it on every
@@ -383,6 +402,9 @@ struct WorkerCtx {
     /// word holds meanwhile (`tick << 2 | RUNNING`); 0 on the scheduler's
     /// side (`run` switches between the two).
     running: Cell<u64>,
+    /// Looks in a row at busy `runnext` slots that found nothing to take
+    /// (their owners cycling them): the next nap is that much longer.
+    misses: Cell<u32>,
 }
 
 /// `WorkerCtx::proc` of a thread without a processor.
@@ -456,6 +478,10 @@ struct Processor {
     /// The futex word the thread holding this processor sleeps on while
     /// idle: 1 once told to wake.
     wake_word: AtomicU32,
+    /// 1 while the thread holding this processor naps as a spinning
+    /// thread (`nap`); whoever queues work for others ends the nap by
+    /// swapping it to 0 (`end_naps`).
+    nap_word: AtomicU32,
     /// The thread holding the processor (`platform::this_thread_token`),
     /// for the monitor.
     thread: AtomicU64,
@@ -521,6 +547,8 @@ pub(crate) struct Scheduler {
     nidle: AtomicUsize,
     /// Threads looking for work (woken, or about to sleep).
     nspinning: AtomicUsize,
+    /// Spinning threads napping (`nap`).
+    nnapping: AtomicUsize,
     /// Threads without a processor, asleep in the pool.
     idle_threads: ShortLock<Vec<Arc<IdleThread>>>,
     /// This scheduler's threads: workers with or without a processor,
@@ -559,6 +587,7 @@ impl Scheduler {
                         runnext: RunNext(AtomicPtr::new(core::ptr::null_mut())),
                         status: OwnLine(ProcStatus::default()),
                         wake_word: AtomicU32::new(0),
+                        nap_word: AtomicU32::new(0),
                         thread: AtomicU64::new(0),
                         in_syscall: AtomicU64::new(0),
                     }
@@ -567,6 +596,7 @@ impl Scheduler {
             idle: ShortLock::new(LockRank::SchedIdle, Vec::new()),
             nidle: AtomicUsize::new(0),
             nspinning: AtomicUsize::new(0),
+            nnapping: AtomicUsize::new(0),
             idle_threads: ShortLock::new(LockRank::SchedIdleThreads, Vec::new()),
             nthreads: AtomicUsize::new(0),
             handoffs: AtomicU64::new(0),
@@ -658,6 +688,7 @@ impl Scheduler {
         for t in std::mem::take(&mut *self.idle_threads.lock()) {
             t.give(NO_PROC);
         }
+        self.end_naps();
         self.wake_sysmon();
     }
 
@@ -706,17 +737,26 @@ impl Scheduler {
     /// are one of its threads holding one, else on the global queue; then
     /// makes sure a worker will look for it.
     fn ready(&self, g: TaskRef) {
-        match self.this_worker() {
+        // Only the `runnext` slot taken: our thread runs `g` when the
+        // running goroutine switches out, so a napping spinner need not
+        // hurry (it takes `g` if the owner turns out stuck).
+        let only_runnext = match self.this_worker() {
             Some(ctx) => self.ready_here(ctx, g),
-            None => self.injector.push(g),
-        }
-        self.wake_one();
+            None => {
+                self.injector.push(g);
+                false
+            }
+        };
+        self.wake(!only_runnext);
     }
 
-    /// `ready` on a thread holding processor `ctx.proc`.
-    fn ready_here(&self, ctx: &WorkerCtx, g: TaskRef) {
+    /// `ready` on a thread holding processor `ctx.proc`; true if `g` went
+    /// to an empty `runnext` slot (nothing else was queued).
+    fn ready_here(&self, ctx: &WorkerCtx, g: TaskRef) -> bool {
         let p = &self.procs[ctx.proc.get()];
-        let Some(old) = p.runnext.put(g) else { return };
+        let Some(old) = p.runnext.put(g) else {
+            return true;
+        };
         let running = ctx.running.get();
         if running == 0 {
             // SAFETY: the scheduler's side of the processor we hold.
@@ -733,6 +773,7 @@ impl Scheduler {
                 self.injector.push(old);
             }
         }
+        false
     }
 
     /// This thread's worker context, if it is one of ours holding a
@@ -745,16 +786,72 @@ impl Scheduler {
     }
 
     /// Wakes one sleeping worker (as a spinner) after work was queued,
-    /// unless some worker is spinning already or none sleeps.
+    /// unless some worker is spinning already (it ends its nap, if it
+    /// naps) or none sleeps.
     fn wake_one(&self) {
+        self.wake(true);
+    }
+
+    /// `wake_one`; a spinner's nap goes on unless `end_naps` (the work
+    /// is in a `runnext` slot, whose owner runs it soon).
+    fn wake(&self, end_naps: bool) {
         fence(SeqCst);
-        if self.nspinning.load(Relaxed) != 0 || self.nidle.load(Relaxed) == 0 {
+        if self.nspinning.load(Relaxed) != 0 {
+            if end_naps && self.nnapping.load(Relaxed) != 0 {
+                self.end_naps();
+            }
+            return;
+        }
+        if self.nidle.load(Relaxed) == 0 {
             return;
         }
         let index = self.idle.lock().pop();
         if let Some(i) = index {
             self.wake_proc(i);
         }
+    }
+
+    /// Ends every spinning thread's nap (work was queued for any taker).
+    fn end_naps(&self) {
+        for p in self.procs.iter() {
+            if p.nap_word.load(Relaxed) == 1 && p.nap_word.swap(0, SeqCst) == 1 {
+                crate::platform::futex_wake(&p.nap_word);
+            }
+        }
+    }
+
+    /// A spinning thread holding processor `index` sleeps for at least
+    /// `ns` (counted as spinning throughout: readies into `runnext` slots
+    /// wake nobody meanwhile), unless work is queued for any taker
+    /// (`end_naps`), a timer falls due, or the scheduler shuts down. (An
+    /// OS whose sleeps round up to milliseconds makes the nap that long:
+    /// it delays only the taking of a stuck owner's `runnext`.)
+    fn nap(&self, index: usize, ns: u64) {
+        let word = &self.procs[index].nap_word;
+        word.store(1, SeqCst);
+        self.nnapping.fetch_add(1, SeqCst);
+        // Whoever queues work fences and then reads `nnapping` (`wake`);
+        // we published ourselves and then look at the queues: one of us
+        // sees the other.
+        fence(SeqCst);
+        let until = crate::platform::now_nanos()
+            .saturating_add(ns)
+            .min(self.next_deadline());
+        if !self.has_queued_work() && !self.shutdown.load(Acquire) {
+            loop {
+                let now = crate::platform::now_nanos();
+                if word.load(Acquire) == 0 || now >= until {
+                    break;
+                }
+                crate::platform::futex_wait(
+                    word,
+                    1,
+                    Some(core::time::Duration::from_nanos(until - now)),
+                );
+            }
+        }
+        word.store(0, Relaxed);
+        self.nnapping.fetch_sub(1, Relaxed);
     }
 
     /// A worker thread's life: run processor `p`'s goroutines; if the
@@ -765,6 +862,7 @@ impl Scheduler {
             sched: self,
             proc: Cell::new(p),
             running: Cell::new(0),
+            misses: Cell::new(0),
         };
         WORKER.with(|w| w.set(&ctx));
         #[cfg(gort_gc)]
@@ -854,20 +952,25 @@ impl Scheduler {
                 *spinning = true;
                 self.nspinning.fetch_add(1, Relaxed);
             }
-            (0..SPIN_ROUNDS).find_map(|round| {
-                let g = self.steal(ctx.proc.get(), local, round == SPIN_ROUNDS - 1);
-                if g.is_none() {
-                    if round < 4 {
-                        for _ in 0..(16 << round) {
-                            core::hint::spin_loop();
+            (0..SPIN_ROUNDS)
+                .find_map(|round| {
+                    let g = self.steal(ctx.proc.get(), local);
+                    if g.is_none() && round < SPIN_ROUNDS - 1 {
+                        if round < 4 {
+                            for _ in 0..(16 << round) {
+                                core::hint::spin_loop();
+                            }
+                        } else {
+                            std::thread::yield_now();
                         }
-                    } else {
-                        std::thread::yield_now();
                     }
-                }
-                g
-            })
+                    g
+                })
+                .or_else(|| self.steal_runnext(ctx, local))
         });
+        if found.is_some() {
+            ctx.misses.set(0);
+        }
         if found.is_some() && *spinning {
             // Stop spinning; if we were the last spinner, have another
             // worker look for whatever else is queued.
@@ -880,9 +983,8 @@ impl Scheduler {
     }
 
     /// Steals (into `local`, processor `me`'s deque) from the global
-    /// queue, else another processor's deque, else (if `runnext`) another
-    /// processor's `runnext` slot.
-    fn steal(&self, me: usize, local: &Deque<TaskRef>, runnext: bool) -> Option<TaskRef> {
+    /// queue, else another processor's deque.
+    fn steal(&self, me: usize, local: &Deque<TaskRef>) -> Option<TaskRef> {
         let n = self.procs.len();
         loop {
             let mut retry = false;
@@ -902,9 +1004,41 @@ impl Scheduler {
                 break;
             }
         }
-        (1..n)
-            .filter(|_| runnext)
-            .find_map(|k| self.procs[(me + k) % n].runnext.steal())
+        None
+    }
+
+    /// A spinning thread's last look before it sleeps, if another
+    /// processor's `runnext` slot is busy: a nap (see `NAP_MIN`; not on
+    /// the first look since we last found work), the queues again, then
+    /// the slots (`RunNext::steal`: only a stuck owner's goroutine is
+    /// taken).
+    fn steal_runnext(&self, ctx: &WorkerCtx, local: &Deque<TaskRef>) -> Option<TaskRef> {
+        let (me, n) = (ctx.proc.get(), self.procs.len());
+        let others = || (1..n).map(|k| &self.procs[(me + k) % n].runnext);
+        if others().all(RunNext::is_empty) {
+            return None;
+        }
+        // The first look after finding work does not nap: work may be
+        // arriving fast (a burst of spawns pushes the slot's previous
+        // goroutines to the deque), and a nap would cost the queuer a wake.
+        let misses = ctx.misses.get();
+        if misses > 0 {
+            self.nap(me, (NAP_MIN << (misses - 1).min(16)).min(NAP_MAX));
+            if let Some(g) = self.steal(me, local) {
+                return Some(g);
+            }
+        }
+        let g = others().find_map(RunNext::steal);
+        if g.is_none() {
+            ctx.misses.set(misses.saturating_add(1));
+        }
+        g
+    }
+
+    /// Whether the global queue or a processor's deque holds work (not
+    /// counting `runnext` slots, whose owners run them).
+    fn has_queued_work(&self) -> bool {
+        !self.injector.is_empty() || self.procs.iter().any(|p| !p.stealer.is_empty())
     }
 
     fn has_work(&self) -> bool {
