@@ -42,8 +42,22 @@
 //! - a goroutine about to park (or retrying a channel) spins a little
 //!   first only when that can help: another processor exists and its own
 //!   has nothing else queued (it delays nobody local);
-//! - the stack of a finished goroutine goes back to the pool (`stacks`); a
-//!   goroutine's stack is never reused while it can still run;
+//! - a goroutine takes its stack from the pool (`stacks`) when it is
+//!   spawned, and its `Record` (its `Task` and the payload its spawner
+//!   shares with it, a join packet) lives at the top of that stack, out of
+//!   the coroutine's reach (`reserve_top`), when it fits `RECORD_BUDGET`
+//!   (else in one box); its closure lives on the stack too (corosensei's
+//!   first frame), boxed only over `JOB_BUDGET`. So spawning allocates
+//!   nothing from the global allocator;
+//! - the task counts its `TaskRef`s; a reference is held wherever the
+//!   goroutine can still run (a queue, the parked slot, the worker
+//!   running it), so the last one goes only after it finished. Its drop
+//!   calls the record's `release`, which drops the record and only then
+//!   gives the stack back to the pool (kept in the slot's `home` since
+//!   the goroutine finished), then drops the runtime the task held. So a
+//!   stack is never reused while its goroutine can run, nor while any
+//!   reference to its task (a waker, a waiter record, a `JoinHandle`)
+//!   or its payload remains;
 //! - timers: goroutines' sleeps and timeouts live in the scheduler's own
 //!   heap. Threads run due timers (and the stack scavenger, see `stacks`)
 //!   at every turn of their loop; an idle processor's thread with none due
@@ -64,6 +78,7 @@
 //!   a worker anyway ends the process (`task::run_owned_thread`).
 
 use std::cell::{Cell, UnsafeCell};
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 use std::sync::{Arc, OnceLock};
@@ -89,33 +104,98 @@ pub(crate) enum Request {
 
 type GoYielder = Yielder<(), Request>;
 
-type Job = Box<dyn FnOnce() + Send>;
 type GoCoroutine = Coroutine<(), Request, (), GoStack>;
 
-/// A goroutine's code: it gets its stack when it first runs, not when it
-/// is spawned, so a burst of spawns queues closures, not stacks.
-enum Body {
-    New(Job),
-    Started {
-        co: GoCoroutine,
-        /// The addresses whose fault means this stack overflowed: its
-        /// guard page and `GUARD_REACH` below it.
-        guard: (usize, usize),
-        /// The stack's usable part, `[lo, hi)`.
-        #[cfg_attr(not(gort_gc), allow(dead_code))]
-        usable: (usize, usize),
-    },
+/// The largest goroutine record (`Record`: the task and its payload, a
+/// join packet) kept at the top of its stack; a larger one is boxed.
+const RECORD_BUDGET: usize = 1024;
+
+/// The largest closure kept on the goroutine's stack as it is (where
+/// corosensei puts it); a larger one is boxed.
+const JOB_BUDGET: usize = 512;
+
+/// A goroutine's task and the payload its spawner shares with it (a join
+/// packet), at the top of its stack when that fits: see the module
+/// invariants.
+#[repr(C)]
+struct Record<P> {
+    /// First: a `*Task` is a `*Record`.
+    task: Task,
+    payload: P,
+}
+
+impl<P> Record<P> {
+    /// Bytes kept at the top of the stack for the record, or `None` if it
+    /// is boxed instead.
+    const fn reserve() -> Option<usize> {
+        let size = core::mem::size_of::<Record<P>>().next_multiple_of(16);
+        if size <= RECORD_BUDGET && core::mem::align_of::<Record<P>>() <= 16 {
+            Some(size)
+        } else {
+            None
+        }
+    }
+
+    /// The task's `Release`: drops the record (on the stack or boxed), then
+    /// gives the finished goroutine's stack back to the pool, then drops
+    /// the runtime, which may own the scheduler and its pool.
+    ///
+    /// # Safety
+    /// As `task::Release`; `task` is the task of a `Record<P>` made by
+    /// `Scheduler::spawn`.
+    unsafe fn release(task: NonNull<Task>) {
+        let rec = task.cast::<Record<P>>().as_ptr();
+        // SAFETY: the last reference is gone, so the record is ours alone;
+        // its goroutine finished (a reference is held while it can run),
+        // which left its stack in `home`.
+        let (stack, sched, runtime) = unsafe {
+            let t = &mut (*rec).task;
+            let stack = t.goroutine.home.get_mut().take();
+            (stack, t.goroutine.sched.load(Relaxed), t.take_runtime())
+        };
+        let mut stack = stack.expect("a released goroutine has finished");
+        match Record::<P>::reserve() {
+            // SAFETY: the record sits at the top of `stack`, which is
+            // still ours; nothing reads it after.
+            Some(_) => unsafe { core::ptr::drop_in_place(rec) },
+            // SAFETY: boxed by `spawn` (`reserve` is `None`).
+            None => drop(unsafe { Box::from_raw(rec) }),
+        }
+        #[cfg(gort_gc)]
+        // SAFETY: the stack's record lives as long as the stack.
+        unsafe { &*stack.record() }
+            .sp
+            .store(super::registry::STACK_FREE, Release);
+        stack.reserve_top(0);
+        // SAFETY: set at spawn; `runtime` (still held) keeps the scheduler.
+        unsafe { &*sched }.stacks.give(stack);
+        drop(runtime);
+    }
+}
+
+/// A goroutine's coroutine, made when it is spawned (on a stack from the
+/// pool: the closure is stored on it, not boxed).
+struct Body {
+    co: GoCoroutine,
+    /// The addresses whose fault means this stack overflowed: its guard
+    /// page and `GUARD_REACH` below it.
+    guard: (usize, usize),
+    /// The stack's usable part, `[lo, hi)`.
+    #[cfg_attr(not(gort_gc), allow(dead_code))]
+    usable: (usize, usize),
 }
 
 /// The part of a `Task` that only goroutines of this scheduler use. The
-/// queues hold `TaskRef`s; the goroutine itself lives here, so spawning
-/// allocates nothing beyond the task and the closure.
+/// queues hold `TaskRef`s; the goroutine itself lives here.
 #[derive(Default)]
 pub(crate) struct Slot {
-    /// The goroutine's code and stack. Touched only by whoever owns the
-    /// goroutine at the moment (module invariants): the worker running it,
-    /// or the one that queued it.
+    /// The goroutine's coroutine, until it finishes. Touched only by
+    /// whoever owns the goroutine at the moment (module invariants): the
+    /// worker running it, or the one that queued it.
     body: UnsafeCell<Option<Body>>,
+    /// The finished goroutine's stack, kept until its task is released
+    /// (its record may live at the top of it, see `Record`).
+    home: UnsafeCell<Option<GoStack>>,
     /// While PARKED: the task's own reference, which the `unpark` that
     /// swaps PARKED out takes to queue it.
     parked: super::ParkedSlot,
@@ -599,32 +679,91 @@ impl Scheduler {
         });
     }
 
-    /// Starts `job` as a new goroutine running `task`.
-    pub(crate) fn spawn(&self, task: TaskRef, job: Job) {
+    /// Starts `job` as a new goroutine of `runtime` and returns its task
+    /// and where `payload` lives: both at the top of the goroutine's stack
+    /// when they fit (`RECORD_BUDGET`), else in one box; `job(id,
+    /// payload)` runs on the stack (boxed when over `JOB_BUDGET`). The
+    /// payload lives until the task is released.
+    pub(crate) fn spawn<P, F>(
+        &self,
+        runtime: super::RuntimeRef,
+        payload: P,
+        job: F,
+    ) -> (TaskRef, NonNull<P>)
+    where
+        P: Send + Sync + 'static,
+        F: FnOnce(u64, &P) + Send + 'static,
+    {
+        let mut stack = self.take_stack();
+        let top = stack.top();
+        let record = Record {
+            task: Task::record(runtime, Record::<P>::release),
+            payload,
+        };
+        let ptr: NonNull<Record<P>> = match Record::<P>::reserve() {
+            Some(bytes) => {
+                stack.reserve_top(bytes);
+                let at = (top - bytes) as *mut Record<P>;
+                // SAFETY: the stack is ours (just taken), its top `bytes`
+                // are kept from the coroutine (`reserve_top`), and `top`
+                // is page-aligned, so `at` is aligned to 16, which covers
+                // the record's alignment (`reserve`).
+                unsafe { at.write(record) };
+                // SAFETY: a stack is never at address 0.
+                unsafe { NonNull::new_unchecked(at) }
+            }
+            None => NonNull::from(Box::leak(Box::new(record))),
+        };
+        // SAFETY: `ptr` is the record just written; its task is its first
+        // field (`repr(C)`) and its payload lives as long as it.
+        let (task_ptr, payload_ptr) = unsafe {
+            (
+                ptr.cast::<Task>(),
+                NonNull::new_unchecked(core::ptr::addr_of_mut!((*ptr.as_ptr()).payload)),
+            )
+        };
+        // SAFETY: as above: nobody else has the task yet.
+        let task = unsafe { TaskRef::adopt(task_ptr) };
+        let body = if size_of::<F>() <= JOB_BUDGET {
+            self.coroutine_for(&task, stack, payload_ptr, job)
+        } else {
+            let job = Box::new(job);
+            self.coroutine_for(&task, stack, payload_ptr, move |id, p| job(id, p))
+        };
         let slot = &task.goroutine;
         slot.sched
             .store(self as *const Scheduler as *mut Scheduler, Relaxed);
         // SAFETY: the task is new and not queued yet: nobody else looks at
         // its body.
-        unsafe { *slot.body.get() = Some(Body::New(job)) };
+        unsafe { *slot.body.get() = Some(body) };
+        let mine = task.clone();
         self.ready(task);
+        (mine, payload_ptr)
     }
 
-    /// The started body that runs `job` for `task`, on a stack from the
-    /// pool.
-    fn coroutine_for(&self, task: &TaskRef, job: Job) -> Body {
-        let stack = self.take_stack();
+    /// The coroutine that runs `job` for `task` on `stack`.
+    fn coroutine_for<P: Sync + 'static>(
+        &self,
+        task: &TaskRef,
+        stack: GoStack,
+        payload: NonNull<P>,
+        job: impl FnOnce(u64, &P) + Send + 'static,
+    ) -> Body {
         // `limit()` is the lowest address of the mapping: the guard page.
         let limit = stack.limit().get();
         let guard = (
             limit.saturating_sub(GUARD_REACH),
             limit + crate::platform::page_size(),
         );
-        let usable = (guard.1, stack.base().get());
-        let me = task.clone();
+        let usable = (guard.1, stack.top());
+        let (me, id) = (TaskRef::as_ptr(task), task.id());
+        let payload = payload.as_ptr().cast_const();
         #[cfg(gort_gc)]
         let record = stack.record();
         let co = Coroutine::with_stack(stack, move |y: &GoYielder, ()| {
+            // SAFETY: the worker running us holds a reference to the task,
+            // and the task keeps its payload (`spawn`).
+            let (me, payload) = unsafe { (&*me, &*payload) };
             me.goroutine
                 .yielder
                 .store(y as *const GoYielder as *mut GoYielder, Relaxed);
@@ -636,16 +775,16 @@ impl Scheduler {
                     .store(super::registry::STACK_RUNNING, Relaxed);
                 me.goroutine.stack.store(record, Relaxed);
             }
-            drop(me);
-            job();
+            job(id, payload);
             #[cfg(gort_gc)]
             // SAFETY: as above; from here on only the scheduler's frames
-            // remain on this stack.
+            // remain below the reserved top, which the collector keeps
+            // scanning until the task is released (it may hold a result).
             unsafe { &*record }
                 .sp
-                .store(super::registry::STACK_FREE, Release);
+                .store(usable.1 - Record::<P>::reserve().unwrap_or(0), Release);
         });
-        Body::Started { co, guard, usable }
+        Body { co, guard, usable }
     }
 
     /// Stops the threads once they run out of work (the runtime is gone).
@@ -1099,13 +1238,7 @@ impl Scheduler {
         // SAFETY: we took the task from a queue, so the goroutine is ours
         // until we park, requeue or finish it (module invariants).
         let body = unsafe { &mut *task.goroutine.body.get() };
-        if let Some(Body::New(_)) = body {
-            let Some(Body::New(job)) = body.take() else {
-                unreachable!("just matched")
-            };
-            *body = Some(self.coroutine_for(&task, job));
-        }
-        let Some(Body::Started { co, guard, usable }) = body.as_mut() else {
+        let Some(Body { co, guard, usable }) = body.as_mut() else {
             unreachable!("a queued goroutine has a body")
         };
         let proc = &self.procs[ctx.proc.get()];
@@ -1147,10 +1280,13 @@ impl Scheduler {
                 self.wake_one();
             }
             CoroutineResult::Return(()) => {
-                let Some(Body::Started { co, .. }) = body.take() else {
+                let Some(Body { co, .. }) = body.take() else {
                     unreachable!("it just ran")
                 };
-                self.stacks.give(co.into_stack());
+                // SAFETY: the goroutine finished, and it was ours; the
+                // task's release (after our reference, at the latest)
+                // gives the stack back.
+                unsafe { *task.goroutine.home.get() = Some(co.into_stack()) };
             }
         }
         kept
