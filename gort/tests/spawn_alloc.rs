@@ -192,8 +192,10 @@ fn a_result_too_large_for_the_stack_record_is_boxed() {
         run(100);
         let n = 1_000;
         let allocs = allocations_in(|| run(n));
+        // The record boxed, and the closure with it until the goroutine
+        // first runs (then it gets its stack).
         assert!(
-            (n as usize..=2 * n as usize).contains(&allocs),
+            (n as usize..=3 * n as usize).contains(&allocs),
             "{allocs} allocations for {n} spawns with a 4 KiB result"
         );
     });
@@ -311,6 +313,23 @@ fn captures_and_results_drop_exactly_once() {
         assert!(caught.is_err());
         assert_eq!(drops.load(SeqCst), 10);
 
+        // A storm: past a crowded queue, records are boxed and stacks
+        // taken when the goroutines first run.
+        let handles: Vec<_> = (0..500)
+            .map(|_| {
+                let (cap, res) = (counted(&drops), counted(&drops));
+                gort::spawn(move || {
+                    let _cap = cap;
+                    res
+                })
+            })
+            .collect();
+        let before = drops.load(SeqCst);
+        let results: Vec<Counted> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(drops.load(SeqCst), 10 + 500, "captures (before {before})");
+        drop(results);
+        assert_eq!(drops.load(SeqCst), 10 + 1000);
+
         // Go + WaitGroup: captures drop once each.
         let wg = WaitGroup::new();
         for _ in 0..100 {
@@ -318,6 +337,6 @@ fn captures_and_results_drop_exactly_once() {
             wg.go(move || drop(cap));
         }
         wg.wait();
-        assert_eq!(drops.load(SeqCst), 110);
+        assert_eq!(drops.load(SeqCst), 1110);
     });
 }

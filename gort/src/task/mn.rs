@@ -45,10 +45,12 @@
 //! - a goroutine takes its stack from the pool (`stacks`) when it is
 //!   spawned, and its `Record` (its `Task` and the payload its spawner
 //!   shares with it, a join packet) lives at the top of that stack, out of
-//!   the coroutine's reach (`reserve_top`), when it fits `RECORD_BUDGET`
-//!   (else in one box); its closure lives on the stack too (corosensei's
-//!   first frame), boxed only over `JOB_BUDGET`. So spawning allocates
-//!   nothing from the global allocator;
+//!   the coroutine's reach (`reserve_top`), when it fits `RECORD_BUDGET`;
+//!   its closure lives on the stack too (corosensei's first frame), boxed
+//!   only over `JOB_BUDGET`. So spawning allocates nothing from the global
+//!   allocator. A record over budget, or a spawn onto a crowded queue
+//!   (`CROWDED`: a spawn storm), is boxed instead, with the closure, and
+//!   that goroutine takes its stack when it first runs (`Body::New`);
 //! - the task counts its `TaskRef`s; a reference is held wherever the
 //!   goroutine can still run (a queue, the parked slot, the worker
 //!   running it), so the last one goes only after it finished. Its drop
@@ -125,8 +127,8 @@ struct Record<P> {
 }
 
 impl<P> Record<P> {
-    /// Bytes kept at the top of the stack for the record, or `None` if it
-    /// is boxed instead.
+    /// Bytes to keep at the top of the stack for the record, or `None` if
+    /// it is too large and must be boxed.
     const fn reserve() -> Option<usize> {
         let size = core::mem::size_of::<Record<P>>().next_multiple_of(16);
         if size <= RECORD_BUDGET && core::mem::align_of::<Record<P>>() <= 16 {
@@ -136,54 +138,85 @@ impl<P> Record<P> {
         }
     }
 
-    /// The task's `Release`: drops the record (on the stack or boxed), then
-    /// gives the finished goroutine's stack back to the pool, then drops
-    /// the runtime, which may own the scheduler and its pool.
+    /// The `Release` of a record at the top of its goroutine's stack.
     ///
     /// # Safety
-    /// As `task::Release`; `task` is the task of a `Record<P>` made by
-    /// `Scheduler::spawn`.
-    unsafe fn release(task: NonNull<Task>) {
+    /// As `task::Release`; `task` is the task of a `Record<P>` that
+    /// `Scheduler::spawn` wrote at the top of the goroutine's stack.
+    unsafe fn release_on_stack(task: NonNull<Task>) {
         let rec = task.cast::<Record<P>>().as_ptr();
-        // SAFETY: the last reference is gone, so the record is ours alone;
-        // its goroutine finished (a reference is held while it can run),
-        // which left its stack in `home`.
-        let (stack, sched, runtime) = unsafe {
-            let t = &mut (*rec).task;
-            let stack = t.goroutine.home.get_mut().take();
-            (stack, t.goroutine.sched.load(Relaxed), t.take_runtime())
-        };
-        let mut stack = stack.expect("a released goroutine has finished");
-        match Record::<P>::reserve() {
-            // SAFETY: the record sits at the top of `stack`, which is
-            // still ours; nothing reads it after.
-            Some(_) => unsafe { core::ptr::drop_in_place(rec) },
-            // SAFETY: boxed by `spawn` (`reserve` is `None`).
-            None => drop(unsafe { Box::from_raw(rec) }),
-        }
-        #[cfg(gort_gc)]
-        // SAFETY: the stack's record lives as long as the stack.
-        unsafe { &*stack.record() }
-            .sp
-            .store(super::registry::STACK_FREE, Release);
-        stack.reserve_top(0);
-        // SAFETY: set at spawn; `runtime` (still held) keeps the scheduler.
-        unsafe { &*sched }.stacks.give(stack);
-        drop(runtime);
+        // SAFETY: the last reference is gone (contract); the record sits
+        // at the top of the stack `release` takes out of it, which gives
+        // it back only after this drop.
+        unsafe { release(&mut (*rec).task, || core::ptr::drop_in_place(rec)) }
+    }
+
+    /// The `Release` of a boxed record.
+    ///
+    /// # Safety
+    /// As `task::Release`; `task` is the task of a `Record<P>` that
+    /// `Scheduler::spawn` boxed.
+    unsafe fn release_boxed(task: NonNull<Task>) {
+        let rec = task.cast::<Record<P>>().as_ptr();
+        // SAFETY: as above; the box is `spawn`'s.
+        unsafe { release(&mut (*rec).task, || drop(Box::from_raw(rec))) }
     }
 }
 
-/// A goroutine's coroutine, made when it is spawned (on a stack from the
-/// pool: the closure is stored on it, not boxed).
-struct Body {
-    co: GoCoroutine,
-    /// The addresses whose fault means this stack overflowed: its guard
-    /// page and `GUARD_REACH` below it.
-    guard: (usize, usize),
-    /// The stack's usable part, `[lo, hi)`.
-    #[cfg_attr(not(gort_gc), allow(dead_code))]
-    usable: (usize, usize),
+/// A record's release: takes the finished goroutine's stack and runtime
+/// out of `task`, drops the record (`drop_record`), then gives the stack
+/// back to the pool, then drops the runtime, which may own the scheduler
+/// and its pool.
+///
+/// # Safety
+/// The last reference to `task`, a goroutine's task, is gone; its
+/// goroutine finished (a reference is held while it can run), which left
+/// its stack in `home`; `drop_record` drops the record holding `task`.
+unsafe fn release(task: &mut Task, drop_record: impl FnOnce()) {
+    let stack = task.goroutine.home.get_mut().take();
+    let sched = task.goroutine.sched.load(Relaxed);
+    let runtime = task.take_runtime();
+    let mut stack = stack.expect("a released goroutine has finished");
+    drop_record();
+    #[cfg(gort_gc)]
+    // SAFETY: the stack's record lives as long as the stack.
+    unsafe { &*stack.record() }
+        .sp
+        .store(super::registry::STACK_FREE, Release);
+    stack.reserve_top(0);
+    // SAFETY: set at spawn; `runtime` (still held) keeps the scheduler.
+    unsafe { &*sched }.stacks.give(stack);
+    drop(runtime);
 }
+
+/// Makes a `Body::New` goroutine's coroutine on the stack it is given.
+type StartLater = Box<dyn FnOnce(&Scheduler, &TaskRef, GoStack) -> Body>;
+
+/// A goroutine's code.
+enum Body {
+    /// Spawned while its processor's queue was crowded (`CROWDED`): its
+    /// record and closure are boxed, and it gets its stack when it first
+    /// runs, so a spawn storm queues small boxes, not stacks.
+    New(StartLater),
+    /// Its coroutine, on a stack from the pool (where its closure is
+    /// stored, not boxed).
+    Started {
+        co: GoCoroutine,
+        /// The addresses whose fault means this stack overflowed: its
+        /// guard page and `GUARD_REACH` below it.
+        guard: (usize, usize),
+        /// The stack's usable part, `[lo, hi)`.
+        #[cfg_attr(not(gort_gc), allow(dead_code))]
+        usable: (usize, usize),
+    },
+}
+
+/// Goroutines queued on the spawner's processor (or globally, from a
+/// plain thread) from which a spawn boxes its record instead of taking a
+/// stack (`Body::New`): past a few dozen, a storm of spawns would hold a
+/// stack each, touching a cold page per goroutine, where running them
+/// recycles a few warm ones.
+const CROWDED: usize = 64;
 
 /// The part of a `Task` that only goroutines of this scheduler use. The
 /// queues hold `TaskRef`s; the goroutine itself lives here.
@@ -681,9 +714,10 @@ impl Scheduler {
 
     /// Starts `job` as a new goroutine of `runtime` and returns its task
     /// and where `payload` lives: both at the top of the goroutine's stack
-    /// when they fit (`RECORD_BUDGET`), else in one box; `job(id,
-    /// payload)` runs on the stack (boxed when over `JOB_BUDGET`). The
-    /// payload lives until the task is released.
+    /// when they fit (`RECORD_BUDGET`) and the queue is not crowded
+    /// (`CROWDED`), else in one box; `job(id, payload)` runs on the stack
+    /// (boxed when over `JOB_BUDGET`, or crowded). The payload lives until
+    /// the task is released.
     pub(crate) fn spawn<P, F>(
         &self,
         runtime: super::RuntimeRef,
@@ -694,25 +728,31 @@ impl Scheduler {
         P: Send + Sync + 'static,
         F: FnOnce(u64, &P) + Send + 'static,
     {
-        let mut stack = self.take_stack();
-        let top = stack.top();
-        let record = Record {
-            task: Task::record(runtime, Record::<P>::release),
-            payload,
-        };
-        let ptr: NonNull<Record<P>> = match Record::<P>::reserve() {
+        let reserve = Record::<P>::reserve().filter(|_| !self.crowded());
+        let (ptr, stack) = match reserve {
             Some(bytes) => {
+                let mut stack = self.take_stack();
                 stack.reserve_top(bytes);
-                let at = (top - bytes) as *mut Record<P>;
+                let at = (stack.top() - bytes) as *mut Record<P>;
+                let record = Record {
+                    task: Task::record(runtime, Record::<P>::release_on_stack),
+                    payload,
+                };
                 // SAFETY: the stack is ours (just taken), its top `bytes`
-                // are kept from the coroutine (`reserve_top`), and `top`
+                // are kept from the coroutine (`reserve_top`), and its top
                 // is page-aligned, so `at` is aligned to 16, which covers
                 // the record's alignment (`reserve`).
                 unsafe { at.write(record) };
                 // SAFETY: a stack is never at address 0.
-                unsafe { NonNull::new_unchecked(at) }
+                (unsafe { NonNull::new_unchecked(at) }, Some(stack))
             }
-            None => NonNull::from(Box::leak(Box::new(record))),
+            None => {
+                let record = Box::new(Record {
+                    task: Task::record(runtime, Record::<P>::release_boxed),
+                    payload,
+                });
+                (NonNull::from(Box::leak(record)), None)
+            }
         };
         // SAFETY: `ptr` is the record just written; its task is its first
         // field (`repr(C)`) and its payload lives as long as it.
@@ -724,11 +764,28 @@ impl Scheduler {
         };
         // SAFETY: as above: nobody else has the task yet.
         let task = unsafe { TaskRef::adopt(task_ptr) };
-        let body = if size_of::<F>() <= JOB_BUDGET {
-            self.coroutine_for(&task, stack, payload_ptr, job)
-        } else {
-            let job = Box::new(job);
-            self.coroutine_for(&task, stack, payload_ptr, move |id, p| job(id, p))
+        let reserved = reserve.unwrap_or(0);
+        let body = match stack {
+            Some(stack) if size_of::<F>() <= JOB_BUDGET => {
+                self.coroutine_for(&task, stack, reserved, payload_ptr, job)
+            }
+            Some(stack) => {
+                let job = Box::new(job);
+                let job = move |id, p: &P| job(id, p);
+                self.coroutine_for(&task, stack, reserved, payload_ptr, job)
+            }
+            None if size_of::<F>() <= JOB_BUDGET => {
+                Body::New(Box::new(move |sched: &Scheduler, task: &TaskRef, stack| {
+                    sched.coroutine_for(task, stack, 0, payload_ptr, job)
+                }))
+            }
+            None => {
+                let job = Box::new(job);
+                Body::New(Box::new(move |sched: &Scheduler, task: &TaskRef, stack| {
+                    let job = move |id, p: &P| job(id, p);
+                    sched.coroutine_for(task, stack, 0, payload_ptr, job)
+                }))
+            }
         };
         let slot = &task.goroutine;
         slot.sched
@@ -741,11 +798,22 @@ impl Scheduler {
         (mine, payload_ptr)
     }
 
-    /// The coroutine that runs `job` for `task` on `stack`.
+    /// Whether the queue a spawn from here goes to holds `CROWDED`
+    /// goroutines or more.
+    fn crowded(&self) -> bool {
+        match self.this_worker() {
+            Some(ctx) => self.procs[ctx.proc.get()].stealer.len() >= CROWDED,
+            None => self.injector.len() >= CROWDED,
+        }
+    }
+
+    /// The coroutine that runs `job` for `task` on `stack`, whose top
+    /// `reserved` bytes hold the task's record.
     fn coroutine_for<P: Sync + 'static>(
         &self,
         task: &TaskRef,
         stack: GoStack,
+        reserved: usize,
         payload: NonNull<P>,
         job: impl FnOnce(u64, &P) + Send + 'static,
     ) -> Body {
@@ -780,11 +848,9 @@ impl Scheduler {
             // SAFETY: as above; from here on only the scheduler's frames
             // remain below the reserved top, which the collector keeps
             // scanning until the task is released (it may hold a result).
-            unsafe { &*record }
-                .sp
-                .store(usable.1 - Record::<P>::reserve().unwrap_or(0), Release);
+            unsafe { &*record }.sp.store(usable.1 - reserved, Release);
         });
-        Body { co, guard, usable }
+        Body::Started { co, guard, usable }
     }
 
     /// Stops the threads once they run out of work (the runtime is gone).
@@ -1238,7 +1304,13 @@ impl Scheduler {
         // SAFETY: we took the task from a queue, so the goroutine is ours
         // until we park, requeue or finish it (module invariants).
         let body = unsafe { &mut *task.goroutine.body.get() };
-        let Some(Body { co, guard, usable }) = body.as_mut() else {
+        if let Some(Body::New(_)) = body {
+            let Some(Body::New(start)) = body.take() else {
+                unreachable!("just matched")
+            };
+            *body = Some(start(self, &task, self.take_stack()));
+        }
+        let Some(Body::Started { co, guard, usable }) = body.as_mut() else {
             unreachable!("a queued goroutine has a body")
         };
         let proc = &self.procs[ctx.proc.get()];
@@ -1280,7 +1352,7 @@ impl Scheduler {
                 self.wake_one();
             }
             CoroutineResult::Return(()) => {
-                let Some(Body { co, .. }) = body.take() else {
+                let Some(Body::Started { co, .. }) = body.take() else {
                     unreachable!("it just ran")
                 };
                 // SAFETY: the goroutine finished, and it was ours; the
