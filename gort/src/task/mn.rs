@@ -48,9 +48,10 @@
 //!   the coroutine's reach (`reserve_top`), when it fits `RECORD_BUDGET`;
 //!   its closure lives on the stack too (corosensei's first frame), boxed
 //!   only over `JOB_BUDGET`. So spawning allocates nothing from the global
-//!   allocator. A record over budget, or a spawn onto a crowded queue
-//!   (`CROWDED`: a spawn storm), is boxed instead, with the closure, and
-//!   that goroutine takes its stack when it first runs (`Body::New`);
+//!   allocator. A record over budget, or a spawn while the spawner's
+//!   processor already has a goroutine to run next (a spawn storm, see
+//!   `Scheduler::crowded`), is boxed instead, with the closure, and that
+//!   goroutine takes its stack when it first runs (`Body::New`);
 //! - the task counts its `TaskRef`s; a reference is held wherever the
 //!   goroutine can still run (a queue, the parked slot, the worker
 //!   running it), so the last one goes only after it finished. Its drop
@@ -194,9 +195,10 @@ type StartLater = Box<dyn FnOnce(&Scheduler, &TaskRef, GoStack) -> Body>;
 
 /// A goroutine's code.
 enum Body {
-    /// Spawned while its processor's queue was crowded (`CROWDED`): its
-    /// record and closure are boxed, and it gets its stack when it first
-    /// runs, so a spawn storm queues small boxes, not stacks.
+    /// Spawned while its spawner's queue was crowded (`crowded`), or with
+    /// a record over budget: its record and closure are boxed, and it gets
+    /// its stack when it first runs, so a spawn storm queues small boxes,
+    /// not stacks.
     New(StartLater),
     /// Its coroutine, on a stack from the pool (where its closure is
     /// stored, not boxed).
@@ -211,12 +213,10 @@ enum Body {
     },
 }
 
-/// Goroutines queued on the spawner's processor (or globally, from a
-/// plain thread) from which a spawn boxes its record instead of taking a
-/// stack (`Body::New`): past a few dozen, a storm of spawns would hold a
-/// stack each, touching a cold page per goroutine, where running them
-/// recycles a few warm ones.
-const CROWDED: usize = 64;
+/// Goroutines queued globally from which a plain thread's spawn boxes its
+/// record instead of taking a stack (`Body::New`; a goroutine's spawn does
+/// so whenever its processor's `runnext` is taken, see `crowded`).
+const CROWDED: usize = 1;
 
 /// The part of a `Task` that only goroutines of this scheduler use. The
 /// queues hold `TaskRef`s; the goroutine itself lives here.
@@ -714,10 +714,10 @@ impl Scheduler {
 
     /// Starts `job` as a new goroutine of `runtime` and returns its task
     /// and where `payload` lives: both at the top of the goroutine's stack
-    /// when they fit (`RECORD_BUDGET`) and the queue is not crowded
-    /// (`CROWDED`), else in one box; `job(id, payload)` runs on the stack
-    /// (boxed when over `JOB_BUDGET`, or crowded). The payload lives until
-    /// the task is released.
+    /// when they fit (`RECORD_BUDGET`) and the spawner's queue is not
+    /// crowded (`crowded`), else in one box; `job(id, payload)` runs on
+    /// the stack (boxed when over `JOB_BUDGET`, or with a boxed record).
+    /// The payload lives until the task is released.
     pub(crate) fn spawn<P, F>(
         &self,
         runtime: super::RuntimeRef,
@@ -798,11 +798,17 @@ impl Scheduler {
         (mine, payload_ptr)
     }
 
-    /// Whether the queue a spawn from here goes to holds `CROWDED`
-    /// goroutines or more.
+    /// Whether a spawn from here should box its record and take its stack
+    /// later (`Body::New`): unless the new goroutine is the next to run
+    /// here (our processor's `runnext` is free) or nothing is queued
+    /// globally (a plain thread's spawn). Measured: a spawn storm that took
+    /// a stack per spawn ran 1M goroutines 2-2.5× slower (the spawner takes
+    /// stacks, the thieves that run them give them back: the pool's lock
+    /// and lines go back and forth), while spawn-then-join, which runs the
+    /// child from `runnext` on the same processor, got faster.
     fn crowded(&self) -> bool {
         match self.this_worker() {
-            Some(ctx) => self.procs[ctx.proc.get()].stealer.len() >= CROWDED,
+            Some(ctx) => !self.procs[ctx.proc.get()].runnext.is_empty(),
             None => self.injector.len() >= CROWDED,
         }
     }
