@@ -819,7 +819,7 @@ impl Scheduler {
         &self,
         task: &TaskRef,
         stack: GoStack,
-        reserved: usize,
+        #[cfg_attr(not(gort_gc), allow(unused_variables))] reserved: usize,
         payload: NonNull<P>,
         job: impl FnOnce(u64, &P) + Send + 'static,
     ) -> Body {
