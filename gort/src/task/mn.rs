@@ -113,6 +113,10 @@ type GoCoroutine = Coroutine<(), Request, (), GoStack>;
 /// join packet) kept at the top of its stack; a larger one is boxed.
 const RECORD_BUDGET: usize = 1024;
 
+/// Cache lines (two, for adjacent-line prefetch) between a goroutine's
+/// record and its frames; the record's size is rounded up to it.
+const RECORD_GAP: usize = 128;
+
 /// The largest closure kept on the goroutine's stack as it is (where
 /// corosensei puts it); a larger one is boxed.
 const JOB_BUDGET: usize = 512;
@@ -128,11 +132,14 @@ struct Record<P> {
 }
 
 impl<P> Record<P> {
-    /// Bytes to keep at the top of the stack for the record, or `None` if
-    /// it is too large and must be boxed.
+    /// Bytes the record takes at the top of the stack (whole cache lines),
+    /// or `None` if it is too large and must be boxed. `RECORD_GAP` more
+    /// are kept below it: the coroutine's first frame (its parent link,
+    /// written at every switch) must not share a line with the task's
+    /// words, which other workers write to wake it.
     const fn reserve() -> Option<usize> {
-        let size = core::mem::size_of::<Record<P>>().next_multiple_of(16);
-        if size <= RECORD_BUDGET && core::mem::align_of::<Record<P>>() <= 16 {
+        let size = core::mem::size_of::<Record<P>>().next_multiple_of(RECORD_GAP);
+        if size <= RECORD_BUDGET && core::mem::align_of::<Record<P>>() <= RECORD_GAP {
             Some(size)
         } else {
             None
@@ -732,7 +739,7 @@ impl Scheduler {
         let (ptr, stack) = match reserve {
             Some(bytes) => {
                 let mut stack = self.take_stack();
-                stack.reserve_top(bytes);
+                stack.reserve_top(bytes + RECORD_GAP);
                 let at = (stack.top() - bytes) as *mut Record<P>;
                 let record = Record {
                     task: Task::record(runtime, Record::<P>::release_on_stack),
@@ -740,8 +747,8 @@ impl Scheduler {
                 };
                 // SAFETY: the stack is ours (just taken), its top `bytes`
                 // are kept from the coroutine (`reserve_top`), and its top
-                // is page-aligned, so `at` is aligned to 16, which covers
-                // the record's alignment (`reserve`).
+                // is page-aligned, so `at` is aligned to `RECORD_GAP`,
+                // which covers the record's alignment (`reserve`).
                 unsafe { at.write(record) };
                 // SAFETY: a stack is never at address 0.
                 (unsafe { NonNull::new_unchecked(at) }, Some(stack))
@@ -764,7 +771,7 @@ impl Scheduler {
         };
         // SAFETY: as above: nobody else has the task yet.
         let task = unsafe { TaskRef::adopt(task_ptr) };
-        let reserved = reserve.unwrap_or(0);
+        let reserved = reserve.map_or(0, |bytes| bytes + RECORD_GAP);
         let body = match stack {
             Some(stack) if size_of::<F>() <= JOB_BUDGET => {
                 self.coroutine_for(&task, stack, reserved, payload_ptr, job)
