@@ -858,10 +858,19 @@ impl Scheduler {
             }
             job(id, payload);
             #[cfg(gort_gc)]
-            // SAFETY: as above; from here on only the scheduler's frames
-            // remain below the reserved top, which the collector keeps
-            // scanning until the task is released (it may hold a result).
-            unsafe { &*record }.sp.store(usable.1 - reserved, Release);
+            {
+                // From here on only the scheduler's frames remain below the
+                // reserved top, which the collector keeps scanning until the
+                // task is released (it may hold a result); with nothing
+                // reserved (a boxed record) there is nothing to scan (and
+                // `hi` itself is no address inside the stack).
+                let sp = match reserved {
+                    0 => super::registry::STACK_FREE,
+                    r => usable.1 - r,
+                };
+                // SAFETY: as above.
+                unsafe { &*record }.sp.store(sp, Release);
+            }
         });
         Body::Started { co, guard, usable }
     }
