@@ -518,7 +518,9 @@ mod goroutine_waiters {
             return false;
         }
         let mut w = b.waiters.lock();
-        if all {
+        // One waiter (a `WaitGroup`'s usual): `take_one` keeps the queue's
+        // buffer, so waiting again allocates nothing.
+        if all && w.queues.get(&addr).is_some_and(|q| q.live > 1) {
             let Some((entries, live)) = w.take_all(addr) else {
                 return false;
             };

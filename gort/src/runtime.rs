@@ -16,10 +16,10 @@
 use core::fmt;
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::futex::Futex;
 #[cfg(gort_mn)]
 use crate::task::mn;
 use crate::task::{self, Task, threads::ThreadPool};
@@ -287,14 +287,19 @@ impl Runtime {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> JoinHandle<T> {
-        let packet = Arc::new(Packet {
-            state: Futex::new(0),
+        let packet = Packet {
+            state: AtomicU32::new(0),
+            waiter: std::cell::UnsafeCell::new(None),
             result: std::cell::UnsafeCell::new(None),
-        });
-        let theirs = packet.clone();
-        let id = self.launch(f, move |id, result| theirs.finish(id, result));
+        };
+        let (id, shared) = self.launch(packet, f, |id, packet, result| packet.finish(id, result));
+        let (packet, keep) = match shared {
+            Shared::Record(task, packet) => (packet, Keep::Record(task)),
+            Shared::Heap(packet) => (NonNull::from(&*packet), Keep::Heap(packet)),
+        };
         JoinHandle {
-            packet: Some(packet),
+            packet,
+            keep: Some(keep),
             id,
         }
     }
@@ -304,7 +309,7 @@ impl Runtime {
     /// Example: see [`Runtime`].
     pub fn go(&self, f: impl FnOnce() + Send + 'static) {
         // No join packet: nobody can receive the result or the panic.
-        self.launch(f, |id, result| {
+        self.launch((), f, |id, (), result| {
             if let Err(payload) = result {
                 fatal_panic(id, &*payload);
             }
@@ -312,35 +317,45 @@ impl Runtime {
     }
 
     /// Starts `f` as a new goroutine, counted in `LIVE_GOROUTINES` while
-    /// it runs; `done(id, result)` then gets its value or its panic.
-    /// Returns its id.
-    fn launch<T>(
+    /// it runs; `done(id, payload, result)` then gets its value or its
+    /// panic. Returns its id and where `payload` lives: under M:N in the
+    /// goroutine's record (with the task, at the top of its stack: no
+    /// allocation), on threads in an `Arc`.
+    fn launch<T, P: Send + Sync + 'static>(
         &self,
+        payload: P,
         f: impl FnOnce() -> T + Send + 'static,
-        done: impl FnOnce(u64, std::thread::Result<T>) + Send + 'static,
-    ) -> u64 {
-        let task = Task::for_runtime(self.inner.clone());
-        let id = task.id();
+        done: impl FnOnce(u64, &P, std::thread::Result<T>) + Send + 'static,
+    ) -> (u64, Shared<P>) {
         LIVE_GOROUTINES.fetch_add(1, Ordering::Relaxed);
-        let job = move |id| {
+        let job = move |id, payload: &P| {
             let result = catch_unwind(AssertUnwindSafe(f));
             LIVE_GOROUTINES.fetch_sub(1, Ordering::Relaxed);
             // `done` drops the value when nobody will join it: a panic in
             // its `Drop` is this goroutine's, and nobody can recover it.
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| done(id, result))) {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| done(id, payload, result))) {
                 fatal_panic(id, &*payload);
             }
         };
         match &self.inner.sched {
-            Sched::Threads(pool) => pool.spawn(Box::new(move || {
-                task::set_current(Some(task));
-                job(id);
-                task::set_current(None);
-            })),
+            Sched::Threads(pool) => {
+                let task = Task::for_runtime(self.inner.clone());
+                let id = task.id();
+                let payload = Arc::new(payload);
+                let theirs = payload.clone();
+                pool.spawn(Box::new(move || {
+                    task::set_current(Some(task));
+                    job(id, &theirs);
+                    task::set_current(None);
+                }));
+                (id, Shared::Heap(payload))
+            }
             #[cfg(gort_mn)]
-            Sched::MN(s) => s.spawn(task, Box::new(move || job(id))),
+            Sched::MN(s) => {
+                let (task, payload) = s.spawn(self.inner.clone(), payload, job);
+                (task.id(), Shared::Record(task, payload))
+            }
         }
-        id
     }
 
     /// The scheduler this runtime uses. Example: see [`Scheduler`].
@@ -578,21 +593,45 @@ fn env_scheduler() -> Scheduler {
     })
 }
 
+/// Where `launch` put what a goroutine shares with its spawner.
+enum Shared<P> {
+    /// In the goroutine's record (M:N), alive while its task is.
+    #[cfg_attr(not(gort_mn), allow(dead_code))]
+    Record(task::TaskRef, NonNull<P>),
+    Heap(Arc<P>),
+}
+
+/// What keeps a `JoinHandle`'s packet alive.
+enum Keep<T> {
+    /// The goroutine's task, whose record holds the packet (M:N).
+    #[allow(dead_code)] // held, not read
+    Record(task::TaskRef),
+    #[allow(dead_code)] // held, not read
+    Heap(Arc<Packet<T>>),
+}
+
 /// The result slot a goroutine and its `JoinHandle` share.
 ///
-/// `state` bits: `DONE` (the result is written) and `DETACHED` (the handle
-/// is gone). Whoever sets the second bit owns the result: the handle when
-/// it sees `DONE`, the goroutine when it sees `DETACHED`.
+/// `state` bits: `DONE` (the result is written), `DETACHED` (the handle is
+/// gone) and `WAITING` (a joiner parked, its task in `waiter`). Whoever
+/// sets the second of `DONE` and `DETACHED` owns the result: the handle
+/// when it sees `DONE`, the goroutine when it sees `DETACHED`. The joiner
+/// writes `waiter` before it sets `WAITING`; whoever sets the second of
+/// `DONE` and `WAITING` owns `waiter` then: the goroutine takes it out
+/// and unparks it, or the joiner takes its own task back. A join parks
+/// its task directly, so joining allocates nothing (no futex queue).
 struct Packet<T> {
-    state: Futex,
+    state: AtomicU32,
+    waiter: std::cell::UnsafeCell<Option<task::TaskRef>>,
     result: std::cell::UnsafeCell<Option<std::thread::Result<T>>>,
 }
 
 const DONE: u32 = 1;
 const DETACHED: u32 = 2;
+const WAITING: u32 = 4;
 
-// SAFETY: `result` is handed over by the DONE/DETACHED protocol above, so
-// exactly one side touches it at a time; the value crosses threads, so
+// SAFETY: `result` and `waiter` are handed over by the protocol above, so
+// exactly one side touches each at a time; the value crosses threads, so
 // `T: Send` is required.
 unsafe impl<T: Send> Sync for Packet<T> {}
 
@@ -606,8 +645,30 @@ impl<T> Packet<T> {
             if let Some(Err(payload)) = unsafe { (*self.result.get()).take() } {
                 fatal_panic(id, &*payload);
             }
-        } else {
-            self.state.wake_all();
+        } else if before & WAITING != 0 {
+            // SAFETY: WAITING came first (AcqRel): the joiner wrote
+            // `waiter` before it, and leaves it to us.
+            if let Some(joiner) = unsafe { (*self.waiter.get()).take() } {
+                joiner.unpark();
+            }
+        }
+    }
+
+    /// Waits for `DONE` (the joiner's side).
+    fn wait(&self) {
+        if self.state.load(Ordering::Acquire) & DONE != 0 {
+            return;
+        }
+        // SAFETY: WAITING is not set yet, so the slot is the joiner's.
+        unsafe { *self.waiter.get() = Some(task::current()) };
+        if self.state.fetch_or(WAITING, Ordering::AcqRel) & DONE != 0 {
+            // Finished meanwhile, without looking at `waiter`: ours again.
+            // SAFETY: as above.
+            drop(unsafe { (*self.waiter.get()).take() });
+            return;
+        }
+        while self.state.load(Ordering::Acquire) & DONE == 0 {
+            task::park_for(crate::futex::WaitReason::Join, None);
         }
     }
 }
@@ -628,8 +689,26 @@ impl<T> Packet<T> {
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
 pub struct JoinHandle<T> {
-    packet: Option<Arc<Packet<T>>>,
+    /// The packet, alive while `keep` is held (and `keep` is held until
+    /// the handle joins or drops: `None` after).
+    packet: NonNull<Packet<T>>,
+    keep: Option<Keep<T>>,
     id: u64,
+}
+
+// SAFETY: the handle is an owner of the packet, as an `Arc<Packet<T>>`
+// would be: `Packet<T>` is `Send` and `Sync` when `T: Send`, and the
+// task or `Arc` that keeps it is `Send` and `Sync`.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as above; `&JoinHandle` only reads the packet's state word.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// The packet, while the handle has not joined or dropped.
+    fn packet(&self) -> Option<&Packet<T>> {
+        // SAFETY: `keep` keeps the packet alive while it is `Some`.
+        self.keep.as_ref().map(|_| unsafe { self.packet.as_ref() })
+    }
 }
 
 impl<T> JoinHandle<T> {
@@ -648,17 +727,15 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn join(mut self) -> std::thread::Result<T> {
         task::register_thread();
-        let packet = self.packet.take().expect("join handle already used");
-        loop {
-            let s = packet.state.load(Ordering::Acquire);
-            if s & DONE != 0 {
-                break;
-            }
-            packet.state.wait_as(s, crate::futex::WaitReason::Join);
-        }
+        let packet = self.packet().expect("join handle already used");
+        packet.wait();
         // SAFETY: DONE (Acquire) means the goroutine wrote the slot and
         // will not touch it again; the handle is the only other owner.
-        unsafe { (*packet.result.get()).take() }.expect("goroutine result missing")
+        let result = unsafe { (*packet.result.get()).take() };
+        // The packet's keeper goes now (the goroutine may be long gone:
+        // its stack returns to the pool), and `Drop` finds nothing to do.
+        drop(self.keep.take());
+        result.expect("goroutine result missing")
     }
 
     /// The goroutine's id: its [`Task::id`](crate::task::Task::id).
@@ -675,20 +752,22 @@ impl<T> JoinHandle<T> {
     /// Whether the goroutine has finished (then [`join`](Self::join) does
     /// not wait). Example: see [`JoinHandle`].
     pub fn is_finished(&self) -> bool {
-        self.packet
-            .as_ref()
+        self.packet()
             .is_some_and(|p| p.state.load(Ordering::Acquire) & DONE != 0)
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        let Some(packet) = self.packet.take() else {
+        let Some(packet) = self.packet() else {
             return;
         };
         if packet.state.fetch_or(DETACHED, Ordering::AcqRel) & DONE != 0 {
             // SAFETY: DONE was set first, so the result is ours to drop.
-            if let Some(Err(payload)) = unsafe { (*packet.result.get()).take() } {
+            let result = unsafe { (*packet.result.get()).take() };
+            // Dropped (a value's `Drop` may panic) while `keep` still
+            // holds the packet; `keep` goes after, with the handle.
+            if let Some(Err(payload)) = result {
                 fatal_panic(self.id, &*payload);
             }
         }
@@ -822,13 +901,13 @@ fn claim_main() {
 /// 0 → `MAIN_RETURNED` once `value` is written, → `MAIN_TAKEN` once the
 /// caller has it.
 struct MainResult<T> {
-    done: Futex,
+    done: crate::futex::Futex,
     value: crate::sync::Mutex<Option<T>>,
 }
 
 fn run_main<T: Send + 'static>(rt: &Runtime, f: impl FnOnce() -> T + Send + 'static) -> T {
     let slot = Arc::new(MainResult {
-        done: Futex::new(0),
+        done: crate::futex::Futex::new(0),
         value: crate::sync::Mutex::new(None),
     });
     let theirs = slot.clone();

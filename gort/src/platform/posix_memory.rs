@@ -155,6 +155,8 @@ pub(crate) struct PooledStack<X> {
     top: usize,
     /// Bytes from the guard page's start to `top`.
     len: usize,
+    /// Bytes at the top kept from the coroutine (`reserve_top`).
+    reserved: usize,
 }
 
 // SAFETY: `base` is the top of memory the carver's regions hold for as
@@ -164,11 +166,28 @@ pub(crate) struct PooledStack<X> {
 #[cfg(gort_mn)]
 unsafe impl<X> corosensei::stack::Stack for PooledStack<X> {
     fn base(&self) -> corosensei::stack::StackPointer {
-        corosensei::stack::StackPointer::new(self.top).expect("a stack is never at address 0")
+        corosensei::stack::StackPointer::new(self.top - self.reserved)
+            .expect("a stack is never at address 0")
     }
     fn limit(&self) -> corosensei::stack::StackPointer {
         corosensei::stack::StackPointer::new(self.top - self.len)
             .expect("a stack is never at address 0")
+    }
+}
+
+#[cfg(gort_mn)]
+impl<X> PooledStack<X> {
+    /// Keeps the top `bytes` (a multiple of 16, less than a page) out of
+    /// the coroutine's stack: `base` is that much lower. The memory stays
+    /// the owner's; 0 gives it back.
+    pub(crate) fn reserve_top(&mut self, bytes: usize) {
+        assert!(bytes.is_multiple_of(16) && bytes < super::page_size());
+        self.reserved = bytes;
+    }
+
+    /// One past the highest usable byte, reserved part included.
+    pub(crate) fn top(&self) -> usize {
+        self.top
     }
 }
 
@@ -233,6 +252,7 @@ impl StackCarver {
             tag: tag(self.next + page, self.next + len),
             top: self.next + len,
             len,
+            reserved: 0,
         };
         self.next += len;
         Ok(stack)

@@ -182,6 +182,8 @@ pub(crate) struct PooledStack<X> {
     #[allow(dead_code)]
     pub(crate) tag: X,
     memory: corosensei::stack::DefaultStack,
+    /// Bytes at the top kept from the coroutine (`reserve_top`).
+    reserved: usize,
 }
 
 // SAFETY: every method passes through to `DefaultStack`, which keeps the
@@ -190,7 +192,8 @@ pub(crate) struct PooledStack<X> {
 #[cfg(gort_mn)]
 unsafe impl<X> corosensei::stack::Stack for PooledStack<X> {
     fn base(&self) -> corosensei::stack::StackPointer {
-        self.memory.base()
+        corosensei::stack::StackPointer::new(self.memory.base().get() - self.reserved)
+            .expect("a stack is never at address 0")
     }
     fn limit(&self) -> corosensei::stack::StackPointer {
         self.memory.limit()
@@ -225,7 +228,25 @@ impl StackCarver {
         Ok(PooledStack {
             tag: tag(top - usable, top),
             memory,
+            reserved: 0,
         })
+    }
+}
+
+#[cfg(gort_mn)]
+impl<X> PooledStack<X> {
+    /// Keeps the top `bytes` (a multiple of 16, less than a page) out of
+    /// the coroutine's stack: `base` is that much lower. The memory stays
+    /// the owner's; 0 gives it back.
+    pub(crate) fn reserve_top(&mut self, bytes: usize) {
+        assert!(bytes.is_multiple_of(16) && bytes < super::page_size());
+        self.reserved = bytes;
+    }
+
+    /// One past the highest usable byte, reserved part included.
+    pub(crate) fn top(&self) -> usize {
+        use corosensei::stack::Stack;
+        self.memory.base().get()
     }
 }
 

@@ -51,8 +51,25 @@
 //! - a goroutine about to park (or retrying a channel) spins a little
 //!   first only when that can help: another processor exists and its own
 //!   has nothing else queued (it delays nobody local);
-//! - the stack of a finished goroutine goes back to the pool (`stacks`); a
-//!   goroutine's stack is never reused while it can still run;
+//! - a goroutine takes its stack from the pool (`stacks`) when it is
+//!   spawned, and its `Record` (its `Task` and the payload its spawner
+//!   shares with it, a join packet) lives at the top of that stack, out of
+//!   the coroutine's reach (`reserve_top`), when it fits `RECORD_BUDGET`;
+//!   its closure lives on the stack too (corosensei's first frame), boxed
+//!   only over `JOB_BUDGET`. So spawning allocates nothing from the global
+//!   allocator. A record over budget, or a spawn while the spawner's
+//!   processor already has a goroutine to run next (a spawn storm, see
+//!   `Scheduler::crowded`), is boxed instead, with the closure, and that
+//!   goroutine takes its stack when it first runs (`Body::New`);
+//! - the task counts its `TaskRef`s; a reference is held wherever the
+//!   goroutine can still run (a queue, the parked slot, the worker
+//!   running it), so the last one goes only after it finished. Its drop
+//!   calls the record's `release`, which drops the record and only then
+//!   gives the stack back to the pool (kept in the slot's `home` since
+//!   the goroutine finished), then drops the runtime the task held. So a
+//!   stack is never reused while its goroutine can run, nor while any
+//!   reference to its task (a waker, a waiter record, a `JoinHandle`)
+//!   or its payload remains;
 //! - timers: goroutines' sleeps and timeouts live in the scheduler's own
 //!   heap. Threads run due timers (and the stack scavenger, see `stacks`)
 //!   at every turn of their loop; an idle processor's thread with none due
@@ -73,6 +90,7 @@
 //!   a worker anyway ends the process (`task::run_owned_thread`).
 
 use std::cell::{Cell, UnsafeCell};
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 use std::sync::{Arc, OnceLock};
@@ -98,13 +116,108 @@ pub(crate) enum Request {
 
 type GoYielder = Yielder<(), Request>;
 
-type Job = Box<dyn FnOnce() + Send>;
 type GoCoroutine = Coroutine<(), Request, (), GoStack>;
 
-/// A goroutine's code: it gets its stack when it first runs, not when it
-/// is spawned, so a burst of spawns queues closures, not stacks.
+/// The largest goroutine record (`Record`: the task and its payload, a
+/// join packet) kept at the top of its stack; a larger one is boxed.
+const RECORD_BUDGET: usize = 1024;
+
+/// Cache lines (two, for adjacent-line prefetch) between a goroutine's
+/// record and its frames; the record's size is rounded up to it.
+const RECORD_GAP: usize = 128;
+
+/// The largest closure kept on the goroutine's stack as it is (where
+/// corosensei puts it); a larger one is boxed.
+const JOB_BUDGET: usize = 512;
+
+/// A goroutine's task and the payload its spawner shares with it (a join
+/// packet), at the top of its stack when that fits: see the module
+/// invariants.
+#[repr(C)]
+struct Record<P> {
+    /// First: a `*Task` is a `*Record`.
+    task: Task,
+    payload: P,
+}
+
+impl<P> Record<P> {
+    /// Bytes the record takes at the top of the stack (whole cache lines),
+    /// or `None` if it is too large and must be boxed. `RECORD_GAP` more
+    /// are kept below it: the coroutine's first frame (its parent link,
+    /// written at every switch) must not share a line with the task's
+    /// words, which other workers write to wake it.
+    const fn reserve() -> Option<usize> {
+        let size = core::mem::size_of::<Record<P>>().next_multiple_of(RECORD_GAP);
+        if size <= RECORD_BUDGET && core::mem::align_of::<Record<P>>() <= RECORD_GAP {
+            Some(size)
+        } else {
+            None
+        }
+    }
+
+    /// The `Release` of a record at the top of its goroutine's stack.
+    ///
+    /// # Safety
+    /// As `task::Release`; `task` is the task of a `Record<P>` that
+    /// `Scheduler::spawn` wrote at the top of the goroutine's stack.
+    unsafe fn release_on_stack(task: NonNull<Task>) {
+        let rec = task.cast::<Record<P>>().as_ptr();
+        // SAFETY: the last reference is gone (contract); the record sits
+        // at the top of the stack `release` takes out of it, which gives
+        // it back only after this drop.
+        unsafe { release(&mut (*rec).task, || core::ptr::drop_in_place(rec)) }
+    }
+
+    /// The `Release` of a boxed record.
+    ///
+    /// # Safety
+    /// As `task::Release`; `task` is the task of a `Record<P>` that
+    /// `Scheduler::spawn` boxed.
+    unsafe fn release_boxed(task: NonNull<Task>) {
+        let rec = task.cast::<Record<P>>().as_ptr();
+        // SAFETY: as above; the box is `spawn`'s.
+        unsafe { release(&mut (*rec).task, || drop(Box::from_raw(rec))) }
+    }
+}
+
+/// A record's release: takes the finished goroutine's stack and runtime
+/// out of `task`, drops the record (`drop_record`), then gives the stack
+/// back to the pool, then drops the runtime, which may own the scheduler
+/// and its pool.
+///
+/// # Safety
+/// The last reference to `task`, a goroutine's task, is gone; its
+/// goroutine finished (a reference is held while it can run), which left
+/// its stack in `home`; `drop_record` drops the record holding `task`.
+unsafe fn release(task: &mut Task, drop_record: impl FnOnce()) {
+    let stack = task.goroutine.home.get_mut().take();
+    let sched = task.goroutine.sched.load(Relaxed);
+    let runtime = task.take_runtime();
+    let mut stack = stack.expect("a released goroutine has finished");
+    drop_record();
+    #[cfg(gort_gc)]
+    // SAFETY: the stack's record lives as long as the stack.
+    unsafe { &*stack.record() }
+        .sp
+        .store(super::registry::STACK_FREE, Release);
+    stack.reserve_top(0);
+    // SAFETY: set at spawn; `runtime` (still held) keeps the scheduler.
+    unsafe { &*sched }.stacks.give(stack);
+    drop(runtime);
+}
+
+/// Makes a `Body::New` goroutine's coroutine on the stack it is given.
+type StartLater = Box<dyn FnOnce(&Scheduler, &TaskRef, GoStack) -> Body>;
+
+/// A goroutine's code.
 enum Body {
-    New(Job),
+    /// Spawned while its spawner's queue was crowded (`crowded`), or with
+    /// a record over budget: its record and closure are boxed, and it gets
+    /// its stack when it first runs, so a spawn storm queues small boxes,
+    /// not stacks.
+    New(StartLater),
+    /// Its coroutine, on a stack from the pool (where its closure is
+    /// stored, not boxed).
     Started {
         co: GoCoroutine,
         /// The addresses whose fault means this stack overflowed: its
@@ -116,15 +229,22 @@ enum Body {
     },
 }
 
+/// Goroutines queued globally from which a plain thread's spawn boxes its
+/// record instead of taking a stack (`Body::New`; a goroutine's spawn does
+/// so whenever its processor's `runnext` is taken, see `crowded`).
+const CROWDED: usize = 1;
+
 /// The part of a `Task` that only goroutines of this scheduler use. The
-/// queues hold `TaskRef`s; the goroutine itself lives here, so spawning
-/// allocates nothing beyond the task and the closure.
+/// queues hold `TaskRef`s; the goroutine itself lives here.
 #[derive(Default)]
 pub(crate) struct Slot {
-    /// The goroutine's code and stack. Touched only by whoever owns the
-    /// goroutine at the moment (module invariants): the worker running it,
-    /// or the one that queued it.
+    /// The goroutine's coroutine, until it finishes. Touched only by
+    /// whoever owns the goroutine at the moment (module invariants): the
+    /// worker running it, or the one that queued it.
     body: UnsafeCell<Option<Body>>,
+    /// The finished goroutine's stack, kept until its task is released
+    /// (its record may live at the top of it, see `Record`).
+    home: UnsafeCell<Option<GoStack>>,
     /// While PARKED: the task's own reference, which the `unpark` that
     /// swaps PARKED out takes to queue it.
     parked: super::ParkedSlot,
@@ -629,32 +749,132 @@ impl Scheduler {
         });
     }
 
-    /// Starts `job` as a new goroutine running `task`.
-    pub(crate) fn spawn(&self, task: TaskRef, job: Job) {
+    /// Starts `job` as a new goroutine of `runtime` and returns its task
+    /// and where `payload` lives: both at the top of the goroutine's stack
+    /// when they fit (`RECORD_BUDGET`) and the spawner's queue is not
+    /// crowded (`crowded`), else in one box; `job(id, payload)` runs on
+    /// the stack (boxed when over `JOB_BUDGET`, or with a boxed record).
+    /// The payload lives until the task is released.
+    pub(crate) fn spawn<P, F>(
+        &self,
+        runtime: super::RuntimeRef,
+        payload: P,
+        job: F,
+    ) -> (TaskRef, NonNull<P>)
+    where
+        P: Send + Sync + 'static,
+        F: FnOnce(u64, &P) + Send + 'static,
+    {
+        let reserve = Record::<P>::reserve().filter(|_| !self.crowded());
+        let (ptr, stack) = match reserve {
+            Some(bytes) => {
+                let mut stack = self.take_stack();
+                stack.reserve_top(bytes + RECORD_GAP);
+                let at = (stack.top() - bytes) as *mut Record<P>;
+                let record = Record {
+                    task: Task::record(runtime, Record::<P>::release_on_stack),
+                    payload,
+                };
+                // SAFETY: the stack is ours (just taken), its top `bytes`
+                // are kept from the coroutine (`reserve_top`), and its top
+                // is page-aligned, so `at` is aligned to `RECORD_GAP`,
+                // which covers the record's alignment (`reserve`).
+                unsafe { at.write(record) };
+                // SAFETY: a stack is never at address 0.
+                (unsafe { NonNull::new_unchecked(at) }, Some(stack))
+            }
+            None => {
+                let record = Box::new(Record {
+                    task: Task::record(runtime, Record::<P>::release_boxed),
+                    payload,
+                });
+                (NonNull::from(Box::leak(record)), None)
+            }
+        };
+        // SAFETY: `ptr` is the record just written; its task is its first
+        // field (`repr(C)`) and its payload lives as long as it.
+        let (task_ptr, payload_ptr) = unsafe {
+            (
+                ptr.cast::<Task>(),
+                NonNull::new_unchecked(core::ptr::addr_of_mut!((*ptr.as_ptr()).payload)),
+            )
+        };
+        // SAFETY: as above: nobody else has the task yet.
+        let task = unsafe { TaskRef::adopt(task_ptr) };
+        let reserved = reserve.map_or(0, |bytes| bytes + RECORD_GAP);
+        let body = match stack {
+            Some(stack) if size_of::<F>() <= JOB_BUDGET => {
+                self.coroutine_for(&task, stack, reserved, payload_ptr, job)
+            }
+            Some(stack) => {
+                let job = Box::new(job);
+                let job = move |id, p: &P| job(id, p);
+                self.coroutine_for(&task, stack, reserved, payload_ptr, job)
+            }
+            None if size_of::<F>() <= JOB_BUDGET => {
+                Body::New(Box::new(move |sched: &Scheduler, task: &TaskRef, stack| {
+                    sched.coroutine_for(task, stack, 0, payload_ptr, job)
+                }))
+            }
+            None => {
+                let job = Box::new(job);
+                Body::New(Box::new(move |sched: &Scheduler, task: &TaskRef, stack| {
+                    let job = move |id, p: &P| job(id, p);
+                    sched.coroutine_for(task, stack, 0, payload_ptr, job)
+                }))
+            }
+        };
         let slot = &task.goroutine;
         slot.sched
             .store(self as *const Scheduler as *mut Scheduler, Relaxed);
         // SAFETY: the task is new and not queued yet: nobody else looks at
         // its body.
-        unsafe { *slot.body.get() = Some(Body::New(job)) };
+        unsafe { *slot.body.get() = Some(body) };
+        let mine = task.clone();
         self.ready(task);
+        (mine, payload_ptr)
     }
 
-    /// The started body that runs `job` for `task`, on a stack from the
-    /// pool.
-    fn coroutine_for(&self, task: &TaskRef, job: Job) -> Body {
-        let stack = self.take_stack();
+    /// Whether a spawn from here should box its record and take its stack
+    /// later (`Body::New`): unless the new goroutine is the next to run
+    /// here (our processor's `runnext` is free) or nothing is queued
+    /// globally (a plain thread's spawn). Measured: a spawn storm that took
+    /// a stack per spawn ran 1M goroutines 2-2.5× slower (the spawner takes
+    /// stacks, the thieves that run them give them back: the pool's lock
+    /// and lines go back and forth), while spawn-then-join, which runs the
+    /// child from `runnext` on the same processor, got faster.
+    fn crowded(&self) -> bool {
+        match self.this_worker() {
+            Some(ctx) => !self.procs[ctx.proc.get()].runnext.is_empty(),
+            None => self.injector.len() >= CROWDED,
+        }
+    }
+
+    /// The coroutine that runs `job` for `task` on `stack`, whose top
+    /// `reserved` bytes hold the task's record.
+    fn coroutine_for<P: Sync + 'static>(
+        &self,
+        task: &TaskRef,
+        stack: GoStack,
+        #[cfg_attr(not(gort_gc), allow(unused_variables))] reserved: usize,
+        payload: NonNull<P>,
+        job: impl FnOnce(u64, &P) + Send + 'static,
+    ) -> Body {
         // `limit()` is the lowest address of the mapping: the guard page.
         let limit = stack.limit().get();
         let guard = (
             limit.saturating_sub(GUARD_REACH),
             limit + crate::platform::page_size(),
         );
-        let usable = (guard.1, stack.base().get());
-        let me = task.clone();
+        let usable = (guard.1, stack.top());
+        let (me, id) = (TaskRef::as_ptr(task), task.id());
+        let payload = payload.as_ptr().cast_const();
         #[cfg(gort_gc)]
         let record = stack.record();
         let co = Coroutine::with_stack(stack, move |y: &GoYielder, ()| {
+            // SAFETY: the worker running us holds a reference to the task,
+            // and the task keeps its payload (`spawn`).
+            let (me, payload) = unsafe { (&*me, &*payload) };
             me.goroutine
                 .yielder
                 .store(y as *const GoYielder as *mut GoYielder, Relaxed);
@@ -666,14 +886,21 @@ impl Scheduler {
                     .store(super::registry::STACK_RUNNING, Relaxed);
                 me.goroutine.stack.store(record, Relaxed);
             }
-            drop(me);
-            job();
+            job(id, payload);
             #[cfg(gort_gc)]
-            // SAFETY: as above; from here on only the scheduler's frames
-            // remain on this stack.
-            unsafe { &*record }
-                .sp
-                .store(super::registry::STACK_FREE, Release);
+            {
+                // From here on only the scheduler's frames remain below the
+                // reserved top, which the collector keeps scanning until the
+                // task is released (it may hold a result); with nothing
+                // reserved (a boxed record) there is nothing to scan (and
+                // `hi` itself is no address inside the stack).
+                let sp = match reserved {
+                    0 => super::registry::STACK_FREE,
+                    r => usable.1 - r,
+                };
+                // SAFETY: as above.
+                unsafe { &*record }.sp.store(sp, Release);
+            }
         });
         Body::Started { co, guard, usable }
     }
@@ -1234,10 +1461,10 @@ impl Scheduler {
         // until we park, requeue or finish it (module invariants).
         let body = unsafe { &mut *task.goroutine.body.get() };
         if let Some(Body::New(_)) = body {
-            let Some(Body::New(job)) = body.take() else {
+            let Some(Body::New(start)) = body.take() else {
                 unreachable!("just matched")
             };
-            *body = Some(self.coroutine_for(&task, job));
+            *body = Some(start(self, &task, self.take_stack()));
         }
         let Some(Body::Started { co, guard, usable }) = body.as_mut() else {
             unreachable!("a queued goroutine has a body")
@@ -1284,7 +1511,10 @@ impl Scheduler {
                 let Some(Body::Started { co, .. }) = body.take() else {
                     unreachable!("it just ran")
                 };
-                self.stacks.give(co.into_stack());
+                // SAFETY: the goroutine finished, and it was ours; the
+                // task's release (after our reference, at the latest)
+                // gives the stack back.
+                unsafe { *task.goroutine.home.get() = Some(co.into_stack()) };
             }
         }
         kept

@@ -26,6 +26,12 @@
 //!   each offers the same functions (`park`, `unparked`, `yield_now`,
 //!   `wait_advice`, `in_goroutine`, `Slot`).
 //!
+//! A task is reached through `TaskRef`s, counted in the task itself; the
+//! last one's drop calls the task's `release`, the one place that knows
+//! where the task lives: a box (threads, plain threads, cores), or an
+//! M:N goroutine's record at the top of its pooled stack (`mn`). Cloning,
+//! dropping, parking and unparking are the same code for both.
+//!
 //! The functions below dispatch on what the task is; the choices a build
 //! makes are the `cfg`s on items, never inside a body. Under loom a task
 //! is a loom thread whose futex is loom's model (`platform`), so the
@@ -74,8 +80,9 @@ use switcher::WaitAdvice;
 use core::cell::RefCell;
 use core::time::Duration;
 
+use core::ptr::NonNull;
+
 use crate::futex::WaitReason;
-use crate::shim::Arc;
 #[cfg(not(loom))]
 use crate::shim::atomic::AtomicU64;
 use crate::shim::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -119,6 +126,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// ```
 #[derive(Debug)]
 pub struct Task {
+    /// The `TaskRef`s to this task; the last one dropped calls `release`.
+    refs: AtomicUsize,
+    /// Frees the task's memory (see `TaskRef`).
+    release: Release,
     id: u64,
     /// The park word (under loom, one its modelled futex can sleep on).
     park_state: AtomicU32,
@@ -150,9 +161,138 @@ type RuntimeRef = core::convert::Infallible;
 impl core::panic::UnwindSafe for Task {}
 impl core::panic::RefUnwindSafe for Task {}
 
+/// What frees a task once its last `TaskRef` is gone: a boxed task's box,
+/// or (M:N) the goroutine record at the top of a pooled stack, whose
+/// stack then goes back to the pool.
+///
+/// # Safety
+/// Called once, by the drop of the last reference, with the task it is
+/// stored in; nothing touches the task after.
+pub(crate) type Release = unsafe fn(NonNull<Task>);
+
 /// A shared handle to a task: what wakers keep to
-/// [`unpark`](Task::unpark) it.
-pub type TaskRef = Arc<Task>;
+/// [`unpark`](Task::unpark) it. Cloning and dropping it count references
+/// in the task itself, as `Arc` does; the last drop frees the task where
+/// it lives (a box, or for an M:N goroutine the top of its stack, see
+/// `mn`), the only place that knows the difference.
+///
+/// ```
+/// let me = gort::task::current();
+/// let also = me.clone();
+/// assert!(gort::task::TaskRef::ptr_eq(&me, &also));
+/// assert_eq!(me.id(), also.id());
+/// ```
+pub struct TaskRef {
+    ptr: NonNull<Task>,
+}
+
+// SAFETY: a `TaskRef` is a shared reference to a `Task` that lives as
+// long as it does (the count above); `Task` is `Sync` (atomics, and slots
+// the park protocol hands over), so its references may cross threads.
+unsafe impl Send for TaskRef {}
+// SAFETY: as above.
+unsafe impl Sync for TaskRef {}
+
+/// Far beyond any real count (as `Arc`'s limit): a leak loop, not a program.
+const MAX_REFS: usize = isize::MAX as usize;
+
+impl TaskRef {
+    /// A boxed task (threads, plain threads, cores).
+    fn boxed(task: Task) -> TaskRef {
+        let ptr = NonNull::from(alloc::boxed::Box::leak(alloc::boxed::Box::new(task)));
+        TaskRef { ptr }
+    }
+
+    /// Adopts the first reference of a task made with `Task::record`.
+    ///
+    /// # Safety
+    /// `ptr` points at such a task, whose one reference (count 1) nobody
+    /// else adopted; its `release` frees it.
+    #[cfg(gort_mn)]
+    pub(crate) unsafe fn adopt(ptr: NonNull<Task>) -> TaskRef {
+        TaskRef { ptr }
+    }
+
+    /// Whether both name the same task.
+    pub fn ptr_eq(a: &TaskRef, b: &TaskRef) -> bool {
+        a.ptr == b.ptr
+    }
+
+    /// The task's address (valid while a reference lives).
+    pub fn as_ptr(this: &TaskRef) -> *const Task {
+        this.ptr.as_ptr()
+    }
+
+    /// Gives up this reference as a pointer, for `from_raw`.
+    #[cfg_attr(not(gort_mn), allow(dead_code))]
+    pub(crate) fn into_raw(this: TaskRef) -> *const Task {
+        core::mem::ManuallyDrop::new(this).ptr.as_ptr()
+    }
+
+    /// Takes back a reference given up by `into_raw`.
+    ///
+    /// # Safety
+    /// `ptr` came from `into_raw`, and this takes that reference once.
+    #[cfg_attr(not(gort_mn), allow(dead_code))]
+    pub(crate) unsafe fn from_raw(ptr: *const Task) -> TaskRef {
+        // SAFETY: `into_raw` gave a non-null pointer (contract above).
+        let ptr = unsafe { NonNull::new_unchecked(ptr.cast_mut()) };
+        TaskRef { ptr }
+    }
+}
+
+impl Clone for TaskRef {
+    #[inline]
+    fn clone(&self) -> TaskRef {
+        // Relaxed, as `Arc`: a new reference comes from an existing one,
+        // which keeps the task alive meanwhile.
+        if self.refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            panic!("gort: task reference count overflow");
+        }
+        TaskRef { ptr: self.ptr }
+    }
+}
+
+impl Drop for TaskRef {
+    #[inline]
+    fn drop(&mut self) {
+        // Release, then Acquire by the last: every use of the task through
+        // any reference happens before its release (as `Arc`).
+        if self.refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        crate::shim::atomic::fence(Ordering::Acquire);
+        let release = self.release;
+        // SAFETY: this was the last reference (count 1 → 0), so nobody
+        // else can reach the task; `release` belongs to it (`Release`).
+        unsafe { release(self.ptr) };
+    }
+}
+
+impl core::ops::Deref for TaskRef {
+    type Target = Task;
+    #[inline]
+    fn deref(&self) -> &Task {
+        // SAFETY: this reference keeps the task alive (its count).
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl core::fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// `Release` of a boxed task.
+///
+/// # Safety
+/// As `Release`; `task` came from `TaskRef::boxed`.
+unsafe fn release_box(task: NonNull<Task>) {
+    // SAFETY: made by `Box::leak` in `TaskRef::boxed`; the last reference
+    // is gone (contract).
+    drop(unsafe { alloc::boxed::Box::from_raw(task.as_ptr()) });
+}
 
 #[cfg(all(feature = "std", not(loom)))]
 thread_local! {
@@ -164,22 +304,44 @@ loom::thread_local! {
 }
 
 impl Task {
-    pub(crate) fn new() -> TaskRef {
-        Arc::new(Task {
+    /// A task with one reference that `release` frees.
+    fn with(runtime: Option<RuntimeRef>, release: Release) -> Task {
+        Task {
+            refs: AtomicUsize::new(1),
+            release,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             park_state: AtomicU32::new(EMPTY),
             select_state: AtomicUsize::new(0),
             goroutine: switcher::Slot::default(),
-            runtime: None,
-        })
+            runtime,
+        }
     }
 
-    /// A task for a goroutine of `runtime` (kept opaque at this layer).
+    #[allow(clippy::new_ret_no_self)] // a task is only ever reached by reference
+    pub(crate) fn new() -> TaskRef {
+        TaskRef::boxed(Task::with(None, release_box))
+    }
+
+    /// A boxed task for a goroutine of `runtime` (kept opaque at this
+    /// layer).
     #[cfg(all(feature = "std", not(loom)))]
     pub(crate) fn for_runtime(runtime: RuntimeRef) -> TaskRef {
-        let mut task = Task::new();
-        Arc::get_mut(&mut task).expect("new task").runtime = Some(runtime);
-        task
+        TaskRef::boxed(Task::with(Some(runtime), release_box))
+    }
+
+    /// A task for a goroutine of `runtime` that its scheduler places
+    /// itself (M:N: at the top of its stack), with one reference for
+    /// `TaskRef::adopt`; `release` frees it.
+    #[cfg(gort_mn)]
+    pub(crate) fn record(runtime: RuntimeRef, release: Release) -> Task {
+        Task::with(Some(runtime), release)
+    }
+
+    /// Takes the runtime out of a task being released (its scheduler
+    /// drops it last, after giving the task's memory back).
+    #[cfg(gort_mn)]
+    pub(crate) fn take_runtime(&mut self) -> Option<RuntimeRef> {
+        self.runtime.take()
     }
 
     /// The runtime this goroutine belongs to, if it is one.

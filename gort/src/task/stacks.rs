@@ -7,8 +7,11 @@
 //!   when it is carved and stays as long as its region;
 //! - a stack is in exactly one place: owned by one goroutine (a `GoStack`
 //!   value), in `warm` (pages kept), or in `cold` (pages given back to the
-//!   OS; address range and guard kept);
-//! - a finished goroutine's stack goes to the top of `warm`, and new ones
+//!   OS; address range and guard kept). A goroutine owns its stack from
+//!   its spawn until its task is released (`mn`: its record may sit at
+//!   the top of the stack, kept from the coroutine by `reserve_top`, which
+//!   is 0 again whenever the stack is in the pool);
+//! - a released goroutine's stack goes to the top of `warm`, and new ones
 //!   come from the top, so the bottom holds the longest unused. Warm
 //!   stacks beyond `MAX_WARM` that went unused for a whole
 //!   `SCAVENGE_PERIOD` (below `low_water`, the fewest warm stacks seen in
@@ -140,7 +143,7 @@ impl Stacks {
         pool.carver.carve(self.usable, StackTag::new)
     }
 
-    /// Takes back the stack of a finished goroutine (it stays warm).
+    /// Takes back the stack of a released goroutine (it stays warm).
     pub(crate) fn give(&self, stack: GoStack) {
         let mut pool = self.lock();
         pool.warm.push(stack);
