@@ -4,13 +4,13 @@
 //! deadlock). A case that should be reported but hangs is killed after
 //! `LIMIT` and fails.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gort::chan::Chan;
 use gort::sync::{Mutex, WaitGroup};
 use gort::{Builder, Scheduler};
+
+mod common;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -166,6 +166,7 @@ fn run_case(case: &str) {
             // The only goroutine waits in `accept`, then in a read; the
             // parent connects, then writes, each after about 1.5 s.
             runtime().run(|| {
+                use std::io::Read;
                 let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 let port = l.local_addr().unwrap().port();
                 println!("port {port}");
@@ -182,27 +183,7 @@ fn run_case(case: &str) {
 /// Runs `case` in a child; returns its exit code (None: killed at LIMIT)
 /// and stderr.
 fn child(case: &str, sched: &str) -> (Option<i32>, String) {
-    let mut c = Command::new(std::env::current_exe().unwrap())
-        .env("GORT_DEADLOCK_CASE", case)
-        .env("GORT_SCHEDULER", sched)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = c.try_wait().unwrap() {
-            break status.code();
-        }
-        if start.elapsed() > LIMIT {
-            let _ = c.kill();
-            let _ = c.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    c.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let (code, _, err) = common::run_case("GORT_DEADLOCK_CASE", case, sched, LIMIT);
     (code, err)
 }
 
@@ -211,7 +192,9 @@ fn child(case: &str, sched: &str) -> (Option<i32>, String) {
 /// looks every 100 ms), then finish cleanly.
 #[cfg(gort_net)]
 fn network_child(sched: &str) -> Result<(), String> {
-    use std::io::{BufRead, Write};
+    use std::io::{BufRead, Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
     let mut c = Command::new(std::env::current_exe().unwrap())
         .env("GORT_DEADLOCK_CASE", "network_waits_are_no_deadlock")
         .env("GORT_SCHEDULER", sched)

@@ -75,43 +75,12 @@ fn main() -> Result<(), String> {
 /// after 20 s; stdout; stderr).
 #[cfg(not(target_family = "wasm"))]
 fn child(case: &str, sched: &str) -> (Option<i32>, String, String) {
-    use std::io::Read;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-    const LIMIT: Duration = Duration::from_secs(20);
-
-    let mut c = common::child_command(&std::env::current_exe().unwrap())
-        .env("GORT_MAIN_CASE", case)
-        .env("GORT_SCHEDULER", sched)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (mut out, mut err) = (c.stdout.take().unwrap(), c.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = c.try_wait().unwrap() {
-            break status.code();
-        }
-        if start.elapsed() > LIMIT {
-            let _ = c.kill();
-            let _ = c.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (code, out.join().unwrap(), err.join().unwrap())
+    common::run_case(
+        "GORT_MAIN_CASE",
+        case,
+        sched,
+        std::time::Duration::from_secs(20),
+    )
 }
 
 /// wasm has no child processes: `main` skips the cases there.

@@ -79,7 +79,8 @@ impl Drop for Watchdog {
 /// Under an emulator (a cross rig) the binary cannot exec itself: the rig
 /// sets `GORT_CHILD_RUNNER` (e.g. "qemu-aarch64 -L /usr/...") and the child
 /// is started through it.
-#[cfg(not(target_family = "wasm"))]
+/// (Builds everywhere, so the tests that call it do; wasm cannot start
+/// the child: skip there first.)
 pub fn run_child(test: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let out = child_command(&std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
@@ -94,9 +95,55 @@ pub fn run_child(test: &str, envs: &[(&str, &str)]) -> (Option<i32>, String, Str
     )
 }
 
+/// Runs this binary again with `var=case` and `GORT_SCHEDULER=sched` (for
+/// tests with their own `main`, which pick the case from `var`) and
+/// returns (exit code, None if killed after `limit`; stdout; stderr).
+/// (Builds everywhere; wasm cannot start the child.)
+pub fn run_case(
+    var: &str,
+    case: &str,
+    sched: &str,
+    limit: Duration,
+) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let mut c = child_command(&std::env::current_exe().unwrap())
+        .env(var, case)
+        .env("GORT_SCHEDULER", sched)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read both pipes while waiting: a child filling one would block.
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = read(Box::new(c.stdout.take().unwrap()));
+    let err = read(Box::new(c.stderr.take().unwrap()));
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = c.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > limit {
+            let _ = c.kill();
+            let _ = c.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, out.join().unwrap(), err.join().unwrap())
+}
+
 /// A command that starts the program `exe`: directly, or through the
 /// rig's `GORT_CHILD_RUNNER` under an emulator.
-#[cfg(not(target_family = "wasm"))]
 pub fn child_command(exe: &std::path::Path) -> std::process::Command {
     let runner = std::env::var("GORT_CHILD_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
