@@ -261,7 +261,11 @@ impl Drop for TaskRef {
         if self.refs.fetch_sub(1, Ordering::Release) != 1 {
             return;
         }
-        crate::shim::atomic::fence(Ordering::Acquire);
+        // An acquire load where `Arc` has a fence: the same order (it
+        // reads the end of the release sequence of every drop), and the
+        // form ThreadSanitizer understands (it does not model fences;
+        // std's `Arc` does the same under it).
+        self.refs.load(Ordering::Acquire);
         let release = self.release;
         // SAFETY: this was the last reference (count 1 → 0), so nobody
         // else can reach the task; `release` belongs to it (`Release`).
