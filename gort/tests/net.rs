@@ -543,10 +543,17 @@ fn shutdown_by_another_goroutine_wakes_a_blocked_writer() {
 #[test]
 fn connection_refused() {
     common::each_scheduler("connection_refused", LIMIT, || {
-        let addr = {
-            let l = listener();
-            l.local_addr().unwrap()
-        };
+        // A port bound and never listening: nothing else can take it (no
+        // SO_REUSEADDR), so a connection to it is refused whatever other
+        // tests bind meanwhile. (A dropped listener's port, used before,
+        // is free for any test's socket: under Wine a connect to one
+        // once answered a reset.)
+        let closed =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        closed
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let addr = closed.local_addr().unwrap().as_socket().unwrap();
         let e = TcpStream::connect(addr).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
         let e = TcpStream::connect_timeout(&addr, PROMPT).unwrap_err();

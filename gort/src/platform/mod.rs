@@ -109,6 +109,14 @@ pub(crate) fn write_stderr_parts(parts: &[&[u8]]) {
     write_stderr(&msg[..len]);
 }
 
+/// How long one wait for a socket may last before the waiter retries its
+/// call whatever the poller said: no limit but under Wine (see
+/// `windows::socket_wait_limit`).
+#[cfg(all(gort_net, not(windows)))]
+pub(crate) fn socket_wait_limit() -> Option<core::time::Duration> {
+    None
+}
+
 /// The size of a memory page: 4 KiB on every Windows target.
 #[cfg(all(windows, feature = "std", not(loom)))]
 pub(crate) fn page_size() -> usize {

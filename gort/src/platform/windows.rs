@@ -256,3 +256,36 @@ impl<X> PooledStack<X> {
 pub(crate) fn release_stack_pages<X>(stacks: &mut Vec<PooledStack<X>>) {
     stacks.clear();
 }
+
+/// How long one wait for a socket may last before the waiter retries its
+/// call whatever the poller said: no limit on Windows, 50 ms under Wine.
+///
+/// Wine (8.0, and its source since) completes an AFD poll by an APC to
+/// the thread that submitted it, which writes the poll's result into the
+/// caller's memory; if that thread has exited, the packet still reaches
+/// the completion port but the result is never written. mio then reads
+/// its own request back (`POLL_LOCAL_CLOSE` among the flags it asked
+/// for), takes the socket for closed and never polls it again. mio submits
+/// polls from whichever thread polls or re-arms a socket, and threads that
+/// did so exit (a runtime's workers when it shuts down, an idle
+/// threads-scheduler worker): seen as a reader that never woke although
+/// its data had come, in about one run in five of `tests/net.rs`. Windows
+/// itself keeps I/O on a handle bound to a completion port alive when its
+/// thread exits. Under Wine a waiter therefore retries every 50 ms, which
+/// costs a system call per wait that long and finds the data of a socket
+/// the poller has lost.
+#[cfg(gort_net)]
+pub(crate) fn socket_wait_limit() -> Option<Duration> {
+    use std::sync::OnceLock;
+    static UNDER_WINE: OnceLock<bool> = OnceLock::new();
+    let wine = *UNDER_WINE.get_or_init(|| {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+        // SAFETY: both names are NUL-terminated; ntdll is loaded in every
+        // process, and a null module handle makes GetProcAddress fail.
+        unsafe {
+            let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+            !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
+        }
+    });
+    wine.then_some(Duration::from_millis(50))
+}

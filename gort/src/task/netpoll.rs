@@ -11,7 +11,9 @@
 //! Go's rule for blocking polls. On Windows mio re-arms a socket's
 //! interest only when one of its own I/O calls answers `WouldBlock`, so
 //! all socket I/O goes through the mio types and every waiter retries its
-//! call until `WouldBlock` (which edge triggering needs anyway).
+//! call until `WouldBlock` (which edge triggering needs anyway). Under
+//! Wine the poller can lose a socket for good, so there a wait lasts at
+//! most `platform::socket_wait_limit` before the waiter retries.
 //!
 //! Invariants:
 //! - every registered socket has a `Desc` in a table that is never freed
@@ -90,10 +92,22 @@ const SPINS_BEFORE_YIELD: u32 = 100;
 pub(crate) const POLL_STALE_NS: u64 = 10_000_000;
 
 /// Waits on a socket's `readiness` (see `Readiness::wait`), counted in
-/// `WAITERS` so that somebody polls meanwhile.
+/// `WAITERS` so that somebody polls meanwhile. True if the caller should
+/// retry its call (an event, or the platform's limit on one wait: see
+/// `platform::socket_wait_limit`); false if `deadline` passed.
 pub(crate) fn wait(readiness: &Readiness, seen: u32, deadline: Option<u64>) -> bool {
     let _waiting = Waiting::new(crate::task::current_goroutine().is_some());
-    readiness.wait(seen, deadline)
+    let Some(limit) = crate::platform::socket_wait_limit() else {
+        return readiness.wait(seen, deadline);
+    };
+    let limit = crate::platform::now_nanos().saturating_add(limit.as_nanos() as u64);
+    match deadline {
+        Some(d) if d <= limit => readiness.wait(seen, deadline),
+        _ => {
+            readiness.wait(seen, Some(limit));
+            true
+        }
+    }
 }
 
 /// Counts a task in `WAITERS` (and a thread in `THREAD_WAITERS`) while it
