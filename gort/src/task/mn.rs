@@ -299,7 +299,7 @@ impl Slot {
 /// The current task if it is an M:N goroutine (which must park rather
 /// than block its thread).
 pub(crate) fn current() -> Option<TaskRef> {
-    super::current_if_any().filter(|t| in_goroutine(t))
+    super::running().map(|t| TaskRef::clone(&t))
 }
 
 /// Whether the current task is a goroutine of an M:N scheduler.
@@ -1472,7 +1472,7 @@ impl Scheduler {
         let proc = &self.procs[ctx.proc.get()];
         let running = proc.status.enter_goroutine();
         ctx.running.set(running);
-        super::set_current(Some(task.clone()));
+        super::set_running(TaskRef::as_ptr(&task));
         GUARD.with(|c| c.set((guard.0, guard.1, task.id())));
         #[cfg(gort_gc)]
         let result = super::registry::running_goroutine(*usable, || co.resume(()));
@@ -1482,7 +1482,7 @@ impl Scheduler {
             co.resume(())
         };
         GUARD.with(|c| c.set((0, 0, 0)));
-        super::set_current(None);
+        super::set_running(core::ptr::null());
         ctx.running.set(0);
         let kept = proc.status.leave_goroutine(running);
         if !kept {

@@ -302,6 +302,32 @@ unsafe fn release_box(task: NonNull<Task>) {
 thread_local! {
     static CURRENT: RefCell<Option<TaskRef>> = const { RefCell::new(None) };
 }
+#[cfg(gort_mn)]
+thread_local! {
+    /// The M:N goroutine running on this thread, or null. Borrowed: the
+    /// worker that resumed it holds a reference until it switches back,
+    /// so a switch costs no count traffic. Comes before `CURRENT`.
+    static RUNNING: core::cell::Cell<*const Task> = const { core::cell::Cell::new(core::ptr::null()) };
+}
+
+/// The running M:N goroutine's task, borrowed (see `RUNNING`): valid
+/// while the goroutine runs, which outlasts any use of it by its own code.
+#[cfg(gort_mn)]
+fn running() -> Option<core::mem::ManuallyDrop<TaskRef>> {
+    let ptr = RUNNING.with(core::cell::Cell::get);
+    // SAFETY: a non-null `RUNNING` points at the task of the goroutine
+    // running on this thread, whose worker holds a reference to it until
+    // the goroutine switches back; `ManuallyDrop` takes no count and
+    // gives none back.
+    (!ptr.is_null()).then(|| core::mem::ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) }))
+}
+
+/// Marks `task` as the goroutine running on this thread (null: none) for
+/// `current()`; the caller holds a reference to it meanwhile.
+#[cfg(gort_mn)]
+pub(crate) fn set_running(task: *const Task) {
+    RUNNING.with(|r| r.set(task));
+}
 #[cfg(loom)]
 loom::thread_local! {
     static CURRENT: RefCell<Option<TaskRef>> = RefCell::new(None);
@@ -386,6 +412,10 @@ impl Task {
 /// task (made on first use). Example: see [`Task`].
 #[cfg(feature = "std")]
 pub fn current() -> TaskRef {
+    #[cfg(gort_mn)]
+    if let Some(task) = running() {
+        return TaskRef::clone(&task);
+    }
     CURRENT.with(|c| c.borrow_mut().get_or_insert_with(Task::new).clone())
 }
 
@@ -406,6 +436,10 @@ pub fn current() -> TaskRef {
 /// The current task, if this thread has one yet (never creates one).
 #[cfg(all(feature = "std", not(loom)))]
 pub(crate) fn current_if_any() -> Option<TaskRef> {
+    #[cfg(gort_mn)]
+    if let Some(task) = running() {
+        return Some(TaskRef::clone(&task));
+    }
     CURRENT.with(|c| c.borrow().clone())
 }
 
@@ -597,6 +631,11 @@ pub fn park_timeout(timeout: Duration) -> bool {
 /// [`park_timeout`], waiting for `reason`, which the deadlock report names
 /// while the wait is untimed. Returns `false` only if it timed out.
 pub(crate) fn park_for(reason: WaitReason, timeout: Option<Duration>) -> bool {
+    #[cfg(gort_mn)]
+    if let Some(task) = running() {
+        let deadline = timeout.and_then(crate::platform::deadline_after);
+        return switcher::park(&task, reason, deadline);
+    }
     let task = current();
     if switcher::in_goroutine(&task) {
         let deadline = timeout.and_then(crate::platform::deadline_after);
