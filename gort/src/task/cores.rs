@@ -313,7 +313,7 @@ fn run(core: &Core, task: TaskRef) {
         Request::Park => {
             // SAFETY: this core switched the goroutine out; it is not yet
             // PARKED.
-            if let Some(task) = unsafe { task.goroutine.parked.publish(task.clone()) } {
+            if let Some(task) = unsafe { task.goroutine.parked.publish(&task) } {
                 // An unpark came first (NOTIFIED): run it again.
                 ready(task);
             }

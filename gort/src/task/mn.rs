@@ -1492,7 +1492,7 @@ impl Scheduler {
             CoroutineResult::Yield(Request::Park) => {
                 // SAFETY: this worker suspended the goroutine, which is not
                 // yet PARKED (module invariants).
-                if let Some(task) = unsafe { task.goroutine.parked.publish(task.clone()) } {
+                if let Some(task) = unsafe { task.goroutine.parked.publish(&task) } {
                     // An unpark came first (NOTIFIED): run it again soon.
                     if kept {
                         // SAFETY: the scheduler's side of our processor.

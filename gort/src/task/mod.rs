@@ -527,15 +527,17 @@ pub(crate) struct ParkedSlot(core::cell::UnsafeCell<Option<TaskRef>>);
 #[cfg(any(gort_mn, gort_cores))]
 impl ParkedSlot {
     /// The scheduler's half of a park, once the goroutine `task` has
-    /// switched out: keeps it here, then turns the park word EMPTY →
-    /// PARKED (Release). Returns the task if an unpark came first (the
-    /// word was NOTIFIED): the caller queues it to run again.
+    /// switched out: keeps a reference to it here, then turns the park
+    /// word EMPTY → PARKED (Release). Returns that reference if an unpark
+    /// came first (the word was NOTIFIED): the caller queues it to run
+    /// again. (One count taken per park: the caller keeps its own
+    /// reference, which keeps the task alive across the CAS.)
     ///
     /// # Safety
     /// `self` is `task`'s slot, the goroutine is switched out and not
     /// PARKED, and the caller is the scheduler that switched it out.
     #[inline]
-    pub(crate) unsafe fn publish(&self, task: TaskRef) -> Option<TaskRef> {
+    pub(crate) unsafe fn publish(&self, task: &TaskRef) -> Option<TaskRef> {
         // SAFETY: not PARKED yet, so the slot is the caller's (above).
         unsafe { *self.0.get() = Some(task.clone()) };
         if task
@@ -546,8 +548,7 @@ impl ParkedSlot {
             return None;
         }
         // SAFETY: the CAS failed, so not PARKED: the slot is still ours.
-        drop(unsafe { (*self.0.get()).take() });
-        Some(task)
+        unsafe { (*self.0.get()).take() }
     }
 
     /// The unparker's half: the parked goroutine to queue, if any.
