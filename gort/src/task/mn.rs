@@ -67,7 +67,11 @@
 //!   (`Pending::start`): nobody else can reach a task nobody holds, nor
 //!   its payload (whose address goes only with a reference). So a parked
 //!   goroutine keeps no box, however it was spawned, unless a handle or a
-//!   waker held it when it started;
+//!   waker held it when it started. A goroutine whose boxed spawn leaves
+//!   its processor's deque holding `SPAWN_BACKLOG` goroutines yields (to
+//!   the back of the global queue) so that they start before it spawns
+//!   more (`pace_spawner`): a storm's boxes stay few, and the allocator
+//!   keeps no high-water mark of them;
 //! - the task counts its `TaskRef`s; a reference is held wherever the
 //!   goroutine can still run (a queue, the parked slot, the worker
 //!   running it), so the last one goes only after it finished. Its drop
@@ -351,6 +355,11 @@ enum Body {
 /// record instead of taking a stack (`Body::New`; a goroutine's spawn does
 /// so whenever its processor's `runnext` is taken, see `crowded`).
 const CROWDED: usize = 1;
+
+/// Goroutines a processor's deque may hold before a goroutine spawning
+/// boxed records there yields to let them start (`pace_spawner`; Go's
+/// local run queue holds 256).
+const SPAWN_BACKLOG: usize = 256;
 
 /// The part of a `Task` that only goroutines of this scheduler use. The
 /// queues hold `TaskRef`s; the goroutine itself lives here.
@@ -923,12 +932,39 @@ impl Scheduler {
         let slot = &task.goroutine;
         slot.sched
             .store(self as *const Scheduler as *mut Scheduler, Relaxed);
+        let boxed = matches!(body, Body::New(_));
         // SAFETY: the task is new and not queued yet: nobody else looks at
         // its body.
         unsafe { *slot.body.get() = Some(body) };
         let mine = task.clone();
         self.ready(task);
+        if boxed {
+            self.pace_spawner();
+        }
         (mine, payload_ptr)
+    }
+
+    /// After a spawn that boxed its record: if the spawner is a goroutine
+    /// of ours whose processor's deque holds `SPAWN_BACKLOG` goroutines,
+    /// it yields (to the back of the global queue), so that they start
+    /// (their records move to their stacks, their boxes go) before it
+    /// spawns more. Without this a spawn storm outruns the goroutines'
+    /// first runs (a first run takes and touches a stack) and queues
+    /// nearly all of them, boxed: the allocator keeps those boxes' pages
+    /// after they are freed (with glibc, ~270 bytes per goroutine of the
+    /// storm, parked or not).
+    fn pace_spawner(&self) {
+        let Some(ctx) = self.this_worker() else {
+            return; // a plain thread, or a goroutine in `blocking`
+        };
+        if self.procs[ctx.proc.get()].stealer.len() < SPAWN_BACKLOG {
+            return;
+        }
+        if let Some(me) = current()
+            && core::ptr::eq(me.goroutine.sched.load(Relaxed), self)
+        {
+            yield_now(&me);
+        }
     }
 
     /// Whether a spawn from here should box its record and take its stack
