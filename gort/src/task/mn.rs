@@ -67,11 +67,11 @@
 //!   (`Pending::start`): nobody else can reach a task nobody holds, nor
 //!   its payload (whose address goes only with a reference). So a parked
 //!   goroutine keeps no box, however it was spawned, unless a handle or a
-//!   waker held it when it started. A goroutine whose boxed spawn leaves
-//!   its processor's deque holding `SPAWN_BACKLOG` goroutines yields (to
-//!   the back of the global queue) so that they start before it spawns
-//!   more (`pace_spawner`): a storm's boxes stay few, and the allocator
-//!   keeps no high-water mark of them;
+//!   waker held it when it started. A goroutine that spawns while its
+//!   processor's deque holds `SPAWN_BACKLOG` goroutines first yields (to
+//!   the back of the global queue) so that they start (`pace_spawner`):
+//!   a storm's boxes stay few, and the allocator keeps no high-water mark
+//!   of them;
 //! - the task counts its `TaskRef`s; a reference is held wherever the
 //!   goroutine can still run (a queue, the parked slot, the worker
 //!   running it), so the last one goes only after it finished. Its drop
@@ -357,8 +357,8 @@ enum Body {
 const CROWDED: usize = 1;
 
 /// Goroutines a processor's deque may hold before a goroutine spawning
-/// boxed records there yields to let them start (`pace_spawner`; Go's
-/// local run queue holds 256).
+/// there yields to let them start (`pace_spawner`; Go's local run queue
+/// holds 256).
 const SPAWN_BACKLOG: usize = 256;
 
 /// The part of a `Task` that only goroutines of this scheduler use. The
@@ -892,6 +892,7 @@ impl Scheduler {
         P: Send + Sync + 'static,
         F: FnOnce(u64, &P) + Send + 'static,
     {
+        self.pace_spawner();
         let (task, payload_ptr, body) = match Record::<P>::reserve() {
             Some(bytes) if !self.crowded() => {
                 let mut stack = self.take_stack();
@@ -932,27 +933,24 @@ impl Scheduler {
         let slot = &task.goroutine;
         slot.sched
             .store(self as *const Scheduler as *mut Scheduler, Relaxed);
-        let boxed = matches!(body, Body::New(_));
         // SAFETY: the task is new and not queued yet: nobody else looks at
         // its body.
         unsafe { *slot.body.get() = Some(body) };
         let mine = task.clone();
         self.ready(task);
-        if boxed {
-            self.pace_spawner();
-        }
         (mine, payload_ptr)
     }
 
-    /// After a spawn that boxed its record: if the spawner is a goroutine
-    /// of ours whose processor's deque holds `SPAWN_BACKLOG` goroutines,
-    /// it yields (to the back of the global queue), so that they start
-    /// (their records move to their stacks, their boxes go) before it
-    /// spawns more. Without this a spawn storm outruns the goroutines'
-    /// first runs (a first run takes and touches a stack) and queues
-    /// nearly all of them, boxed: the allocator keeps those boxes' pages
-    /// after they are freed (with glibc, ~270 bytes per goroutine of the
-    /// storm, parked or not).
+    /// Before a spawn: if the spawner is a goroutine of ours whose
+    /// processor's deque holds `SPAWN_BACKLOG` goroutines, it yields (to
+    /// the back of the global queue), so that they start (their boxed
+    /// records move to their stacks, their boxes go) before it spawns
+    /// more. Without this a spawn storm outruns the goroutines' first runs
+    /// (a first run takes and touches a stack) and queues nearly all of
+    /// them, boxed: the allocator keeps those boxes' pages after they are
+    /// freed (with glibc, ~270 bytes per goroutine of the storm, parked or
+    /// not). Before, not after: the spawner holds no reference to a task
+    /// of its own making while it yields, so each can move.
     fn pace_spawner(&self) {
         let Some(ctx) = self.this_worker() else {
             return; // a plain thread, or a goroutine in `blocking`
