@@ -59,8 +59,19 @@
 //!   only over `JOB_BUDGET`. So spawning allocates nothing from the global
 //!   allocator. A record over budget, or a spawn while the spawner's
 //!   processor already has a goroutine to run next (a spawn storm, see
-//!   `Scheduler::crowded`), is boxed instead, with the closure, and that
-//!   goroutine takes its stack when it first runs (`Body::New`);
+//!   `Scheduler::crowded`), is boxed instead, with the closure, in one
+//!   box (`Pending`), and that goroutine takes its stack when it first
+//!   runs (`Body::New`). Then, if its record fits the budget and the
+//!   worker's reference (from the queue) is the task's only one, the
+//!   record moves to the top of that stack and the box is freed
+//!   (`Pending::start`): nobody else can reach a task nobody holds, nor
+//!   its payload (whose address goes only with a reference). So a parked
+//!   goroutine keeps no box, however it was spawned, unless a handle or a
+//!   waker held it when it started. A goroutine that spawns while its
+//!   processor's deque holds `SPAWN_BACKLOG` goroutines first yields (to
+//!   the back of the global queue) so that they start (`pace_spawner`):
+//!   a storm's boxes stay few, and the allocator keeps no high-water mark
+//!   of them;
 //! - the task counts its `TaskRef`s; a reference is held wherever the
 //!   goroutine can still run (a queue, the parked slot, the worker
 //!   running it), so the last one goes only after it finished. Its drop
@@ -167,16 +178,126 @@ impl<P> Record<P> {
         // it back only after this drop.
         unsafe { release(&mut (*rec).task, || core::ptr::drop_in_place(rec)) }
     }
+}
 
-    /// The `Release` of a boxed record.
+/// A goroutine spawned with its record boxed (`Body::New`): the record and
+/// the closure, in one allocation, until it starts (a spawn storm queues
+/// these; one box, not two, so their memory coalesces once freed).
+#[repr(C)]
+struct Pending<P, J> {
+    /// First: a `*Task` is a `*Pending`.
+    record: Record<P>,
+    /// Moved out when the goroutine starts (`start`).
+    job: core::mem::MaybeUninit<J>,
+}
+
+impl<P: Sync + 'static, J: FnOnce(u64, &P) + Send + 'static> Pending<P, J> {
+    /// The `Body::New` of a pending goroutine: starts it on `stack`. Its
+    /// record moves to the top of the stack (and the box is freed) when it
+    /// fits and `task` is its only reference; else it stays boxed.
+    /// Returns the task (moved or not) with its body set.
+    ///
+    /// The only reference is the caller's (taken from a queue), so nobody
+    /// else can reach the record: no handle (which would hold a reference
+    /// beside the payload's address), no waker, no waiter; and no new
+    /// reference can appear, since one is only ever cloned from another.
     ///
     /// # Safety
-    /// As `task::Release`; `task` is the task of a `Record<P>` that
-    /// `Scheduler::spawn` boxed.
+    /// `task` is the task of a `Pending<P, J>` that `Scheduler::spawn`
+    /// boxed, taken from a queue with its body (`Body::New`) taken out,
+    /// and started only this once.
+    unsafe fn start(sched: &Scheduler, task: TaskRef, mut stack: GoStack) -> TaskRef {
+        let boxed = TaskRef::as_ptr(&task).cast_mut().cast::<Pending<P, J>>();
+        // SAFETY: `spawn` wrote the job, and this first start moves it out.
+        let job = unsafe { (*boxed).job.assume_init_read() };
+        // Acquire: every other reference's use happened before its drop
+        // (each drop decrements with Release), so before our move.
+        let (task, reserved, payload) = match Record::<P>::reserve() {
+            Some(bytes) if task.refs.load(Acquire) == 1 => {
+                let _ = TaskRef::into_raw(task);
+                // SAFETY: the box is `spawn`'s and ours alone (above); the
+                // read moves the record out (the job is out already), and
+                // the box is freed as `MaybeUninit`, dropping nothing.
+                let mut record = unsafe {
+                    let record = core::ptr::addr_of!((*boxed).record).read();
+                    drop(Box::from_raw(
+                        boxed.cast::<core::mem::MaybeUninit<Pending<P, J>>>(),
+                    ));
+                    record
+                };
+                record.task.release = Record::<P>::release_on_stack;
+                stack.reserve_top(bytes + RECORD_GAP);
+                let at = (stack.top() - bytes) as *mut Record<P>;
+                // SAFETY: as in `spawn`: the stack is ours, its top `bytes`
+                // kept from the coroutine, and `at` aligned to `RECORD_GAP`;
+                // the task has the one reference given up above, which
+                // `adopt` takes back (a stack is never at address 0).
+                unsafe {
+                    at.write(record);
+                    (
+                        TaskRef::adopt(NonNull::new_unchecked(at).cast::<Task>()),
+                        bytes + RECORD_GAP,
+                        NonNull::new_unchecked(core::ptr::addr_of_mut!((*at).payload)),
+                    )
+                }
+            }
+            // SAFETY: the record stays where `spawn` boxed it.
+            _ => (task, 0, unsafe {
+                NonNull::new_unchecked(core::ptr::addr_of_mut!((*boxed).record.payload))
+            }),
+        };
+        let body = sched.coroutine_for(&task, stack, reserved, payload, job);
+        // SAFETY: the goroutine is ours (taken from a queue) and has not
+        // started: nobody else looks at its body.
+        unsafe { *task.goroutine.body.get() = Some(body) };
+        task
+    }
+
+    /// The `Release` of a record that stayed boxed.
+    ///
+    /// # Safety
+    /// As `task::Release`; `task` is the task of a `Pending<P, J>` that
+    /// `Scheduler::spawn` boxed, whose goroutine started (its job is out).
     unsafe fn release_boxed(task: NonNull<Task>) {
-        let rec = task.cast::<Record<P>>().as_ptr();
-        // SAFETY: as above; the box is `spawn`'s.
-        unsafe { release(&mut (*rec).task, || drop(Box::from_raw(rec))) }
+        let p = task.cast::<Pending<P, J>>().as_ptr();
+        // SAFETY: as in `release_on_stack`; the box is `spawn`'s, freed as
+        // `MaybeUninit` once its record is dropped (its job already went).
+        unsafe {
+            release(&mut (*p).record.task, || {
+                core::ptr::drop_in_place(core::ptr::addr_of_mut!((*p).record));
+                drop(Box::from_raw(
+                    p.cast::<core::mem::MaybeUninit<Pending<P, J>>>(),
+                ));
+            })
+        }
+    }
+}
+
+/// A goroutine's record and closure, boxed (`Pending`) to start later.
+fn pending<P, J>(runtime: super::RuntimeRef, payload: P, job: J) -> (TaskRef, NonNull<P>, Body)
+where
+    P: Send + Sync + 'static,
+    J: FnOnce(u64, &P) + Send + 'static,
+{
+    let boxed = Box::new(Pending {
+        record: Record {
+            task: Task::record(runtime, Pending::<P, J>::release_boxed),
+            payload,
+        },
+        job: core::mem::MaybeUninit::new(job),
+    });
+    let at = Box::into_raw(boxed);
+    // SAFETY: `at` is the box just made; its task is its first field
+    // (`repr(C)`, twice), nobody else has it, and its payload lives as long
+    // as the task (until `release_boxed`, or moved along with it by
+    // `Pending::start` while nobody else holds the task, hence nor this
+    // address).
+    unsafe {
+        (
+            TaskRef::adopt(NonNull::new_unchecked(at).cast::<Task>()),
+            NonNull::new_unchecked(core::ptr::addr_of_mut!((*at).record.payload)),
+            Body::New(Pending::<P, J>::start),
+        )
     }
 }
 
@@ -206,8 +327,9 @@ unsafe fn release(task: &mut Task, drop_record: impl FnOnce()) {
     drop(runtime);
 }
 
-/// Makes a `Body::New` goroutine's coroutine on the stack it is given.
-type StartLater = Box<dyn FnOnce(&Scheduler, &TaskRef, GoStack) -> Body>;
+/// Starts a `Body::New` goroutine on the stack it is given
+/// (`Pending::start`).
+type StartLater = unsafe fn(&Scheduler, TaskRef, GoStack) -> TaskRef;
 
 /// A goroutine's code.
 enum Body {
@@ -233,6 +355,11 @@ enum Body {
 /// record instead of taking a stack (`Body::New`; a goroutine's spawn does
 /// so whenever its processor's `runnext` is taken, see `crowded`).
 const CROWDED: usize = 1;
+
+/// Goroutines a processor's deque may hold before a goroutine spawning
+/// there yields to let them start (`pace_spawner`; Go's local run queue
+/// holds 256).
+const SPAWN_BACKLOG: usize = 256;
 
 /// The part of a `Task` that only goroutines of this scheduler use. The
 /// queues hold `TaskRef`s; the goroutine itself lives here.
@@ -765,9 +892,9 @@ impl Scheduler {
         P: Send + Sync + 'static,
         F: FnOnce(u64, &P) + Send + 'static,
     {
-        let reserve = Record::<P>::reserve().filter(|_| !self.crowded());
-        let (ptr, stack) = match reserve {
-            Some(bytes) => {
+        self.pace_spawner();
+        let (task, payload_ptr, body) = match Record::<P>::reserve() {
+            Some(bytes) if !self.crowded() => {
                 let mut stack = self.take_stack();
                 stack.reserve_top(bytes + RECORD_GAP);
                 let at = (stack.top() - bytes) as *mut Record<P>;
@@ -778,50 +905,29 @@ impl Scheduler {
                 // SAFETY: the stack is ours (just taken), its top `bytes`
                 // are kept from the coroutine (`reserve_top`), and its top
                 // is page-aligned, so `at` is aligned to `RECORD_GAP`,
-                // which covers the record's alignment (`reserve`).
-                unsafe { at.write(record) };
-                // SAFETY: a stack is never at address 0.
-                (unsafe { NonNull::new_unchecked(at) }, Some(stack))
-            }
-            None => {
-                let record = Box::new(Record {
-                    task: Task::record(runtime, Record::<P>::release_boxed),
-                    payload,
-                });
-                (NonNull::from(Box::leak(record)), None)
-            }
-        };
-        // SAFETY: `ptr` is the record just written; its task is its first
-        // field (`repr(C)`) and its payload lives as long as it.
-        let (task_ptr, payload_ptr) = unsafe {
-            (
-                ptr.cast::<Task>(),
-                NonNull::new_unchecked(core::ptr::addr_of_mut!((*ptr.as_ptr()).payload)),
-            )
-        };
-        // SAFETY: as above: nobody else has the task yet.
-        let task = unsafe { TaskRef::adopt(task_ptr) };
-        let reserved = reserve.map_or(0, |bytes| bytes + RECORD_GAP);
-        let body = match stack {
-            Some(stack) if size_of::<F>() <= JOB_BUDGET => {
-                self.coroutine_for(&task, stack, reserved, payload_ptr, job)
-            }
-            Some(stack) => {
-                let job = Box::new(job);
-                let job = move |id, p: &P| job(id, p);
-                self.coroutine_for(&task, stack, reserved, payload_ptr, job)
-            }
-            None if size_of::<F>() <= JOB_BUDGET => {
-                Body::New(Box::new(move |sched: &Scheduler, task: &TaskRef, stack| {
-                    sched.coroutine_for(task, stack, 0, payload_ptr, job)
-                }))
-            }
-            None => {
-                let job = Box::new(job);
-                Body::New(Box::new(move |sched: &Scheduler, task: &TaskRef, stack| {
+                // which covers the record's alignment (`reserve`). The
+                // task is its first field (`repr(C)`); nobody else has it.
+                let (task, payload_ptr) = unsafe {
+                    at.write(record);
+                    (
+                        TaskRef::adopt(NonNull::new_unchecked(at).cast::<Task>()),
+                        NonNull::new_unchecked(core::ptr::addr_of_mut!((*at).payload)),
+                    )
+                };
+                let reserved = bytes + RECORD_GAP;
+                let body = if size_of::<F>() <= JOB_BUDGET {
+                    self.coroutine_for(&task, stack, reserved, payload_ptr, job)
+                } else {
+                    let job = Box::new(job);
                     let job = move |id, p: &P| job(id, p);
-                    sched.coroutine_for(task, stack, 0, payload_ptr, job)
-                }))
+                    self.coroutine_for(&task, stack, reserved, payload_ptr, job)
+                };
+                (task, payload_ptr, body)
+            }
+            _ if size_of::<F>() <= JOB_BUDGET => pending(runtime, payload, job),
+            _ => {
+                let job = Box::new(job);
+                pending(runtime, payload, move |id, p: &P| job(id, p))
             }
         };
         let slot = &task.goroutine;
@@ -833,6 +939,30 @@ impl Scheduler {
         let mine = task.clone();
         self.ready(task);
         (mine, payload_ptr)
+    }
+
+    /// Before a spawn: if the spawner is a goroutine of ours whose
+    /// processor's deque holds `SPAWN_BACKLOG` goroutines, it yields (to
+    /// the back of the global queue), so that they start (their boxed
+    /// records move to their stacks, their boxes go) before it spawns
+    /// more. Without this a spawn storm outruns the goroutines' first runs
+    /// (a first run takes and touches a stack) and queues nearly all of
+    /// them, boxed: the allocator keeps those boxes' pages after they are
+    /// freed (with glibc, ~270 bytes per goroutine of the storm, parked or
+    /// not). Before, not after: the spawner holds no reference to a task
+    /// of its own making while it yields, so each can move.
+    fn pace_spawner(&self) {
+        let Some(ctx) = self.this_worker() else {
+            return; // a plain thread, or a goroutine in `blocking`
+        };
+        if self.procs[ctx.proc.get()].stealer.len() < SPAWN_BACKLOG {
+            return;
+        }
+        if let Some(me) = current()
+            && core::ptr::eq(me.goroutine.sched.load(Relaxed), self)
+        {
+            yield_now(&me);
+        }
     }
 
     /// Whether a spawn from here should box its record and take its stack
@@ -1456,16 +1586,21 @@ impl Scheduler {
     /// Runs goroutine `task` until it switches out. Returns false if the
     /// monitor took our processor meanwhile: the goroutine is then queued
     /// globally (or parked, or finished) and this thread holds nothing.
-    fn run(&self, ctx: &WorkerCtx, task: TaskRef) -> bool {
+    fn run(&self, ctx: &WorkerCtx, mut task: TaskRef) -> bool {
         // SAFETY: we took the task from a queue, so the goroutine is ours
         // until we park, requeue or finish it (module invariants).
-        let body = unsafe { &mut *task.goroutine.body.get() };
-        if let Some(Body::New(_)) = body {
-            let Some(Body::New(start)) = body.take() else {
+        if let Some(Body::New(_)) = unsafe { &*task.goroutine.body.get() } {
+            // SAFETY: as above.
+            let Some(Body::New(start)) = unsafe { &mut *task.goroutine.body.get() }.take() else {
                 unreachable!("just matched")
             };
-            *body = Some(start(self, &task, self.take_stack()));
+            let stack = self.take_stack();
+            // SAFETY: `start` is the `Pending::start` of this task's box,
+            // whose body we just took out: its only start.
+            task = unsafe { start(self, task, stack) };
         }
+        // SAFETY: as above (the task may have moved, see `Pending::start`).
+        let body = unsafe { &mut *task.goroutine.body.get() };
         let Some(Body::Started { co, guard, usable }) = body.as_mut() else {
             unreachable!("a queued goroutine has a body")
         };
