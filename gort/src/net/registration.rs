@@ -243,6 +243,7 @@ mod tests {
     #[test]
     fn echo_under_every_scheduler() {
         use crate::{Builder, Scheduler};
+        let _s = crate::task::timers::tests::serial();
         let mn = |n| Builder::new().scheduler(Scheduler::MN).workers(n).build();
         echo(mn(1), 20, ROUNDS);
         echo(mn(2), 50, ROUNDS);
@@ -255,6 +256,7 @@ mod tests {
 
     #[test]
     fn a_read_deadline_answers_timed_out() {
+        let _s = crate::task::timers::tests::serial();
         let rt = crate::Builder::new()
             .scheduler(crate::Scheduler::MN)
             .workers(1)

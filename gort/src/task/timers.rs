@@ -434,7 +434,7 @@ fn serve(g: &'static Global) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
@@ -442,8 +442,10 @@ mod tests {
     use std::time::Duration;
 
     /// Every test here moves `ARMED` (shared by every heap): one at a time,
-    /// so the counts they assert are exact.
-    fn serial() -> MutexGuard<'static, ()> {
+    /// so the counts they assert are exact. Other unit tests that arm
+    /// timers (a socket's deadline; under Wine every socket wait) take it
+    /// too.
+    pub(crate) fn serial() -> MutexGuard<'static, ()> {
         static SERIAL: Mutex<()> = Mutex::new(());
         SERIAL.lock().unwrap_or_else(|e| e.into_inner())
     }
