@@ -509,9 +509,10 @@ pub(crate) fn wait_advice() -> WaitAdvice {
     let Some(p) = sched.procs.get(ctx.proc.get()) else {
         return WaitAdvice::Yield; // our processor was taken: let go
     };
+    // `runnext` first: one load, where the deque's look has a fence.
     if sched.procs.len() == 1 {
         WaitAdvice::Park
-    } else if p.stealer.is_empty() && p.runnext.is_empty() {
+    } else if p.runnext.is_empty() && p.stealer.is_empty() {
         WaitAdvice::Spin
     } else {
         WaitAdvice::Yield

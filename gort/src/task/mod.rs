@@ -579,9 +579,12 @@ pub(crate) fn park_switching_out(
     switch_out: impl FnOnce(),
 ) -> bool {
     let state = &task.park_state;
-    if state
-        .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
-        .is_ok()
+    // A load first: most parks find no token, and the CAS is a locked
+    // instruction.
+    if state.load(Ordering::Relaxed) == NOTIFIED
+        && state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     {
         return true;
     }
