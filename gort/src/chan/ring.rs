@@ -31,6 +31,13 @@
 //!   is still unpublished, and reports `Empty`, not `Closed`). Loops run
 //!   only after another thread made progress (a lost CAS, or a stamp
 //!   showing our position is old);
+//! - the first touch of every page of the slots is a write (`touch_ahead`:
+//!   a push claiming a page's first slot writes to the slots two pages
+//!   ahead). A read of a page nobody wrote maps the shared zero page, and
+//!   the first write after it must then flush that mapping from every CPU
+//!   the process runs on (an inter-processor interrupt per page, ~20 us:
+//!   a 5M-message ring spent most of its time there). Those writes change
+//!   nothing (a CAS of 0 to 0) and are not part of the protocol;
 //! - a stamp is published (Release) before the publisher's SeqCst fence in
 //!   the waiting layer (`channel.rs`), and `can_pop`/`can_push` read the
 //!   stamps after the waiter's fence: the Dekker pairing that keeps a value
@@ -72,7 +79,12 @@ pub(crate) struct Ring<T> {
     tail: Padded,
     slots: Box<[Slot<T>]>,
     lap_len: usize,
+    /// Slots in a 4 KiB page (at least 1): `touch_ahead`'s stride.
+    page_slots: usize,
 }
+
+/// Pages ahead of the pushes that `touch_ahead` writes to.
+const TOUCH_PAGES: usize = 2;
 
 // SAFETY: values of `T` cross threads through the ring (hence `T: Send`);
 // every slot access is made exclusive by the stamp protocol above.
@@ -157,12 +169,40 @@ impl<T> Ring<T> {
         else {
             size_out_of_range()
         };
-        Ring {
+        let ring = Ring {
             head: Padded(AtomicUsize::new(0)),
             tail: Padded(AtomicUsize::new(0)),
             slots: free_slots(cap),
             lap_len,
+            page_slots: (4096 / core::mem::size_of::<Slot<T>>()).max(1),
+        };
+        // The pages before the first push's `touch_ahead` reaches.
+        for page in 0..TOUCH_PAGES {
+            ring.touch(page * ring.page_slots);
         }
+        ring
+    }
+
+    /// After a push claimed slot `index`: if it is the first of its page's
+    /// stride, writes to the slot `TOUCH_PAGES` pages ahead, so that page's
+    /// first touch is a write (module invariants).
+    fn touch_ahead(&self, index: usize) {
+        if index.is_multiple_of(self.page_slots) {
+            self.touch(index + TOUCH_PAGES * self.page_slots);
+        }
+    }
+
+    /// Writes to slot `index`'s stamp without changing it (a CAS, which
+    /// writes even when it fails; an idempotent `fetch_add` may be
+    /// compiled to a load). Nothing under loom: there the slots are
+    /// built, not fresh pages.
+    fn touch(&self, index: usize) {
+        #[cfg(not(loom))]
+        if let Some(slot) = self.slots.get(index) {
+            let _ = slot.stamp.compare_exchange(0, 0, Relaxed, Relaxed);
+        }
+        #[cfg(loom)]
+        let _ = index;
     }
 
     fn closed_bit(&self) -> usize {
@@ -211,6 +251,7 @@ impl<T> Ring<T> {
                         // touches the slot until we publish.
                         slot.value.with_mut(|v| unsafe { (*v).write(value) });
                         slot.stamp.store(lap + 1, Release);
+                        self.touch_ahead(tail & (self.lap_len - 1));
                         return Push::Done;
                     }
                     Err(t) => {
