@@ -9,43 +9,11 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed, Ordering::SeqCst};
-use std::time::Duration;
+use std::sync::atomic::Ordering::SeqCst;
 
-use common::Watchdog;
+use common::counting::{COUNTING, Counting, LIVE, PEAK, on_mn};
 use gort::chan::Chan;
 use gort::sync::WaitGroup;
-use gort::{Builder, Scheduler};
-
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-/// Allocations made while counting minus those of them freed since (a
-/// free of an older allocation while counting is not told apart: the
-/// warm-up keeps those few).
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-/// The most `LIVE` was.
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: passes every call through to `System`, only counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            let live = LIVE.fetch_add(1, Relaxed) + 1;
-            PEAK.fetch_max(live, Relaxed);
-        }
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_sub(1, Relaxed);
-        }
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -81,22 +49,9 @@ fn park_many(parked: impl FnOnce()) {
 
 #[test]
 fn parked_goroutines_of_a_spawn_storm_keep_no_allocation_nor_pile_boxes() {
-    let name = "parked_goroutines_of_a_spawn_storm_keep_no_allocation_nor_pile_boxes";
-    if !Scheduler::MN.is_available() {
-        return;
-    }
-    if !common::is_child() {
-        let (code, out, err) = common::run_child(name, &[("GORT_NO_DEADLOCK_CHECK", "1")]);
-        assert_eq!(code, Some(0), "child failed:\n{out}\n{err}");
-        assert!(out.contains("1 passed"), "child ran nothing:\n{out}\n{err}");
-        return;
-    }
-    let _dog = Watchdog::new(name, Duration::from_secs(120));
-    Builder::new()
-        .scheduler(Scheduler::MN)
-        .workers(2)
-        .build()
-        .run(|| {
+    on_mn(
+        "parked_goroutines_of_a_spawn_storm_keep_no_allocation_nor_pile_boxes",
+        || {
             // Warm-up: the stack pool (and the collector's record of each
             // stack), the run queues and the workers reach their size.
             park_many(|| {});
@@ -124,5 +79,6 @@ fn parked_goroutines_of_a_spawn_storm_keep_no_allocation_nor_pile_boxes() {
                 peak < (N / 4) as isize,
                 "{peak} allocations live at once in a storm of {N}"
             );
-        });
+        },
+    );
 }

@@ -10,53 +10,15 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::Duration;
 
-use common::Watchdog;
+use common::counting::{Counting, allocations_in, on_mn};
 use gort::sync::WaitGroup;
-use gort::{Builder, Scheduler};
-
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: passes every call through to `System`, only counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-        }
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-        }
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Allocations (every thread's) while `f` runs.
-fn allocations_in(f: impl FnOnce()) -> usize {
-    ALLOCS.store(0, SeqCst);
-    COUNTING.store(true, SeqCst);
-    f();
-    COUNTING.store(false, SeqCst);
-    ALLOCS.load(SeqCst)
-}
 
 /// The allocations of up to `WINDOWS` runs of `f`, stopping at the first
 /// that made none. Warming up is the first windows' business: a worker
@@ -76,28 +38,6 @@ fn windows(mut f: impl FnMut()) -> Vec<usize> {
 }
 
 const WINDOWS: usize = 5;
-
-/// Runs `body` as the root goroutine of a fresh M:N runtime (skipped where
-/// there is none), in a child process of its own: the count is the whole
-/// process's, so no other test may run meanwhile, and the deadlock
-/// monitor, which reads `/proc` as it polls, is off.
-fn on_mn(name: &str, body: impl FnOnce() + Send + 'static) {
-    if !Scheduler::MN.is_available() {
-        return;
-    }
-    if !common::is_child() {
-        let (code, out, err) = common::run_child(name, &[("GORT_NO_DEADLOCK_CHECK", "1")]);
-        assert_eq!(code, Some(0), "child failed:\n{out}\n{err}");
-        assert!(out.contains("1 passed"), "child ran nothing:\n{out}\n{err}");
-        return;
-    }
-    let _dog = Watchdog::new(name, Duration::from_secs(120));
-    Builder::new()
-        .scheduler(Scheduler::MN)
-        .workers(2)
-        .build()
-        .run(body);
-}
 
 const N: u64 = 20_000;
 const WARM: u64 = 2_000;

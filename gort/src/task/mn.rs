@@ -166,6 +166,30 @@ impl<P> Record<P> {
         }
     }
 
+    /// Writes `self` at the top of `stack`, `bytes` (from `reserve`) kept
+    /// from the coroutine below it, and adopts the task's one reference.
+    /// Returns the task, the payload's address and the bytes reserved.
+    fn place(self, stack: &mut GoStack, bytes: usize) -> (TaskRef, NonNull<P>, usize) {
+        let reserved = bytes + RECORD_GAP;
+        stack.reserve_top(reserved);
+        let at = (stack.top() - bytes) as *mut Record<P>;
+        // SAFETY: the stack is ours, its top `bytes` kept from the
+        // coroutine (`reserve_top`), and its top page-aligned, so `at` is
+        // aligned to `RECORD_GAP`, which covers the record's alignment
+        // (`reserve`); a stack is never at address 0. The task is the
+        // record's first field (`repr(C)`), and its count is 1 with no
+        // `TaskRef` holding it (new from `Task::record`, or given up by
+        // the only holder before a move): `adopt` takes that reference.
+        unsafe {
+            at.write(self);
+            (
+                TaskRef::adopt(NonNull::new_unchecked(at).cast::<Task>()),
+                NonNull::new_unchecked(core::ptr::addr_of_mut!((*at).payload)),
+                reserved,
+            )
+        }
+    }
+
     /// The `Release` of a record at the top of its goroutine's stack.
     ///
     /// # Safety
@@ -226,20 +250,10 @@ impl<P: Sync + 'static, J: FnOnce(u64, &P) + Send + 'static> Pending<P, J> {
                     record
                 };
                 record.task.release = Record::<P>::release_on_stack;
-                stack.reserve_top(bytes + RECORD_GAP);
-                let at = (stack.top() - bytes) as *mut Record<P>;
-                // SAFETY: as in `spawn`: the stack is ours, its top `bytes`
-                // kept from the coroutine, and `at` aligned to `RECORD_GAP`;
-                // the task has the one reference given up above, which
-                // `adopt` takes back (a stack is never at address 0).
-                unsafe {
-                    at.write(record);
-                    (
-                        TaskRef::adopt(NonNull::new_unchecked(at).cast::<Task>()),
-                        bytes + RECORD_GAP,
-                        NonNull::new_unchecked(core::ptr::addr_of_mut!((*at).payload)),
-                    )
-                }
+                // The one reference given up above is the one `place`
+                // adopts.
+                let (task, payload, reserved) = record.place(&mut stack, bytes);
+                (task, reserved, payload)
             }
             // SAFETY: the record stays where `spawn` boxed it.
             _ => (task, 0, unsafe {
@@ -897,25 +911,11 @@ impl Scheduler {
         let (task, payload_ptr, body) = match Record::<P>::reserve() {
             Some(bytes) if !self.crowded() => {
                 let mut stack = self.take_stack();
-                stack.reserve_top(bytes + RECORD_GAP);
-                let at = (stack.top() - bytes) as *mut Record<P>;
                 let record = Record {
                     task: Task::record(runtime, Record::<P>::release_on_stack),
                     payload,
                 };
-                // SAFETY: the stack is ours (just taken), its top `bytes`
-                // are kept from the coroutine (`reserve_top`), and its top
-                // is page-aligned, so `at` is aligned to `RECORD_GAP`,
-                // which covers the record's alignment (`reserve`). The
-                // task is its first field (`repr(C)`); nobody else has it.
-                let (task, payload_ptr) = unsafe {
-                    at.write(record);
-                    (
-                        TaskRef::adopt(NonNull::new_unchecked(at).cast::<Task>()),
-                        NonNull::new_unchecked(core::ptr::addr_of_mut!((*at).payload)),
-                    )
-                };
-                let reserved = bytes + RECORD_GAP;
+                let (task, payload_ptr, reserved) = record.place(&mut stack, bytes);
                 let body = if size_of::<F>() <= JOB_BUDGET {
                     self.coroutine_for(&task, stack, reserved, payload_ptr, job)
                 } else {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use gort::{Builder, Runtime, Scheduler};
 
+pub mod counting;
 #[cfg(not(target_family = "wasm"))]
 pub mod examples;
 
